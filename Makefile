@@ -1,0 +1,30 @@
+# `make demo` and `make test` each create the virtual environment on first use.
+# TORCH picks the torch build: the default is the CPU wheel this project's machines carry;
+# on a GPU machine use e.g. `make TORCH=torch demo`.
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/stilts chain mnli xnli
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check stilts tests bench tools
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(PY) bench/cli_speed.py
+	$(PY) bench/phase_overhead.py
+
+clean:
+	rm -rf $(VENV) stilts-runs

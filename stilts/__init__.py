@@ -1,0 +1,20 @@
+"""stilts: intermediate-task transfer experiments for zero-shot cross-lingual NLP.
+
+Kept import-light on purpose: `stilts --help` and `stilts tasks` import this package and
+must not pay for torch or transformers.
+"""
+
+from stilts.errors import StiltsError
+from stilts.task import DataLocator, HubSource, Hyperparameters, Role, Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataLocator",
+    "HubSource",
+    "Hyperparameters",
+    "Role",
+    "StiltsError",
+    "Task",
+    "__version__",
+]

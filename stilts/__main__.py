@@ -1,0 +1,3 @@
+from stilts.cli import main
+
+main()

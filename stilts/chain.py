@@ -1,0 +1,228 @@
+"""The orchestrator: a chain of phases through Trainer, then zero-shot evaluation.
+
+`plan` is cheap (no torch): it resolves tasks, hyperparameters and fingerprints, so every
+input error surfaces before any training. `run` trains each phase whose fingerprint is not
+already complete in the store, hands the encoder on, evaluates the last task on every one of
+its languages, and writes results and a manifest into the run directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stilts import __version__, bundled, registry
+from stilts.arguments import RunOptions
+from stilts.data import DataLocator
+from stilts.errors import StiltsError
+from stilts.eval.results import ChainResult
+from stilts.store import PHASE_MANIFEST, Store, fingerprint, read_json, write_json
+from stilts.task import Hyperparameters, Task
+
+PREPROCESSING_VERSION = 1
+"""Bump when tokenisation or row selection changes, so old phases are not reused."""
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """What the user asked for: `stilts chain A B …` in data form."""
+
+    tasks: tuple[str, ...]
+    model: str = bundled.MODEL
+    revision: str | None = None
+    data: str | None = None
+    """'sample', 'hub', or a local mirror directory; None: sample for the bundled model."""
+    seed: int = 42
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    trust_remote_code: bool = False
+
+    def locator(self) -> DataLocator:
+        choice = self.data or ("sample" if bundled.is_bundled(self.model) else "hub")
+        if choice == "sample":
+            return DataLocator(bundled.SAMPLE_DATA)
+        if choice == "hub":
+            return DataLocator(None)
+        root = Path(choice).expanduser()
+        if not root.is_dir():
+            raise StiltsError(
+                f"--data {choice!r} is neither 'sample', 'hub' nor an existing directory"
+            )
+        return DataLocator(root.resolve())
+
+
+@dataclass(frozen=True)
+class PlannedPhase:
+    task: Task
+    hyperparameters: Hyperparameters
+    spec: dict[str, Any]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class ChainPlan:
+    config: ChainConfig
+    data: DataLocator
+    phases: tuple[PlannedPhase, ...]
+    run_fingerprint: str
+
+    @property
+    def target(self) -> PlannedPhase:
+        return self.phases[-1]
+
+
+def plan(config: ChainConfig) -> ChainPlan:
+    """Resolve tasks, hyperparameters and phase fingerprints; import no torch."""
+    if not config.tasks:
+        raise StiltsError("name at least one task, e.g. `stilts chain mnli xnli`")
+    tasks = [registry.load(name) for name in config.tasks]
+    data = config.locator()
+    preset = bundled.SMOKE_HYPERPARAMETERS if bundled.is_bundled(config.model) else {}
+    start = _start_identity(config)
+    phases = []
+    for task in tasks:
+        try:
+            hp = task.defaults.updated(preset).updated(config.overrides)
+        except ValueError as error:
+            raise StiltsError(str(error)) from None
+        spec = {
+            "start": start,
+            "task": task.name,
+            "head": task.head.spec(),
+            "train_language": task.train_language,
+            "data": [data.identity(source) for source in task.sources],
+            "hyperparameters": hp.as_dict(),
+            "seed": config.seed,
+            "preprocessing": PREPROCESSING_VERSION,
+        }
+        phase_fp = fingerprint(spec)
+        phases.append(PlannedPhase(task, hp, spec, phase_fp))
+        start = {"phase": phase_fp}
+    run_fp = fingerprint({"last_phase": phases[-1].fingerprint, "evaluate": "test"})
+    return ChainPlan(config, data, tuple(phases), run_fp)
+
+
+def _start_identity(config: ChainConfig) -> dict[str, Any]:
+    if bundled.is_bundled(config.model):
+        return {"model": config.model, "key": bundled.key()}
+    local = Path(config.model).expanduser()
+    if local.is_dir():
+        return {"model": str(local.resolve()), "config": (local / "config.json").read_text()}
+    return {"model": config.model, "revision": config.revision or "main"}
+
+
+Log = Callable[[str], None]
+
+
+def run(
+    chain: ChainPlan,
+    store: Store,
+    options: RunOptions | None = None,
+    *,
+    force: bool = False,
+    log: Log = lambda _message: None,
+) -> ChainResult:
+    """Train what is not in the store yet, evaluate the target, write results; return them."""
+    from accelerate import PartialState
+
+    from stilts.eval.predict import evaluate_languages
+    from stilts.provenance import hardware, package_versions
+    from stilts.training import ModelSource, train_phase
+
+    options = options or RunOptions()
+    state = PartialState()
+    started = time.perf_counter()
+    _preflight(chain)
+    source = _start_source(chain.config, store, state)
+    phase_records = []
+    for phase in chain.phases:
+        phase_dir = store.phase_dir(phase.task.name, phase.fingerprint)
+        reused = Store.is_complete(phase_dir) and not force
+        if reused:
+            log(f"phase {phase.task.name}: reusing {phase_dir}")
+            record = read_json(phase_dir / PHASE_MANIFEST)
+        else:
+            log(f"phase {phase.task.name}: training from {source.name}")
+            training = train_phase(
+                phase.task, source, chain.data, phase.hyperparameters,
+                chain.config.seed, phase_dir, options,
+            )  # fmt: skip
+            dev, dev_seconds = evaluate_languages(
+                phase.task, phase_dir / "model", "dev", [phase.task.train_language],
+                chain.data, phase.hyperparameters, chain.config.seed, options,
+            )  # fmt: skip
+            record = {
+                "task": phase.task.name,
+                "fingerprint": phase.fingerprint,
+                "spec": phase.spec,
+                "started_from": source.name,
+                "train_rows": training.train_rows,
+                "train_loss": training.train_loss,
+                "dev": dev,
+                "seconds": {"train": training.seconds, "dev": dev_seconds},
+                "data": _records_for(chain.data, phase.task),
+                "packages": package_versions(),
+                "stilts": __version__,
+            }
+            if state.is_main_process:
+                write_json(phase_dir / PHASE_MANIFEST, record)
+                shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
+        phase_records.append({**record, "dir": str(phase_dir), "reused": reused})
+        source = ModelSource(str(phase_dir / "model"))
+
+    target = chain.target
+    log(f"evaluating {target.task.name} zero-shot on {len(target.task.languages)} languages")
+    test, test_seconds = evaluate_languages(
+        target.task, Path(source.name), "test", target.task.languages,
+        chain.data, target.hyperparameters, chain.config.seed, options,
+    )  # fmt: skip
+    result = ChainResult(
+        tasks=chain.config.tasks,
+        target=target.task.name,
+        metric=target.task.main_metric,
+        train_language=target.task.train_language,
+        dev=phase_records[-1]["dev"],
+        test=test,
+    )
+    run_dir = store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    manifest = {
+        "stilts": __version__,
+        "config": asdict(chain.config),
+        "model": {"name": chain.config.model, "start": chain.phases[0].spec["start"]},
+        "seed": chain.config.seed,
+        "phases": phase_records,
+        "data": chain.data.records(),
+        "packages": package_versions(),
+        "hardware": hardware(),
+        "seconds": {"test": test_seconds, "total": time.perf_counter() - started},
+    }
+    if state.is_main_process:
+        result.write(run_dir)
+        write_json(run_dir / "manifest.json", manifest)
+    return result
+
+
+def _preflight(chain: ChainPlan) -> None:
+    """Load every table the chain will read, so bad data fails before any training."""
+    for phase in chain.phases:
+        phase.task.load("train", phase.task.train_language, chain.data)
+        phase.task.load("dev", phase.task.train_language, chain.data)
+    for language in chain.target.task.languages:
+        chain.target.task.load("test", language, chain.data)
+
+
+def _start_source(config: ChainConfig, store: Store, state: Any) -> Any:
+    from stilts.training import ModelSource
+
+    if not bundled.is_bundled(config.model):
+        return ModelSource(config.model, config.revision, config.trust_remote_code)
+    with state.main_process_first():
+        return ModelSource(str(bundled.materialize(store)))
+
+
+def _records_for(data: DataLocator, task: Task) -> list[dict[str, Any]]:
+    repos = {source.repo for source in task.sources}
+    return [record for record in data.records() if record["repo"] in repos]

@@ -1,0 +1,186 @@
+"""The `stilts` command line.
+
+Imports only typer, rich and stilts' light modules at the top: `stilts --help` and
+`stilts tasks` must answer without loading torch or transformers. Training code is imported
+inside the commands that need it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stilts import __version__, bundled, registry
+from stilts.errors import StiltsError
+
+app = typer.Typer(
+    help="Intermediate-task transfer experiments for zero-shot cross-lingual NLP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Report a StiltsError as one line on stderr and exit with code 2."""
+    try:
+        yield
+    except StiltsError as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        console.print(f"stilts {__version__}")
+        raise typer.Exit()
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """List the installed task plugins (entry point group `stilts.tasks`)."""
+    table = Table("task", "head", "languages", "package", "summary", title="installed tasks")
+    failures = []
+    with user_errors():
+        for name, entry in sorted(registry.entries().items()):
+            try:
+                task = registry.load_entry(entry)
+            except StiltsError as error:
+                failures.append(str(error))
+                continue
+            languages = f"{len(task.languages)}: {' '.join(task.languages)}"
+            table.add_row(name, task.head.describe(), languages, entry.provider, task.summary)
+    console.print(table)
+    for failure in failures:
+        errors.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
+    if failures:
+        raise typer.Exit(2)
+
+
+@app.command()
+def chain(
+    tasks: Annotated[
+        list[str], typer.Argument(help="Tasks in training order; the last one is evaluated.")
+    ],
+    model: Annotated[
+        str, typer.Option(help="Hub id or local directory of the starting encoder.")
+    ] = bundled.MODEL,
+    revision: Annotated[str | None, typer.Option(help="Hub revision of --model.")] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="'sample' (bundled), 'hub', or a local mirror root holding <org>/<dataset> "
+            "copies of the hub repos. Default: sample with the bundled model, else hub."
+        ),
+    ] = None,
+    store: Annotated[
+        Path, typer.Option(envvar="STILTS_STORE", help="Where phases and runs are kept.")
+    ] = Path("stilts-runs"),
+    seed: Annotated[int, typer.Option(help="Random seed of every phase.")] = 42,
+    learning_rate: Annotated[float | None, typer.Option("--lr")] = None,
+    epochs: Annotated[float | None, typer.Option()] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Effective batch size.")] = None,
+    max_length: Annotated[int | None, typer.Option()] = None,
+    max_train_examples: Annotated[int | None, typer.Option()] = None,
+    max_eval_examples: Annotated[int | None, typer.Option()] = None,
+    per_device_batch_size: Annotated[
+        int | None, typer.Option(help="Lower it to fit memory; accumulation keeps the batch.")
+    ] = None,
+    trust_remote_code: Annotated[
+        bool, typer.Option(help="Allow the model repo to run its own code.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Retrain phases found in the store.")] = False,
+) -> None:
+    """Train TASKS one after another, then evaluate the last zero-shot on all its languages.
+
+    `stilts chain mnli xnli` trains on MNLI, then on XNLI's English training data, and tests
+    on the 15 XNLI languages. With no --model it runs offline on the bundled tiny model and
+    sample data; `--model xlm-roberta-large` runs the real experiment from the hub.
+    """
+    with user_errors():
+        from stilts import chain as chains
+
+        overrides = {
+            "learning_rate": learning_rate,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "max_length": max_length,
+            "max_train_examples": max_train_examples,
+            "max_eval_examples": max_eval_examples,
+        }
+        config = chains.ChainConfig(
+            tasks=tuple(tasks),
+            model=model,
+            revision=revision,
+            data=data,
+            seed=seed,
+            overrides=overrides,
+            trust_remote_code=trust_remote_code,
+        )
+        plan = chains.plan(config)
+        _quiet_libraries()
+        from stilts.arguments import RunOptions
+        from stilts.progress import RichProgress
+        from stilts.store import Store
+
+        options = RunOptions(
+            per_device_batch_size=per_device_batch_size, callbacks=(RichProgress(console),)
+        )
+        result = chains.run(plan, Store(store), options, force=force, log=_say)
+        console.print(_results_table(result))
+        run_dir = Store(store).run_dir(plan.config.tasks, plan.run_fingerprint)
+        _say(f"results, manifest: {run_dir}")
+
+
+def _say(message: str) -> None:
+    console.print(f"[dim]·[/] {message}", highlight=False)
+
+
+def _quiet_libraries() -> None:
+    """Keep the terminal to stilts' own progress; library warnings stay available in logs."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import datasets
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
+def _results_table(result: object) -> Table:
+    from stilts.eval.results import ChainResult
+
+    assert isinstance(result, ChainResult)
+    metric = result.metric
+    dev = result.dev[result.train_language][metric]
+    table = Table(
+        "language",
+        f"{metric} (test)",
+        title=f"{' → '.join(result.tasks)} · zero-shot {result.target}",
+        caption=f"★ training language; {result.train_language} dev {metric}: {dev:.1f}",
+        min_width=48,
+    )
+    for language, scores in result.test.items():
+        label = f"★ {language}" if language == result.train_language else language
+        table.add_row(label, f"{scores[metric]:.1f}")
+    table.add_section()
+    table.add_row("[bold]average", f"[bold]{result.average:.1f}")
+    return table
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,140 @@
+"""Where task data comes from: a pinned hub dataset, or a local mirror of it.
+
+One code path reads the hub, a lab's mirror, the bundled sample and test fixtures: every source
+is named by its hub repo and a `data_files` pattern, and a local root directory simply stands in
+for the hub (``ROOT/<org>/<name>`` holds the same files as the hub repo at that revision).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stilts.errors import StiltsError
+
+if TYPE_CHECKING:
+    import datasets
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """One table family of a hub dataset repo, pinned to a revision.
+
+    `files` is a `data_files` glob with a ``{split}`` placeholder, relative to the repo root,
+    e.g. ``"mnli/{split}-*.parquet"``. Naming files instead of a config keeps script-based
+    datasets (read through their parquet conversion) and plain parquet repos on one path.
+    """
+
+    repo: str
+    revision: str
+    files: str
+
+    def pattern(self, split: str) -> str:
+        return self.files.format(split=split)
+
+    def download_hint(self, root: Path | str) -> str:
+        return (
+            f"hf download {self.repo} --repo-type dataset --revision {self.revision} "
+            f"--local-dir {Path(root) / self.repo}"
+        )
+
+
+class DataLocator:
+    """Loads the tables of hub sources from the hub or from a local mirror root, once each.
+
+    Keeps a record of every table it read (location, rows, content hash) for run manifests.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root
+        self._tables: dict[tuple[HubSource, str], datasets.Dataset] = {}
+        self._records: dict[tuple[HubSource, str], dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"DataLocator(root={self.root})"
+
+    def where(self, source: HubSource) -> str:
+        """A short human description of where `source` is read from."""
+        if self.root is None:
+            return f"hub {source.repo}@{source.revision}"
+        return str(self.root / source.repo)
+
+    def identity(self, source: HubSource) -> dict[str, str]:
+        """What decides the bytes this locator reads for `source` (for phase fingerprints)."""
+        ident = {"repo": source.repo, "revision": source.revision, "files": source.files}
+        if self.root is not None:
+            files = sorted((self.root / source.repo).glob(source.pattern("*")))
+            ident["local_sha256"] = _sha256_files(files)
+        return ident
+
+    def load(
+        self, source: HubSource, split: str, *, columns: Iterable[str] = ()
+    ) -> datasets.Dataset:
+        """The table `split` of `source`, checked to have `columns`."""
+        key = (source, split)
+        if key not in self._tables:
+            self._tables[key] = self._read(source, split)
+        table = self._tables[key]
+        missing = [c for c in columns if c not in table.column_names]
+        if missing:
+            raise StiltsError(
+                f"{self.where(source)} split '{split}' has no column "
+                f"{', '.join(repr(c) for c in missing)} (it has {', '.join(table.column_names)}); "
+                f"point --data at a copy in the schema of {source.repo}"
+            )
+        return table
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every table read so far, with a content hash of its Arrow files."""
+        return [self._records[key] for key in sorted(self._records, key=str)]
+
+    def _read(self, source: HubSource, split: str) -> datasets.Dataset:
+        import datasets
+
+        pattern = source.pattern(split)
+        if self.root is None:
+            location, revision = source.repo, source.revision
+        else:
+            local = self.root / source.repo
+            if not local.is_dir():
+                raise StiltsError(
+                    f"no local copy of {source.repo} under {self.root} (expected {local}); "
+                    f"fetch it on a machine with hub access: {source.download_hint(self.root)}"
+                )
+            if not any(local.glob(pattern)):
+                raise StiltsError(
+                    f"{local} has no files matching '{pattern}' (split '{split}' of "
+                    f"{source.repo}); fetch them with: {source.download_hint(self.root)}"
+                )
+            location, revision = str(local), None
+        try:
+            table = datasets.load_dataset(
+                location, data_files={split: pattern}, split=split, revision=revision
+            )
+        except ConnectionError as error:
+            raise StiltsError(
+                f"cannot reach the Hugging Face hub to read {source.repo} ({error}); "
+                f"use a local mirror instead: {source.download_hint('DIR')} on a machine "
+                f"with access, then pass --data DIR"
+            ) from None
+        self._records[(source, split)] = {
+            "repo": source.repo,
+            "revision": source.revision,
+            "split": split,
+            "location": self.where(source),
+            "rows": table.num_rows,
+            "sha256": _sha256_files(Path(f["filename"]) for f in table.cache_files),
+        }
+        return table
+
+
+def _sha256_files(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""Metrics with official XTREME semantics and the reports built from them."""

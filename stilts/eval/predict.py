@@ -1,0 +1,45 @@
+"""Run a finished phase's model over a task's evaluation data and score each language."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from stilts.arguments import RunOptions, training_arguments
+from stilts.data import DataLocator
+from stilts.features import features
+from stilts.task import Hyperparameters, Role, Task
+
+
+def evaluate_languages(
+    task: Task,
+    model_dir: Path,
+    role: Role,
+    languages: Iterable[str],
+    data: DataLocator,
+    hp: Hyperparameters,
+    seed: int,
+    options: RunOptions,
+) -> tuple[dict[str, dict[str, float]], float]:
+    """`task`'s metric per language for `role`, each from that language's own rows; seconds.
+
+    Batches are padded to their own longest row by the head's collator, not to max length.
+    """
+    from transformers import AutoTokenizer, Trainer
+
+    started = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    trainer = Trainer(
+        model=task.head.load_trained(str(model_dir)),
+        args=training_arguments(model_dir.parent / "eval", hp, seed, options, train=False),
+        data_collator=task.head.collator(tokenizer),
+        processing_class=tokenizer,
+    )
+    scores = {}
+    for language in languages:
+        rows = features(task, role, language, data, tokenizer, hp, seed)
+        output = trainer.predict(rows)
+        predictions = task.head.decode(output.predictions)
+        scores[language] = task.metric(predictions, output.label_ids, language)
+    return scores, time.perf_counter() - started

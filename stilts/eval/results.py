@@ -1,0 +1,59 @@
+"""A chain's scores: per language, their average, and the files they are written to."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from stilts.store import write_json, write_text
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """Scores of the target task: English dev (model selection) and zero-shot test per language.
+
+    `average` is the unweighted mean of the main metric over the task's language list, English
+    included, as XTREME defines a task score.
+    """
+
+    tasks: tuple[str, ...]
+    target: str
+    metric: str
+    train_language: str
+    dev: dict[str, dict[str, float]]
+    test: dict[str, dict[str, float]]
+
+    @property
+    def average(self) -> float:
+        return fmean(scores[self.metric] for scores in self.test.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chain": list(self.tasks),
+            "target": self.target,
+            "metric": self.metric,
+            "train_language": self.train_language,
+            "dev": self.dev,
+            "test": self.test,
+            "average": {self.metric: self.average},
+        }
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["split", "language", "metric", "value"])
+        for split, table in (("dev", self.dev), ("test", self.test)):
+            for language, scores in table.items():
+                for name, value in scores.items():
+                    writer.writerow([split, language, name, f"{value:.4f}"])
+        writer.writerow(["test", "average", self.metric, f"{self.average:.4f}"])
+        return out.getvalue()
+
+    def write(self, run_dir: Path) -> None:
+        """results.json and results.csv, each written atomically."""
+        write_json(run_dir / "results.json", self.as_dict())
+        write_text(run_dir / "results.csv", self.csv())

@@ -1,0 +1,92 @@
+"""The plugin contract: what a task supplies to stilts.
+
+A task is a small frozen object, not a subclass tree: metadata (name, head, languages, the
+study's hyperparameters) plus three behaviours (load, preprocess, metric). Built-in tasks and
+third-party plugins are the same kind of object, registered under the ``stilts.tasks`` entry
+point group. This module imports nothing heavy: listing tasks must stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from stilts.data import DataLocator, HubSource
+
+if TYPE_CHECKING:
+    import datasets
+    import numpy as np
+
+    from stilts.heads import Head
+
+Role = Literal["train", "dev", "test"]
+"""What a table is for: training (English), model selection (English dev), zero-shot testing."""
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """A phase's training settings. Defaults are the reference study's (Phang et al. 2020).
+
+    `batch_size` is the effective batch: per-device batch × devices × accumulation steps.
+    """
+
+    learning_rate: float = 1e-5
+    batch_size: int = 32
+    epochs: float = 2.0
+    max_length: int = 256
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    max_train_examples: int | None = None
+    max_eval_examples: int | None = None
+
+    def updated(self, overrides: Mapping[str, Any]) -> Hyperparameters:
+        """A copy with `overrides` applied; None values mean 'keep'."""
+        unknown = set(overrides) - set(asdict(self))
+        if unknown:
+            raise ValueError(f"unknown hyperparameters: {sorted(unknown)}")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Loader(Protocol):
+    def __call__(
+        self, role: Role, language: str, data: DataLocator
+    ) -> datasets.Dataset:  # pragma: no cover - protocol
+        ...
+
+
+Metric = Callable[["np.ndarray", "np.ndarray", str], dict[str, float]]
+"""(predicted label ids, gold label ids, language) -> named scores, ×100 as XTREME reports."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    """One task of a chain.
+
+    `load(role, language, data)` returns the rows for `role` in `language` with the columns the
+    head reads (see the head's `columns`), labels already mapped to the head's label ids; it
+    reads through `data` so the same task reads the hub, a mirror or a fixture.
+    `languages` is the official evaluation language list; training is in `train_language`.
+    `preprocess`, when None, is the head's standard tokenisation.
+    """
+
+    name: str
+    summary: str
+    head: Head
+    languages: tuple[str, ...]
+    sources: tuple[HubSource, ...]
+    load: Loader
+    metric: Metric
+    main_metric: str
+    train_language: str = "en"
+    defaults: Hyperparameters = field(default_factory=Hyperparameters)
+    preprocess: Callable[..., dict[str, Any]] | None = None
+
+    def tokenize(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+        """Turn a batch of loaded rows into model features (batched `datasets.map` function)."""
+        if self.preprocess is not None:
+            return self.preprocess(batch, tokenizer, max_length)
+        return self.head.preprocess(batch, tokenizer, max_length)

@@ -1,0 +1,114 @@
+"""Offline stand-ins for the hub, for stilts' own tests and for plugin authors' tests.
+
+Builds a tiny XLM-R-shaped model whose tokenizer is trained on fixture text, and writes fixture
+tables where a `HubSource` expects them, so a task's real loading code reads them through
+`DataLocator(root)` exactly as it would read a hub mirror.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stilts.data import DataLocator, HubSource
+from stilts.task import Role, Task
+
+if TYPE_CHECKING:
+    import datasets
+
+SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")  # XLM-R's ids 0..4
+TINY_CONFIG: dict[str, Any] = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 128,
+    "max_position_embeddings": 514,  # XLM-R: 512 positions + the padding offset of 2
+}
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Any:
+    """A tokenizer with XLM-R's special tokens and input layout, trained on `texts`.
+
+    Byte-pair encoding rather than XLM-R's unigram model: the `tokenizers` unigram trainer
+    keeps little more than characters on small corpora, while BPE learns real sub-words and
+    is deterministic, so the bundled model is the same on every machine.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bos, pad, eos, unk, mask = SPECIAL_TOKENS
+    backend = Tokenizer(models.BPE(unk_token=unk))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    backend.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS))
+    backend.train_from_iterator(texts, trainer=trainer)
+    bos_id, eos_id = backend.token_to_id(bos), backend.token_to_id(eos)
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, bos_id), (eos, eos_id)],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token=bos,
+        eos_token=eos,
+        sep_token=eos,
+        cls_token=bos,
+        unk_token=unk,
+        pad_token=pad,
+        mask_token=mask,
+    )
+
+
+def build_tiny_model(
+    out_dir: Path, texts: Iterable[str], *, vocab_size: int = 2000, seed: int = 0, **config: Any
+) -> Path:
+    """Save a randomly initialised tiny XLM-R masked-LM checkpoint + tokenizer to `out_dir`.
+
+    Shaped like a hub checkpoint (an MLM model with its tokenizer), so it enters a chain
+    through the same code path as xlm-roberta-large.
+    """
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+
+    tokenizer = train_tokenizer(texts, vocab_size)
+    settings = {**TINY_CONFIG, **config}
+    model_config = XLMRobertaConfig(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        **settings,
+    )
+    torch.manual_seed(seed)
+    model = XLMRobertaForMaskedLM(model_config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def task_texts(
+    tasks: Iterable[Task], data: DataLocator, roles: Iterable[Role] = ("train", "dev")
+) -> Iterator[str]:
+    """Every text of `tasks`' data in `roles` and languages, for training a tokenizer."""
+    roles = tuple(roles)
+    for task in tasks:
+        text_columns = [c for c in task.head.columns if c != "label"]
+        languages = dict.fromkeys((task.train_language, *task.languages))
+        for role, language in itertools.product(roles, languages):
+            if role == "train" and language != task.train_language:
+                continue
+            table = task.load(role, language, data)
+            for column in text_columns:
+                yield from table[column]
+
+
+def write_table(root: Path, source: HubSource, split: str, table: datasets.Dataset) -> Path:
+    """Write `table` under `root` where `source`'s `split` pattern finds it (one parquet file)."""
+    path = root / source.repo / source.pattern(split).replace("*", "00000-of-00001")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(path)
+    return path
