@@ -17,7 +17,7 @@ from typing import Any
 
 from stilts import __version__, bundled, registry
 from stilts.arguments import RunOptions
-from stilts.data import DataLocator
+from stilts.data import DataLocator, sha256_files
 from stilts.errors import StiltsError
 from stilts.eval.results import ChainResult
 from stilts.store import PHASE_MANIFEST, Store, fingerprint, read_json, write_json
@@ -110,7 +110,14 @@ def _start_identity(config: ChainConfig) -> dict[str, Any]:
         return {"model": config.model, "key": bundled.key()}
     local = Path(config.model).expanduser()
     if local.is_dir():
-        return {"model": str(local.resolve()), "config": (local / "config.json").read_text()}
+        if not (local / "config.json").is_file():
+            raise StiltsError(
+                f"--model {config.model!r} is a directory without config.json; pass a "
+                "directory written by save_pretrained or `hf download`"
+            )
+        # Content, not path: two checkpoints with one config must not share phases.
+        files = sorted(path for path in local.rglob("*") if path.is_file())
+        return {"model": local.name, "sha256": sha256_files(files)}
     return {"model": config.model, "revision": config.revision or "main"}
 
 
@@ -161,6 +168,7 @@ def run(
                 "started_from": source.name,
                 "train_rows": training.train_rows,
                 "train_loss": training.train_loss,
+                "training_arguments": training.arguments,
                 "dev": dev,
                 "seconds": {"train": training.seconds, "dev": dev_seconds},
                 "data": _records_for(chain.data, phase.task),

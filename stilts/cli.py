@@ -52,7 +52,12 @@ def _root(
 @app.command("tasks")
 def list_tasks() -> None:
     """List the installed task plugins (entry point group `stilts.tasks`)."""
-    table = Table("task", "head", "languages", "package", "summary", title="installed tasks")
+    table = Table(title="installed tasks")
+    table.add_column("task", no_wrap=True)
+    table.add_column("head")
+    table.add_column("languages")
+    table.add_column("package", no_wrap=True)
+    table.add_column("summary")
     failures = []
     with user_errors():
         for name, entry in sorted(registry.entries().items()):

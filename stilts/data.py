@@ -67,7 +67,7 @@ class DataLocator:
         ident = {"repo": source.repo, "revision": source.revision, "files": source.files}
         if self.root is not None:
             files = sorted((self.root / source.repo).glob(source.pattern("*")))
-            ident["local_sha256"] = _sha256_files(files)
+            ident["local_sha256"] = sha256_files(files)
         return ident
 
     def load(
@@ -126,12 +126,13 @@ class DataLocator:
             "split": split,
             "location": self.where(source),
             "rows": table.num_rows,
-            "sha256": _sha256_files(Path(f["filename"]) for f in table.cache_files),
+            "sha256": sha256_files(Path(f["filename"]) for f in table.cache_files),
         }
         return table
 
 
-def _sha256_files(paths: Iterable[Path]) -> str:
+def sha256_files(paths: Iterable[Path]) -> str:
+    """One hash over the bytes of `paths`, in the order given."""
     digest = hashlib.sha256()
     for path in paths:
         with open(path, "rb") as handle:

@@ -58,6 +58,7 @@ class TrainingRecord:
     seconds: float
     train_rows: int
     train_loss: float
+    arguments: dict[str, Any]
 
 
 def train_phase(
@@ -95,14 +96,17 @@ def train_phase(
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     output = trainer.train(resume_from_checkpoint=resume)
     staging = phase_dir / "model.partial"
-    trainer.save_model(str(staging))
+    trainer.save_model(str(staging))  # gathers sharded (FSDP/DeepSpeed) weights; main writes
     if trainer.is_world_process_zero():
+        # A pickle; the same arguments go into phase.json as JSON instead.
+        (staging / "training_args.bin").unlink(missing_ok=True)
         publish_dir(staging, phase_dir / "model")
     trainer.accelerator.wait_for_everyone()
     return TrainingRecord(
         seconds=time.perf_counter() - started,
         train_rows=train_set.num_rows,
         train_loss=float(output.training_loss),
+        arguments=trainer.args.to_dict(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,16 +31,17 @@ def evaluate_languages(
 
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    trainer = Trainer(
-        model=task.head.load_trained(str(model_dir)),
-        args=training_arguments(model_dir.parent / "eval", hp, seed, options, train=False),
-        data_collator=task.head.collator(tokenizer),
-        processing_class=tokenizer,
-    )
     scores = {}
-    for language in languages:
-        rows = features(task, role, language, data, tokenizer, hp, seed)
-        output = trainer.predict(rows)
-        predictions = task.head.decode(output.predictions)
-        scores[language] = task.metric(predictions, output.label_ids, language)
+    with tempfile.TemporaryDirectory(prefix="stilts-eval-") as scratch:  # prediction saves nothing
+        trainer = Trainer(
+            model=task.head.load_trained(str(model_dir)),
+            args=training_arguments(Path(scratch), hp, seed, options, train=False),
+            data_collator=task.head.collator(tokenizer),
+            processing_class=tokenizer,
+        )
+        for language in languages:
+            rows = features(task, role, language, data, tokenizer, hp, seed)
+            output = trainer.predict(rows)
+            predictions = task.head.decode(output.predictions)
+            scores[language] = task.metric(predictions, output.label_ids, language)
     return scores, time.perf_counter() - started

@@ -1,0 +1,35 @@
+"""SST-2 (GLUE) sentiment classification: a complete third-party stilts task plugin."""
+
+from __future__ import annotations
+
+import datasets
+
+from stilts import DataLocator, HubSource, Hyperparameters, Role, Task
+from stilts.eval.metrics import accuracy
+from stilts.heads import SequenceClassification
+
+SST2 = HubSource(
+    repo="nyu-mll/glue",
+    revision="a3f3ab759b9d7018046ce361f115ef38276d2e1e",
+    files="sst2/{split}-*.parquet",
+)
+HEAD = SequenceClassification(labels=("negative", "positive"), text_columns=("sentence",))
+SPLITS = {"train": "train", "dev": "validation", "test": "validation"}  # test labels are hidden
+
+
+def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+    table = data.load(SST2, SPLITS[role], columns=HEAD.columns)
+    return table.select_columns(list(HEAD.columns))
+
+
+task = Task(
+    name="sst2",
+    summary="Stanford Sentiment Treebank, binary sentiment (GLUE)",
+    head=HEAD,
+    languages=("en",),
+    sources=(SST2,),
+    load=load,
+    metric=accuracy,
+    main_metric="accuracy",
+    defaults=Hyperparameters(epochs=3),
+)

@@ -1,0 +1,125 @@
+"""The walking skeleton end to end: real Trainer phases on the bundled tiny model and data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
+
+from stilts import registry
+from stilts.bundled import SAMPLE_DATA
+from stilts.chain import ChainConfig, plan, run
+from stilts.data import DataLocator
+from stilts.plugins.nli import XNLI_LANGUAGES
+from stilts.store import PHASE_MANIFEST, read_json
+from stilts.training import ModelSource, model_with_fresh_head
+
+CHANCE = 100 / 3
+
+
+def test_english_dev_accuracy_is_far_above_chance(mnli_xnli):
+    assert mnli_xnli.result.dev["en"]["accuracy"] > 80
+    mnli_dev = read_json(mnli_xnli.phase_dir(0) / PHASE_MANIFEST)["dev"]["en"]["accuracy"]
+    assert mnli_dev > 80
+
+
+def test_table_has_every_xnli_language(mnli_xnli):
+    assert tuple(mnli_xnli.result.test) == XNLI_LANGUAGES
+    assert len(XNLI_LANGUAGES) == 15
+    assert mnli_xnli.result.test["en"]["accuracy"] > 80
+    expected = np.mean([s["accuracy"] for s in mnli_xnli.result.test.values()])
+    assert mnli_xnli.result.average == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("language", ["en", "zh", "sw"])
+def test_each_language_is_scored_on_its_own_rows(mnli_xnli, language):
+    """Recompute one language's accuracy by hand, one unpadded example at a time."""
+    model_dir = mnli_xnli.phase_dir(1) / "model"
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    rows = registry.load("xnli").load("test", language, DataLocator(SAMPLE_DATA))
+    max_length = mnli_xnli.plan.target.hyperparameters.max_length
+    correct = 0
+    with torch.no_grad():
+        for row in rows:
+            inputs = tokenizer(
+                row["premise"], row["hypothesis"], truncation=True,
+                max_length=max_length, return_tensors="pt",
+            )  # fmt: skip
+            correct += int(model(**inputs).logits.argmax(-1).item() == row["label"])
+    by_hand = 100 * correct / rows.num_rows
+    assert mnli_xnli.result.test[language]["accuracy"] == pytest.approx(by_hand, abs=1e-6)
+
+
+def test_target_phase_starts_from_the_intermediate_encoder_with_a_fresh_head(mnli_xnli):
+    mnli_model_dir = mnli_xnli.phase_dir(0) / "model"
+    xnli_record = read_json(mnli_xnli.phase_dir(1) / PHASE_MANIFEST)
+    assert xnli_record["started_from"] == str(mnli_model_dir)
+
+    xnli = registry.load("xnli")
+    mnli_model = AutoModelForSequenceClassification.from_pretrained(mnli_model_dir)
+    set_seed(mnli_xnli.plan.config.seed)
+    handed_on = model_with_fresh_head(xnli, ModelSource(str(mnli_model_dir)))
+    encoder_before = mnli_model.base_model.state_dict()
+    encoder_after = handed_on.base_model.state_dict()
+    assert encoder_before.keys() == encoder_after.keys()
+    for name, tensor in encoder_before.items():
+        assert torch.equal(tensor, encoder_after[name]), name
+
+    trained_head = mnli_model.classifier.state_dict()
+    fresh_head = handed_on.classifier.state_dict()
+    assert not any(torch.equal(trained_head[k], fresh_head[k]) for k in trained_head)
+    set_seed(mnli_xnli.plan.config.seed)
+    again = model_with_fresh_head(xnli, ModelSource(str(mnli_model_dir)))
+    for name, tensor in again.classifier.state_dict().items():
+        assert torch.equal(tensor, fresh_head[name]), "fresh head init must follow the seed"
+
+
+def test_intermediate_training_changed_the_encoder(mnli_xnli):
+    start = read_json(mnli_xnli.phase_dir(0) / PHASE_MANIFEST)["started_from"]
+    pretrained = AutoModelForSequenceClassification.from_pretrained(start).base_model
+    trained = AutoModelForSequenceClassification.from_pretrained(
+        mnli_xnli.phase_dir(0) / "model"
+    ).base_model
+    weight = "encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(pretrained.state_dict()[weight], trained.state_dict()[weight])
+
+
+def test_results_and_manifest_are_written(mnli_xnli):
+    run_dir = mnli_xnli.run_dir
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["chain"] == ["mnli", "xnli"]
+    assert set(results["test"]) == set(XNLI_LANGUAGES)
+    csv_lines = (run_dir / "results.csv").read_text().splitlines()
+    assert csv_lines[0] == "split,language,metric,value"
+    assert sum(line.startswith("test,") for line in csv_lines) == 16  # 15 languages + average
+
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["seed"] == 42
+    assert manifest["config"]["tasks"] == ["mnli", "xnli"]
+    assert {"torch", "transformers", "datasets", "stilts"} <= set(manifest["packages"])
+    assert [p["task"] for p in manifest["phases"]] == ["mnli", "xnli"]
+    assert manifest["phases"][1]["spec"]["hyperparameters"]["learning_rate"] > 0
+    read = {(r["repo"], r["split"]) for r in manifest["data"]}
+    assert ("google/xtreme", "test") in read
+    assert all(len(r["sha256"]) == 64 and r["rows"] > 0 for r in manifest["data"])
+    assert manifest["seconds"]["total"] > 0
+    for phase in manifest["phases"]:
+        assert phase["seconds"]["train"] > 0
+        assert phase["training_arguments"]["seed"] == 42
+        phase_dir = mnli_xnli.store.root / phase["dir"]
+        assert sorted(p.name for p in phase_dir.iterdir()) == ["model", "phase.json"]
+        weights = [p.suffix for p in (phase_dir / "model").iterdir() if p.suffix != ".json"]
+        assert weights == [".safetensors"]  # no pickles (training_args.bin, *.pt) published
+
+
+def test_a_second_run_reuses_finished_phases(mnli_xnli):
+    again = plan(ChainConfig(tasks=("mnli", "xnli")))
+    assert [p.fingerprint for p in again.phases] == [p.fingerprint for p in mnli_xnli.plan.phases]
+    result = run(again, mnli_xnli.store)
+    manifest = json.loads((mnli_xnli.run_dir / "manifest.json").read_text())
+    assert [p["reused"] for p in manifest["phases"]] == [True, True]
+    assert result.test == mnli_xnli.result.test

@@ -1,0 +1,119 @@
+"""Errors a user will hit: one line on stderr, exit code 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import datasets
+import pytest
+from conftest import stilts_cli
+
+from stilts.bundled import SAMPLE_DATA
+from stilts.plugins.nli import GLUE_MNLI, XTREME_XNLI
+from stilts.testing import write_table
+
+
+def assert_user_error(result, *needles: str) -> None:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    message = " ".join(result.stderr.split())
+    assert message.startswith("error:"), result.stderr
+    for needle in needles:
+        assert needle in message, (needle, message)
+
+
+def assert_nothing_written(store: Path) -> None:
+    assert not (store / "runs").exists()
+    assert not list(store.glob("phases/*/phase.json"))
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    """A writable local mirror root, starting as a copy of the bundled sample."""
+    root = tmp_path / "mirror"
+    shutil.copytree(SAMPLE_DATA, root)
+    return root
+
+
+def test_unknown_task_suggests_the_closest_names(tmp_path):
+    result = stilts_cli("chain", "mnly", "xnli", "--store", str(tmp_path))
+    assert_user_error(result, "unknown task 'mnly'", "did you mean 'mnli'", "stilts tasks")
+    assert_nothing_written(tmp_path)
+
+
+def test_missing_column_names_the_column_and_the_source(mirror, tmp_path):
+    train = datasets.load_dataset(
+        str(mirror / "nyu-mll/glue"),
+        data_files={"train": GLUE_MNLI.pattern("train")},
+        split="train",
+    )
+    write_table(mirror, GLUE_MNLI, "train", train.remove_columns("hypothesis"))
+    store = tmp_path / "store"
+    result = stilts_cli("chain", "mnli", "xnli", "--data", str(mirror), "--store", str(store))
+    assert_user_error(result, "no column 'hypothesis'", "nyu-mll/glue", "split 'train'")
+    assert_nothing_written(store)
+
+
+def test_wrong_label_names_are_reported(mirror, tmp_path):
+    test = datasets.load_dataset(
+        str(mirror / "google/xtreme"),
+        data_files={"test": XTREME_XNLI.pattern("test")},
+        split="test",
+    )
+    test = test.map(
+        lambda row: {"gold_label": "maybe" if row["gold_label"] == "neutral" else row["gold_label"]}
+    )
+    for old in (mirror / "google/xtreme").glob(XTREME_XNLI.pattern("test")):
+        old.unlink()
+    write_table(mirror, XTREME_XNLI, "test", test)
+    store = tmp_path / "store"
+    result = stilts_cli("chain", "mnli", "xnli", "--data", str(mirror), "--store", str(store))
+    assert_user_error(result, "label 'maybe' is not one of entailment, neutral, contradiction")
+    assert_nothing_written(store)
+
+
+def test_no_network_for_hub_data_says_how_to_use_a_local_mirror(tmp_path):
+    result = stilts_cli(
+        "chain", "mnli", "xnli", "--data", "hub", "--store", str(tmp_path),
+        env={"HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert_user_error(result, "cannot reach the Hugging Face hub", "nyu-mll/glue", "--data DIR")
+    assert_nothing_written(tmp_path)
+
+
+def test_no_network_for_a_hub_model_says_how_to_use_a_local_copy(tmp_path):
+    result = stilts_cli(
+        "chain", "mnli", "xnli", "--model", "xlm-roberta-large", "--data", "sample",
+        "--store", str(tmp_path), env={"HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert_user_error(result, "cannot load model 'xlm-roberta-large'", "--model DIR")
+    assert_nothing_written(tmp_path)
+
+
+def test_a_missing_mirror_directory_is_named(tmp_path):
+    result = stilts_cli(
+        "chain", "mnli", "--data", str(tmp_path / "nowhere"), "--store", str(tmp_path)
+    )
+    assert_user_error(result, "--data", "nowhere")
+    (tmp_path / "empty").mkdir()
+    result = stilts_cli(
+        "chain", "mnli", "--data", str(tmp_path / "empty"), "--store", str(tmp_path)
+    )
+    assert_user_error(result, "no local copy of nyu-mll/glue", "hf download nyu-mll/glue")
+    assert_nothing_written(tmp_path)
+
+
+def test_unknown_option_is_a_usage_error(tmp_path):
+    result = stilts_cli("chain", "mnli", "--no-such-option")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_a_model_directory_without_config_is_named(tmp_path):
+    (tmp_path / "model").mkdir()
+    result = stilts_cli(
+        "chain", "mnli", "--model", str(tmp_path / "model"), "--store", str(tmp_path)
+    )
+    assert_user_error(result, "without config.json")
+    assert_nothing_written(tmp_path)

@@ -1,0 +1,97 @@
+"""Loading through DataLocator: local mirrors, label mapping, content identity."""
+
+from __future__ import annotations
+
+import datasets
+import pytest
+
+from stilts import StiltsError
+from stilts.data import DataLocator, HubSource
+from stilts.plugins.nli import GLUE_MNLI, XTREME_XNLI, load_mnli, load_xnli
+from stilts.testing import write_table
+
+XNLI_FEATURES = datasets.Features(
+    {
+        name: datasets.Value("string")
+        for name in ("language", "sentence1", "sentence2", "gold_label")
+    }
+)
+
+
+def xnli_rows(labels: list[str], language: str = "de") -> datasets.Dataset:
+    n = len(labels)
+    return datasets.Dataset.from_dict(
+        {"language": [language] * n, "sentence1": [f"p{i}" for i in range(n)],
+         "sentence2": [f"h{i}" for i in range(n)], "gold_label": labels},
+        features=XNLI_FEATURES,
+    )  # fmt: skip
+
+
+def test_raw_xnli_contradictory_means_contradiction(tmp_path):
+    write_table(
+        tmp_path, XTREME_XNLI, "test", xnli_rows(["contradictory", "entailment", "neutral"])
+    )
+    table = load_xnli("test", "de", DataLocator(tmp_path))
+    assert table["label"] == [2, 0, 1]
+    assert table.column_names == ["premise", "hypothesis", "label"]
+
+
+def test_a_language_without_rows_is_an_error(tmp_path):
+    write_table(tmp_path, XTREME_XNLI, "test", xnli_rows(["neutral"], language="de"))
+    with pytest.raises(StiltsError, match="no rows for language 'fr'"):
+        load_xnli("test", "fr", DataLocator(tmp_path))
+
+
+def test_mnli_label_set_must_match(tmp_path):
+    features = datasets.Features(
+        {"premise": datasets.Value("string"), "hypothesis": datasets.Value("string"),
+         "label": datasets.ClassLabel(names=["yes", "no"]), "idx": datasets.Value("int32")}
+    )  # fmt: skip
+    rows = {"premise": ["a"], "hypothesis": ["b"], "label": [0], "idx": [0]}
+    write_table(tmp_path, GLUE_MNLI, "train", datasets.Dataset.from_dict(rows, features=features))
+    with pytest.raises(StiltsError, match="label set"):
+        load_mnli("train", "en", DataLocator(tmp_path))
+
+
+def test_mnli_drops_unlabelled_rows(tmp_path):
+    features = datasets.Features(
+        {"premise": datasets.Value("string"), "hypothesis": datasets.Value("string"),
+         "label": datasets.ClassLabel(names=["entailment", "neutral", "contradiction"]),
+         "idx": datasets.Value("int32")}
+    )  # fmt: skip
+    rows = {"premise": ["a", "b"], "hypothesis": ["c", "d"], "label": [1, -1], "idx": [0, 1]}
+    write_table(
+        tmp_path,
+        GLUE_MNLI,
+        "validation_matched",
+        datasets.Dataset.from_dict(rows, features=features),
+    )
+    assert load_mnli("dev", "en", DataLocator(tmp_path))["label"] == [1]
+
+
+def test_mnli_is_english_only(tmp_path):
+    with pytest.raises(StiltsError, match="English data only"):
+        load_mnli("train", "de", DataLocator(tmp_path))
+
+
+def test_identity_follows_file_content(tmp_path):
+    source = HubSource(repo="org/data", revision="abc", files="x/{split}-*.parquet")
+    write_table(tmp_path, source, "train", xnli_rows(["neutral"]))
+    before = DataLocator(tmp_path).identity(source)
+    write_table(tmp_path, source, "train", xnli_rows(["entailment"]))
+    after = DataLocator(tmp_path).identity(source)
+    assert before["local_sha256"] != after["local_sha256"]
+    assert DataLocator(None).identity(source) == {
+        "repo": "org/data",
+        "revision": "abc",
+        "files": "x/{split}-*.parquet",
+    }
+
+
+def test_loads_are_recorded_with_a_content_hash(tmp_path):
+    write_table(tmp_path, XTREME_XNLI, "test", xnli_rows(["neutral", "entailment"]))
+    data = DataLocator(tmp_path)
+    data.load(XTREME_XNLI, "test")
+    data.load(XTREME_XNLI, "test")  # read once, recorded once
+    (record,) = data.records()
+    assert record["rows"] == 2 and record["split"] == "test" and len(record["sha256"]) == 64

@@ -1,0 +1,109 @@
+"""Entry-point discovery with real pip-installed plugin packages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import pytest
+from conftest import REPO, stilts_cli
+
+from stilts.testing import write_table
+
+EXAMPLE = REPO / "docs" / "examples" / "stilts-sst2"
+BROKEN = REPO / "tests" / "plugins" / "stilts-broken"
+
+
+@pytest.fixture(scope="session")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Install the documented example plugin and a broken one into a throwaway site dir."""
+    site = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+            "--no-build-isolation", "--target", str(site), str(EXAMPLE), str(BROKEN),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_stilts_tasks_lists_builtin_and_installed_plugins(plugin_path):
+    listing = stilts_cli("tasks", env=plugin_path)
+    assert "sst2" in listing.stdout
+    assert "stilts-sst2 0.1.0" in listing.stdout
+    for builtin in ("mnli", "xnli"):
+        assert builtin in listing.stdout
+    assert "stilts 0.1.0" in listing.stdout
+
+
+def test_a_plugin_that_fails_to_import_is_named(plugin_path):
+    listing = stilts_cli("tasks", env=plugin_path)
+    assert listing.returncode == 2
+    assert "'broken'" in listing.stderr
+    assert "stilts-broken 0.0.1" in listing.stderr
+    assert "ModuleNotFoundError" in listing.stderr
+    assert "Traceback" not in listing.stderr
+
+    chained = stilts_cli("chain", "broken", "xnli", env=plugin_path)
+    assert chained.returncode == 2
+    assert (
+        "stilts-broken" in chained.stderr and "a_dependency_that_is_not_installed" in chained.stderr
+    )
+    assert "Traceback" not in chained.stderr
+
+
+def test_without_the_plugin_installed_it_is_not_listed():
+    listing = stilts_cli("tasks")
+    assert listing.returncode == 0
+    assert "sst2" not in listing.stdout
+
+
+def _sst2_fixture(root: Path) -> None:
+    """Learnable SST-2 rows in the GLUE sst2 schema: sentiment words decide the label."""
+    features = datasets.Features(
+        {
+            "sentence": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=["negative", "positive"]),
+            "idx": datasets.Value("int32"),
+        }
+    )
+    good = ["good", "great", "wonderful", "lovely", "brilliant"]
+    bad = ["bad", "awful", "terrible", "boring", "dreadful"]
+    subjects = ["the film", "this movie", "the story", "the acting", "the ending", "the music"]
+    for split, n in (("train", 400), ("validation", 80)):
+        rows = {"sentence": [], "label": [], "idx": []}
+        for i in range(n):
+            label = i % 2
+            word = (good if label else bad)[(i // 2) % 5]
+            rows["sentence"].append(f"{subjects[(i // 10) % 6]} was {word} .")
+            rows["label"].append(label)
+            rows["idx"].append(i)
+        write_table(root, _source(), split, datasets.Dataset.from_dict(rows, features=features))
+
+
+def _source():
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        from stilts_sst2 import SST2
+    finally:
+        sys.path.remove(str(EXAMPLE))
+    return SST2
+
+
+def test_an_installed_plugin_task_runs_a_chain(plugin_path, tmp_path):
+    _sst2_fixture(tmp_path / "data")
+    run = stilts_cli(
+        "chain", "sst2", "--data", str(tmp_path / "data"), "--store", str(tmp_path / "store"),
+        "--epochs", "4",
+        env=plugin_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    results = next((tmp_path / "store" / "runs").glob("sst2-*/results.json")).read_text()
+    accuracy = json.loads(results)["test"]["en"]["accuracy"]
+    assert accuracy > 75, accuracy
