@@ -153,6 +153,8 @@ def run(
             record = read_json(phase_dir / PHASE_MANIFEST)
         else:
             log(f"phase {phase.task.name}: training from {source.name}")
+            if state.is_main_process:  # a retrained phase is incomplete until it is rewritten
+                (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
             training = train_phase(
                 phase.task, source, chain.data, phase.hyperparameters,
                 chain.config.seed, phase_dir, options,

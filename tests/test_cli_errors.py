@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import datasets
 import pytest
 from conftest import stilts_cli
 
 from stilts.bundled import SAMPLE_DATA
+from stilts.data import DataLocator
 from stilts.plugins.nli import GLUE_MNLI, XTREME_XNLI
 from stilts.testing import write_table
 
@@ -43,11 +43,7 @@ def test_unknown_task_suggests_the_closest_names(tmp_path):
 
 
 def test_missing_column_names_the_column_and_the_source(mirror, tmp_path):
-    train = datasets.load_dataset(
-        str(mirror / "nyu-mll/glue"),
-        data_files={"train": GLUE_MNLI.pattern("train")},
-        split="train",
-    )
+    train = DataLocator(mirror).load(GLUE_MNLI, "train")
     write_table(mirror, GLUE_MNLI, "train", train.remove_columns("hypothesis"))
     store = tmp_path / "store"
     result = stilts_cli("chain", "mnli", "xnli", "--data", str(mirror), "--store", str(store))
@@ -56,11 +52,7 @@ def test_missing_column_names_the_column_and_the_source(mirror, tmp_path):
 
 
 def test_wrong_label_names_are_reported(mirror, tmp_path):
-    test = datasets.load_dataset(
-        str(mirror / "google/xtreme"),
-        data_files={"test": XTREME_XNLI.pattern("test")},
-        split="test",
-    )
+    test = DataLocator(mirror).load(XTREME_XNLI, "test")
     test = test.map(
         lambda row: {"gold_label": "maybe" if row["gold_label"] == "neutral" else row["gold_label"]}
     )
