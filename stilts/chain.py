@@ -162,6 +162,7 @@ def run(
             dev, dev_seconds = evaluate_languages(
                 phase.task, phase_dir / "model", "dev", [phase.task.train_language],
                 chain.data, phase.hyperparameters, chain.config.seed, options,
+                trust_remote_code=chain.config.trust_remote_code,
             )  # fmt: skip
             record = {
                 "task": phase.task.name,
@@ -181,13 +182,16 @@ def run(
                 write_json(phase_dir / PHASE_MANIFEST, record)
                 shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
         phase_records.append({**record, "dir": str(phase_dir), "reused": reused})
-        source = ModelSource(str(phase_dir / "model"))
+        source = ModelSource(
+            str(phase_dir / "model"), trust_remote_code=chain.config.trust_remote_code
+        )
 
     target = chain.target
     log(f"evaluating {target.task.name} zero-shot on {len(target.task.languages)} languages")
     test, test_seconds = evaluate_languages(
         target.task, Path(source.name), "test", target.task.languages,
         chain.data, target.hyperparameters, chain.config.seed, options,
+        trust_remote_code=chain.config.trust_remote_code,
     )  # fmt: skip
     result = ChainResult(
         tasks=chain.config.tasks,

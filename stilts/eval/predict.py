@@ -22,6 +22,8 @@ def evaluate_languages(
     hp: Hyperparameters,
     seed: int,
     options: RunOptions,
+    *,
+    trust_remote_code: bool = False,
 ) -> tuple[dict[str, dict[str, float]], float]:
     """`task`'s metric per language for `role`, each from that language's own rows; seconds.
 
@@ -34,7 +36,7 @@ def evaluate_languages(
     scores = {}
     with tempfile.TemporaryDirectory(prefix="stilts-eval-") as scratch:  # prediction saves nothing
         trainer = Trainer(
-            model=task.head.load_trained(str(model_dir)),
+            model=task.head.load_trained(str(model_dir), trust_remote_code=trust_remote_code),
             args=training_arguments(Path(scratch), hp, seed, options, train=False),
             data_collator=task.head.collator(tokenizer),
             processing_class=tokenizer,

@@ -24,7 +24,7 @@ class Head(Protocol):
     """Columns a task's loaded rows must have for this head."""
 
     def describe(self) -> str:
-        """A few words for `stilts tasks`, e.g. 'classification, 3 labels'."""
+        """A few words for `stilts tasks`, e.g. 'classification (pair, 3 labels)'."""
         ...
 
     def spec(self) -> dict[str, Any]:
@@ -37,9 +37,17 @@ class Head(Protocol):
         """A model of this head kind whose encoder weights are `encoder`'s, head fresh."""
         ...
 
-    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict: ...
+    def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
+        """A model of this head kind saved by a finished phase, its head included."""
+        ...
 
-    def collator(self, tokenizer: Any) -> Any: ...
+    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+        """Batched rows -> features, unpadded: the collator pads each batch to its longest."""
+        ...
+
+    def collator(self, tokenizer: Any) -> Any:
+        """The data collator of this head kind (dynamic padding)."""
+        ...
 
     def decode(self, predictions: np.ndarray) -> np.ndarray:
         """Model outputs of a prediction run -> predicted label ids."""

@@ -67,10 +67,12 @@ class SequenceClassification:
         load_encoder_weights(model, encoder)
         return model
 
-    def load_trained(self, path: str) -> PreTrainedModel:
+    def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
         from transformers import AutoModelForSequenceClassification
 
-        return AutoModelForSequenceClassification.from_pretrained(path)
+        return AutoModelForSequenceClassification.from_pretrained(
+            path, trust_remote_code=trust_remote_code
+        )
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         # No padding here: the collator pads each batch to its own longest row.
