@@ -1,0 +1,64 @@
+"""PAWS-X: string labels, per-language configs, and a chain from an NLI intermediate phase."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import datasets
+import pytest
+
+from stilts import StiltsError
+from stilts.bundled import SAMPLE_DATA
+from stilts.chain import ChainConfig, plan, run
+from stilts.data import DataLocator
+from stilts.plugins.paraphrase import PAWSX_LANGUAGES, load_pawsx, pawsx_source
+from stilts.testing import write_table
+
+FEATURES = datasets.Features(
+    {name: datasets.Value("string") for name in ("sentence1", "sentence2", "label")}
+)
+SIZES = {"train": 400, "validation": 60, "test": 80}
+
+
+def write_pawsx_fixture(root: Path) -> None:
+    """Learnable rows in the XTREME PAWS-X schema: a marker word decides the label."""
+    subjects = ["the farmer", "the painter", "the driver", "the cook", "the boy", "the fisherman"]
+    objects = ["the key", "the letter", "the bottle", "the basket", "the ball"]
+    for language in PAWSX_LANGUAGES:
+        for split, n in SIZES.items():
+            rows = {"sentence1": [], "sentence2": [], "label": []}
+            for i in range(n):
+                sentence = f"{subjects[i % 6]} saw {objects[(i // 6) % 5]} ."
+                paraphrase = i % 2
+                rows["sentence1"].append(f"{language} {sentence}")
+                rows["sentence2"].append(sentence + (" indeed" if paraphrase else " never"))
+                rows["label"].append(str(paraphrase))
+            table = datasets.Dataset.from_dict(rows, features=FEATURES)
+            write_table(root, pawsx_source(language), split, table)
+
+
+def test_string_labels_map_to_ids_per_language(tmp_path):
+    write_pawsx_fixture(tmp_path)
+    table = load_pawsx("test", "ko", DataLocator(tmp_path))
+    assert table.column_names == ["sentence1", "sentence2", "label"]
+    assert table["label"][:4] == [0, 1, 0, 1]
+    assert all(s.startswith("ko ") for s in table["sentence1"])
+    with pytest.raises(StiltsError, match="no language 'ru'"):
+        load_pawsx("test", "ru", DataLocator(tmp_path))
+
+
+def test_mnli_then_pawsx_reuses_the_nli_phase_and_learns(mnli_xnli, tmp_path):
+    root = tmp_path / "mirror"
+    shutil.copytree(SAMPLE_DATA, root)
+    write_pawsx_fixture(root)
+    chain = plan(ChainConfig(tasks=("mnli", "pawsx"), data=str(root)))
+    assert chain.phases[0].fingerprint == mnli_xnli.plan.phases[0].fingerprint
+    result = run(chain, mnli_xnli.store)
+    assert tuple(result.test) == PAWSX_LANGUAGES
+    assert result.test["en"]["accuracy"] > 75
+    assert result.dev["en"]["accuracy"] > 75
+    run_dir = mnli_xnli.store.run_dir(("mnli", "pawsx"), chain.run_fingerprint)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert [p["reused"] for p in manifest["phases"]] == [True, False]
