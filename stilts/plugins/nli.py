@@ -12,6 +12,7 @@ from stilts.data import DataLocator, HubSource
 from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
 from stilts.heads import SequenceClassification
+from stilts.plugins.english import class_label_loader, glue_source
 from stilts.task import Hyperparameters, Role, Task
 
 if TYPE_CHECKING:
@@ -23,11 +24,7 @@ NLI_HEAD = SequenceClassification(
     aliases={"contradictory": "contradiction"},  # the raw XNLI spelling
 )
 
-GLUE_MNLI = HubSource(
-    repo="nyu-mll/glue",
-    revision="a3f3ab759b9d7018046ce361f115ef38276d2e1e",  # "Convert dataset to Parquet (#16)"
-    files="mnli/{split}-*.parquet",
-)
+GLUE_MNLI = glue_source("mnli")
 # google/xtreme is a script dataset; datasets >= 4 reads its parquet conversion branch.
 XTREME_XNLI = HubSource(
     repo="google/xtreme", revision="refs/convert/parquet", files="XNLI/{split}/*.parquet"
@@ -37,7 +34,7 @@ XNLI_LANGUAGES = (
     "ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh",
 )  # fmt: skip
 
-_MNLI_SPLITS: dict[str, str] = {
+_MNLI_SPLITS: dict[Role, str] = {
     # GLUE's test labels are hidden (-1): the mismatched dev set serves as MNLI's test.
     "train": "train",
     "dev": "validation_matched",
@@ -45,15 +42,7 @@ _MNLI_SPLITS: dict[str, str] = {
 }
 
 
-def load_mnli(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-    _english_only("mnli", language)
-    split = _MNLI_SPLITS[role]
-    table = data.load(GLUE_MNLI, split, columns=NLI_HEAD.columns)
-    _check_label_names(table, f"{data.where(GLUE_MNLI)} {split}")
-    table = table.select_columns(list(NLI_HEAD.columns))
-    return table.filter(
-        lambda labels: [x >= 0 for x in labels], input_columns="label", batched=True
-    )
+load_mnli = class_label_loader("mnli", GLUE_MNLI, NLI_HEAD, _MNLI_SPLITS)
 
 
 def load_xnli(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
@@ -73,20 +62,6 @@ def load_xnli(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     table = table.select_columns(["sentence1", "sentence2"])
     table = table.rename_columns({"sentence1": "premise", "sentence2": "hypothesis"})
     return table.add_column("label", labels)
-
-
-def _english_only(task: str, language: str) -> None:
-    if language != "en":
-        raise StiltsError(f"{task} has English data only, not {language!r}")
-
-
-def _check_label_names(table: datasets.Dataset, where: str) -> None:
-    names = getattr(table.features["label"], "names", None)
-    if names is not None and tuple(names) != NLI_HEAD.labels:
-        raise StiltsError(
-            f"{where}: label set {names} differs from {list(NLI_HEAD.labels)}; "
-            "this is not MNLI-schema data"
-        )
 
 
 mnli = Task(

@@ -1,7 +1,7 @@
-"""Paraphrase identification: PAWS-X (7 languages, XTREME target).
+"""Paraphrase identification: QQP (English, intermediate) and PAWS-X (7 languages, target).
 
-Trained on the English PAWS-X training set, evaluated zero-shot on each language's test set.
-XTREME stores the label as the string "0" (not a paraphrase) or "1" (paraphrase).
+PAWS-X is trained on its English training set and evaluated zero-shot on each language's test
+set; XTREME stores its label as the string "0" (not a paraphrase) or "1" (paraphrase).
 """
 
 from __future__ import annotations
@@ -12,10 +12,18 @@ from stilts.data import DataLocator, HubSource
 from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
 from stilts.heads import SequenceClassification
+from stilts.plugins.english import class_label_loader, glue_source
 from stilts.task import Hyperparameters, Role, Task
 
 if TYPE_CHECKING:
     import datasets
+
+QQP_HEAD = SequenceClassification(
+    labels=("not_duplicate", "duplicate"), text_columns=("question1", "question2")
+)
+GLUE_QQP = glue_source("qqp")
+# GLUE hides the test labels: the dev set serves as QQP's test.
+_QQP_SPLITS: dict[Role, str] = {"train": "train", "dev": "validation", "test": "validation"}
 
 PAWSX_HEAD = SequenceClassification(
     labels=("different", "paraphrase"),
@@ -46,6 +54,17 @@ def load_pawsx(role: Role, language: str, data: DataLocator) -> datasets.Dataset
     labels = PAWSX_HEAD.label_ids(table["label"], where=where)
     return table.select_columns(list(PAWSX_HEAD.text_columns)).add_column("label", labels)
 
+
+qqp = Task(
+    name="qqp",
+    summary="Quora Question Pairs, English duplicate-question detection (GLUE)",
+    head=QQP_HEAD,
+    languages=("en",),
+    sources=(GLUE_QQP,),
+    load=class_label_loader("qqp", GLUE_QQP, QQP_HEAD, _QQP_SPLITS),
+    metric=accuracy,
+    main_metric="accuracy",
+)
 
 pawsx = Task(
     name="pawsx",

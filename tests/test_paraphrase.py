@@ -1,4 +1,4 @@
-"""PAWS-X: string labels, per-language configs, and a chain from an NLI intermediate phase."""
+"""Paraphrase tasks: QQP (GLUE schema) and PAWS-X (string labels, per-language configs)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from stilts import StiltsError
 from stilts.bundled import SAMPLE_DATA
 from stilts.chain import ChainConfig, plan, run
 from stilts.data import DataLocator
-from stilts.plugins.paraphrase import PAWSX_LANGUAGES, load_pawsx, pawsx_source
+from stilts.plugins.paraphrase import GLUE_QQP, PAWSX_LANGUAGES, load_pawsx, pawsx_source, qqp
 from stilts.testing import write_table
 
 FEATURES = datasets.Features(
@@ -62,3 +62,38 @@ def test_mnli_then_pawsx_reuses_the_nli_phase_and_learns(mnli_xnli, tmp_path):
     run_dir = mnli_xnli.store.run_dir(("mnli", "pawsx"), chain.run_fingerprint)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert [p["reused"] for p in manifest["phases"]] == [True, False]
+
+
+QQP_FEATURES = datasets.Features(
+    {
+        "question1": datasets.Value("string"),
+        "question2": datasets.Value("string"),
+        "label": datasets.ClassLabel(names=["not_duplicate", "duplicate"]),
+        "idx": datasets.Value("int32"),
+    }
+)
+
+
+def test_qqp_reads_the_glue_schema_and_drops_unlabelled_rows(tmp_path):
+    rows = {
+        "question1": ["how old is it?", "why is the sky blue?", "who won?"],
+        "question2": ["what is its age?", "what colour is grass?", "who lost?"],
+        "label": [1, 0, -1],
+        "idx": [0, 1, 2],
+    }
+    table = datasets.Dataset.from_dict(rows, features=QQP_FEATURES)
+    write_table(tmp_path, GLUE_QQP, "validation", table)
+    loaded = qqp.load("test", "en", DataLocator(tmp_path))  # GLUE hides test labels: dev
+    assert loaded.column_names == ["question1", "question2", "label"]
+    assert loaded["label"] == [1, 0]
+    with pytest.raises(StiltsError, match="English data only"):
+        qqp.load("dev", "de", DataLocator(tmp_path))
+
+
+def test_qqp_refuses_another_label_set(tmp_path):
+    features = QQP_FEATURES.copy()
+    features["label"] = datasets.ClassLabel(names=["same", "different"])
+    rows = {"question1": ["a"], "question2": ["b"], "label": [0], "idx": [0]}
+    write_table(tmp_path, GLUE_QQP, "train", datasets.Dataset.from_dict(rows, features=features))
+    with pytest.raises(StiltsError, match="label set"):
+        qqp.load("train", "en", DataLocator(tmp_path))
