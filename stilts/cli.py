@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from stilts import __version__, bundled, registry
 from stilts.errors import StiltsError
+
+if TYPE_CHECKING:
+    from stilts.eval.results import ChainResult
 
 app = typer.Typer(
     help="Intermediate-task transfer experiments for zero-shot cross-lingual NLP.",
@@ -144,9 +147,10 @@ def chain(
         options = RunOptions(
             per_device_batch_size=per_device_batch_size, callbacks=(RichProgress(console),)
         )
-        result = chains.run(plan, Store(store), options, force=force, log=_say)
+        runs = Store(store)
+        result = chains.run(plan, runs, options, force=force, log=_say)
         console.print(_results_table(result))
-        run_dir = Store(store).run_dir(plan.config.tasks, plan.run_fingerprint)
+        run_dir = runs.run_dir(plan.config.tasks, plan.run_fingerprint)
         _say(f"results, manifest: {run_dir}")
 
 
@@ -166,10 +170,7 @@ def _quiet_libraries() -> None:
     datasets.logging.set_verbosity_error()
 
 
-def _results_table(result: object) -> Table:
-    from stilts.eval.results import ChainResult
-
-    assert isinstance(result, ChainResult)
+def _results_table(result: ChainResult) -> Table:
     metric = result.metric
     dev = result.dev[result.train_language][metric]
     table = Table(

@@ -24,4 +24,6 @@ print("HEAVY:", ",".join(heavy))
 def test_command_stays_light(args):
     probe = PROBE.format(args=args, heavy=HEAVY)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert "HEAVY: \n" in out.stdout or out.stdout.rstrip().endswith("HEAVY:"), out.stdout
+    last_line = out.stdout.splitlines()[-1]
+    assert last_line.startswith("HEAVY:"), out.stdout
+    assert last_line.removeprefix("HEAVY:").strip() == "", last_line
