@@ -145,7 +145,8 @@ def run(
     _preflight(chain)
     source = _start_source(chain.config, store, state)
     phase_records = []
-    for phase in chain.phases:
+    tasks = [phase.task.bound(chain.data) for phase in chain.phases]
+    for phase, task in zip(chain.phases, tasks, strict=True):
         phase_dir = store.phase_dir(phase.task.name, phase.fingerprint)
         reused = Store.is_complete(phase_dir) and not force
         if reused:
@@ -156,11 +157,11 @@ def run(
             if state.is_main_process:  # a retrained phase is incomplete until it is rewritten
                 (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
             training = train_phase(
-                phase.task, source, chain.data, phase.hyperparameters,
+                task, source, chain.data, phase.hyperparameters,
                 chain.config.seed, phase_dir, options,
             )  # fmt: skip
             dev, dev_seconds = evaluate_languages(
-                phase.task, phase_dir / "model", "dev", [phase.task.train_language],
+                task, phase_dir / "model", "dev", [task.train_language],
                 chain.data, phase.hyperparameters, chain.config.seed, options,
                 trust_remote_code=chain.config.trust_remote_code,
             )  # fmt: skip
@@ -189,7 +190,7 @@ def run(
     target = chain.target
     log(f"evaluating {target.task.name} zero-shot on {len(target.task.languages)} languages")
     test, test_seconds = evaluate_languages(
-        target.task, Path(source.name), "test", target.task.languages,
+        tasks[-1], Path(source.name), "test", target.task.languages,
         chain.data, target.hyperparameters, chain.config.seed, options,
         trust_remote_code=chain.config.trust_remote_code,
     )  # fmt: skip

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from stilts.data import DataLocator
+from stilts.heads.common import ROW
 from stilts.task import Hyperparameters, Role, Task
 
 if TYPE_CHECKING:
     import datasets
 
 
-def features(
-    task: Task,
-    role: Role,
-    language: str,
-    data: DataLocator,
-    tokenizer: Any,
-    hp: Hyperparameters,
-    seed: int,
+def rows(
+    task: Task, role: Role, language: str, data: DataLocator, hp: Hyperparameters, seed: int
 ) -> datasets.Dataset:
-    """The tokenised rows of `task` for `role` in `language`, subsampled if asked."""
+    """The loaded rows of `task` for `role` in `language`, subsampled if asked."""
     table = task.load(role, language, data)
     limit = hp.max_train_examples if role == "train" else hp.max_eval_examples
     if limit is not None and table.num_rows > limit:
         table = table.shuffle(seed=seed).select(range(limit))
-    tokenize = partial(task.tokenize, tokenizer=tokenizer, max_length=hp.max_length)
-    return table.map(tokenize, batched=True, remove_columns=table.column_names)
+    return table
+
+
+def tokenized(
+    task: Task, table: datasets.Dataset, tokenizer: Any, max_length: int
+) -> datasets.Dataset:
+    """Model features of `table`'s rows; each feature's `ROW` names the row it came from."""
+
+    def tokenize(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+        features = task.tokenize(batch, tokenizer, max_length)
+        local = features.pop(ROW, range(len(indices)))
+        features[ROW] = [indices[i] for i in local]
+        return features
+
+    return table.map(tokenize, batched=True, with_indices=True, remove_columns=table.column_names)

@@ -8,7 +8,7 @@ point group. This module imports nothing heavy: listing tasks must stay fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -16,7 +16,6 @@ from stilts.data import DataLocator, HubSource
 
 if TYPE_CHECKING:
     import datasets
-    import numpy as np
 
     from stilts.heads import Head
 
@@ -58,8 +57,12 @@ class Loader(Protocol):
         ...
 
 
-Metric = Callable[["np.ndarray", "np.ndarray", str], dict[str, float]]
-"""(predicted label ids, gold label ids, language) -> named scores, ×100 as XTREME reports."""
+Metric = Callable[[Sequence[Any], Sequence[Any], str], dict[str, float]]
+"""(predictions, gold answers, language) -> named scores, ×100 as XTREME reports.
+
+One prediction and one gold answer per row, in the form the task's head decodes them: label
+ids (classification, multiple choice), tag names per word (tagging), answer text against the
+list of gold texts (QA)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +74,8 @@ class Task:
     reads through `data` so the same task reads the hub, a mirror or a fixture.
     `languages` is the official evaluation language list; training is in `train_language`.
     `preprocess`, when None, is the head's standard tokenisation.
+    `head_for_data`, when set, builds the head from the data (a tag set read off the training
+    data, as for CCG); `head` then describes it before any data is read.
     """
 
     name: str
@@ -84,6 +89,13 @@ class Task:
     train_language: str = "en"
     defaults: Hyperparameters = field(default_factory=Hyperparameters)
     preprocess: Callable[..., dict[str, Any]] | None = None
+    head_for_data: Callable[[DataLocator], Head] | None = None
+
+    def bound(self, data: DataLocator) -> Task:
+        """This task with its head fixed for `data` (itself unless `head_for_data` is set)."""
+        if self.head_for_data is None:
+            return self
+        return replace(self, head=self.head_for_data(data), head_for_data=None)
 
     def tokenize(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         """Turn a batch of loaded rows into model features (batched `datasets.map` function)."""

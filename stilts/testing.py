@@ -96,14 +96,11 @@ def task_texts(
     """Every text of `tasks`' data in `roles` and languages, for training a tokenizer."""
     roles = tuple(roles)
     for task in tasks:
-        text_columns = [c for c in task.head.columns if c != "label"]
         languages = dict.fromkeys((task.train_language, *task.languages))
         for role, language in itertools.product(roles, languages):
             if role == "train" and language != task.train_language:
                 continue
-            table = task.load(role, language, data)
-            for column in text_columns:
-                yield from table[column]
+            yield from task.head.texts(task.load(role, language, data))
 
 
 def write_table(root: Path, source: HubSource, split: str, table: datasets.Dataset) -> Path:

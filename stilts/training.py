@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from stilts.arguments import RunOptions, training_arguments
 from stilts.data import DataLocator
 from stilts.errors import StiltsError
-from stilts.features import features
+from stilts.features import rows, tokenized
 from stilts.store import publish_dir
 from stilts.task import Hyperparameters, Task
 
@@ -80,7 +80,8 @@ def train_phase(
 
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)
-    train_set = features(task, "train", task.train_language, data, tokenizer, hp, seed)
+    table = rows(task, "train", task.train_language, data, hp, seed)
+    train_set = tokenized(task, table, tokenizer, hp.max_length)
     set_seed(seed)  # the fresh head's initialisation is part of the experiment
     model = model_with_fresh_head(task, source)
     checkpoints = phase_dir / "checkpoints"
@@ -104,7 +105,7 @@ def train_phase(
     trainer.accelerator.wait_for_everyone()
     return TrainingRecord(
         seconds=time.perf_counter() - started,
-        train_rows=train_set.num_rows,
+        train_rows=table.num_rows,
         train_loss=float(output.training_loss),
         arguments=trainer.args.to_dict(),
     )

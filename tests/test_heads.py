@@ -57,7 +57,7 @@ def test_truncation_respects_max_length(tokenizer):
 
 def test_decode_takes_the_highest_logit():
     logits = np.array([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5]])
-    assert HEAD.decode(logits).tolist() == [1, 0]
+    assert HEAD.decode(logits, None, None) == [1, 0]
 
 
 def test_describe_and_spec():

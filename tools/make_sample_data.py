@@ -273,7 +273,7 @@ def write_mnli(english: Language, out: Path) -> list[Path]:
 
 
 def write_xnli(languages: Mapping[str, Language], out: Path) -> list[Path]:
-    """``google/xtreme`` parquet-conversion layout: ``XNLI/{split}/0000.parquet``, all languages."""
+    """``google/xtreme`` layout: ``XNLI/{split}-00000-of-00001.parquet``, all languages."""
     written = []
     for split, per_language in XNLI_ROWS_PER_LANGUAGE.items():
         columns: dict[str, list[str]] = {name: [] for name in XNLI_FEATURES}
@@ -285,7 +285,7 @@ def write_xnli(languages: Mapping[str, Language], out: Path) -> list[Path]:
                 columns["sentence1"].append(premise)
                 columns["sentence2"].append(hypothesis)
                 columns["gold_label"].append(label)
-        path = out / "google" / "xtreme" / "XNLI" / split / "0000.parquet"
+        path = out / "google" / "xtreme" / "XNLI" / f"{split}-00000-of-00001.parquet"
         write_parquet(columns, XNLI_FEATURES, path)
         written.append(path)
     return written

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stilts.arguments import RunOptions, training_arguments
 from stilts.data import DataLocator
-from stilts.features import features
+from stilts.features import rows, tokenized
 from stilts.task import Hyperparameters, Role, Task
 
 
@@ -27,7 +27,9 @@ def evaluate_languages(
 ) -> tuple[dict[str, dict[str, float]], float]:
     """`task`'s metric per language for `role`, each from that language's own rows; seconds.
 
-    Batches are padded to their own longest row by the head's collator, not to max length.
+    Batches are padded to their own longest row by the head's collator, not to max length;
+    the head decodes the outputs back to one prediction per row (windows merged), and the
+    task's metric compares them with the rows' gold answers.
     """
     from transformers import AutoTokenizer, Trainer
 
@@ -40,10 +42,12 @@ def evaluate_languages(
             args=training_arguments(Path(scratch), hp, seed, options, train=False),
             data_collator=task.head.collator(tokenizer),
             processing_class=tokenizer,
+            preprocess_logits_for_metrics=task.head.reduce_outputs,
         )
         for language in languages:
-            rows = features(task, role, language, data, tokenizer, hp, seed)
-            output = trainer.predict(rows)
-            predictions = task.head.decode(output.predictions)
-            scores[language] = task.metric(predictions, output.label_ids, language)
+            table = rows(task, role, language, data, hp, seed)
+            inputs = tokenized(task, table, tokenizer, hp.max_length)
+            output = trainer.predict(inputs)
+            predictions = task.head.decode(output.predictions, inputs, table)
+            scores[language] = task.metric(predictions, task.head.references(table), language)
     return scores, time.perf_counter() - started

@@ -3,17 +3,26 @@
 A head is declared by a task (cheap dataclass) and used by the phase runner; everything that
 needs torch or transformers is imported inside the methods so that declaring a task stays
 import-light.
+
+Every head reads loaded rows in its own normalised schema (`columns`) and turns them into
+features; a feature may cover part of a row (a window of a long context), so decoding gets
+the features back and returns exactly one prediction per row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    import numpy as np
+    import datasets
     from transformers import PretrainedConfig, PreTrainedModel
 
 from stilts.heads.classification import SequenceClassification
+from stilts.heads.common import ROW
+from stilts.heads.multiple_choice import MultipleChoice
+from stilts.heads.question_answering import ExtractiveQA
+from stilts.heads.tagging import TokenTagging
 
 
 class Head(Protocol):
@@ -42,16 +51,39 @@ class Head(Protocol):
         ...
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
-        """Batched rows -> features, unpadded: the collator pads each batch to its longest."""
+        """Batched rows -> features, unpadded: the collator pads each batch to its longest.
+
+        Returns `ROW` (index into the batch) when features are not one per row.
+        """
         ...
 
     def collator(self, tokenizer: Any) -> Any:
         """The data collator of this head kind (dynamic padding)."""
         ...
 
-    def decode(self, predictions: np.ndarray) -> np.ndarray:
-        """Model outputs of a prediction run -> predicted label ids."""
+    def reduce_outputs(self, logits: Any, labels: Any) -> Any:
+        """What decoding needs of one batch's logits; Trainer applies it on the device per
+        batch (`preprocess_logits_for_metrics`) before gathering a whole evaluation set."""
+        ...
+
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+        """Model outputs over `features` -> one prediction per row of `rows`, in order."""
+        ...
+
+    def references(self, rows: datasets.Dataset) -> list:
+        """The gold answers of `rows`, in the form `decode` predicts them."""
+        ...
+
+    def texts(self, rows: datasets.Dataset) -> Iterator[str]:
+        """The text of `rows` a tokenizer would see (to train a fixture tokenizer)."""
         ...
 
 
-__all__ = ["Head", "SequenceClassification"]
+__all__ = [
+    "ROW",
+    "ExtractiveQA",
+    "Head",
+    "MultipleChoice",
+    "SequenceClassification",
+    "TokenTagging",
+]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError, did_you_mean
-from stilts.heads.encoder import load_encoder_weights
+from stilts.heads.common import head_model, trained_model
 
 if TYPE_CHECKING:
-    import numpy as np
+    import datasets
     from transformers import PretrainedConfig, PreTrainedModel
 
 
@@ -58,20 +58,11 @@ class SequenceClassification:
     def model_with_encoder(
         self, config: PretrainedConfig, encoder: PreTrainedModel
     ) -> PreTrainedModel:
-        from transformers import AutoModelForSequenceClassification
-
-        config.num_labels = len(self.labels)
-        config.id2label = dict(enumerate(self.labels))
-        config.label2id = {name: i for i, name in enumerate(self.labels)}
-        model = AutoModelForSequenceClassification.from_config(config)
-        load_encoder_weights(model, encoder)
-        return model
+        return head_model("AutoModelForSequenceClassification", config, encoder, self.labels)
 
     def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
-        from transformers import AutoModelForSequenceClassification
-
-        return AutoModelForSequenceClassification.from_pretrained(
-            path, trust_remote_code=trust_remote_code
+        return trained_model(
+            "AutoModelForSequenceClassification", path, trust_remote_code=trust_remote_code
         )
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
@@ -87,5 +78,15 @@ class SequenceClassification:
 
         return DataCollatorWithPadding(tokenizer)
 
-    def decode(self, predictions: np.ndarray) -> np.ndarray:
-        return predictions.argmax(axis=-1)
+    def reduce_outputs(self, logits: Any, labels: Any) -> Any:
+        return logits
+
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+        return outputs.argmax(axis=-1).tolist()  # one feature per row: no windows here
+
+    def references(self, rows: datasets.Dataset) -> list:
+        return rows["label"]
+
+    def texts(self, rows: datasets.Dataset) -> Iterator[str]:
+        for column in self.text_columns:
+            yield from rows[column]

@@ -1,4 +1,4 @@
-"""Natural language inference: MNLI (English, intermediate) and XNLI (15 languages, target).
+"""Natural language inference: MNLI, SNLI, ANLI+ (English, intermediate) and XNLI (target).
 
 As in the reference study and XTREME, XNLI has no training set of its own: its English
 training data is MNLI, and it is evaluated zero-shot on the XNLI test sets.
@@ -13,6 +13,7 @@ from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
 from stilts.heads import SequenceClassification
 from stilts.plugins.english import class_label_loader, glue_source
+from stilts.plugins.xtreme import xtreme_source
 from stilts.task import Hyperparameters, Role, Task
 
 if TYPE_CHECKING:
@@ -25,10 +26,19 @@ NLI_HEAD = SequenceClassification(
 )
 
 GLUE_MNLI = glue_source("mnli")
-# google/xtreme is a script dataset; datasets >= 4 reads its parquet conversion branch.
-XTREME_XNLI = HubSource(
-    repo="google/xtreme", revision="refs/convert/parquet", files="XNLI/{split}/*.parquet"
+XTREME_XNLI = xtreme_source("XNLI")
+
+SNLI = HubSource(
+    repo="stanfordnlp/snli",
+    revision="cdb5c3d5eed6ead6e5a341c8e56e669bb666725b",  # "Convert dataset to Parquet (#6)"
+    files="plain_text/{split}-*.parquet",
 )
+ANLI = HubSource(
+    repo="facebook/anli",
+    revision="8e4813d81f46d313dac7892e1c28076917cfcdf9",  # "Convert dataset to Parquet (#5)"
+    files="plain_text/{split}-*.parquet",
+)
+ANLI_ROUNDS = ("r1", "r2", "r3")
 
 XNLI_LANGUAGES = (
     "ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh",
@@ -43,6 +53,28 @@ _MNLI_SPLITS: dict[Role, str] = {
 
 
 load_mnli = class_label_loader("mnli", GLUE_MNLI, NLI_HEAD, _MNLI_SPLITS)
+load_snli = class_label_loader(
+    "snli", SNLI, NLI_HEAD, {"train": "train", "dev": "validation", "test": "test"}
+)
+_ANLI_ROUND_LOADERS = {
+    r: class_label_loader(
+        "anli_plus", ANLI, NLI_HEAD, {"train": f"train_{r}", "dev": f"dev_{r}", "test": f"test_{r}"}
+    )
+    for r in ANLI_ROUNDS
+}
+
+
+def load_anli_plus(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+    """ANLI rounds 1-3 with, for training, all of SNLI and MNLI (the study's ANLI+).
+
+    Model selection and testing use ANLI's own dev and test sets of the three rounds.
+    """
+    import datasets
+
+    tables = [load(role, language, data) for load in _ANLI_ROUND_LOADERS.values()]
+    if role == "train":
+        tables += [load_snli("train", language, data), load_mnli("train", language, data)]
+    return datasets.concatenate_datasets(tables)
 
 
 def load_xnli(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
@@ -74,6 +106,28 @@ mnli = Task(
     metric=accuracy,
     main_metric="accuracy",
     defaults=Hyperparameters(epochs=2),
+)
+
+snli = Task(
+    name="snli",
+    summary="Stanford NLI, English natural language inference",
+    head=NLI_HEAD,
+    languages=("en",),
+    sources=(SNLI,),
+    load=load_snli,
+    metric=accuracy,
+    main_metric="accuracy",
+)
+
+anli_plus = Task(
+    name="anli_plus",
+    summary="ANLI rounds 1-3 trained together with SNLI and MNLI (ANLI+), English",
+    head=NLI_HEAD,
+    languages=("en",),
+    sources=(ANLI, SNLI, GLUE_MNLI),
+    load=load_anli_plus,
+    metric=accuracy,
+    main_metric="accuracy",
 )
 
 xnli = Task(

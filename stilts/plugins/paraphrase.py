@@ -13,6 +13,7 @@ from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
 from stilts.heads import SequenceClassification
 from stilts.plugins.english import class_label_loader, glue_source
+from stilts.plugins.xtreme import xtreme_source
 from stilts.task import Hyperparameters, Role, Task
 
 if TYPE_CHECKING:
@@ -35,12 +36,8 @@ _SPLITS: dict[str, str] = {"train": "train", "dev": "validation", "test": "test"
 
 
 def pawsx_source(language: str) -> HubSource:
-    """One language's PAWS-X config of google/xtreme, read through its parquet conversion."""
-    return HubSource(
-        repo="google/xtreme",
-        revision="refs/convert/parquet",
-        files=f"PAWS-X.{language}/{{split}}/*.parquet",
-    )
+    """One language's PAWS-X config of google/xtreme."""
+    return xtreme_source(f"PAWS-X.{language}")
 
 
 def load_pawsx(role: Role, language: str, data: DataLocator) -> datasets.Dataset:

@@ -1,0 +1,58 @@
+"""What every head shares: building a head model on an encoder, reloading it, row bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from stilts.errors import StiltsError
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig, PreTrainedModel
+
+ROW = "row"
+"""Feature column: index of the loaded row a feature came from.
+
+A head whose features are not one per row (QA and tagging windows) returns it from
+`preprocess` as an index into the batch; `stilts.features` turns it into a table index, and
+every other head gets it for free. Trainer drops it before the model sees a batch, because it
+is not a `forward` argument.
+"""
+
+
+def head_model(
+    auto_class: str,
+    config: PretrainedConfig,
+    encoder: PreTrainedModel,
+    labels: Sequence[str] | None = None,
+) -> PreTrainedModel:
+    """A fresh `transformers.<auto_class>` model carrying `encoder`'s weights.
+
+    Built from config and filled by hand rather than `from_pretrained(previous_phase)` because
+    that would also restore the previous phase's head whenever its shape happens to match;
+    each phase must start with a fresh head. Extra source weights (a pooler the head model
+    does not use) are dropped; a missing one is an error.
+    """
+    import transformers
+
+    if labels is not None:
+        config.num_labels = len(labels)
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {name: i for i, name in enumerate(labels)}
+    model = getattr(transformers, auto_class).from_config(config)
+    result = model.base_model.load_state_dict(encoder.state_dict(), strict=False)
+    if result.missing_keys:
+        raise StiltsError(
+            f"the starting encoder lacks weights the {type(model).__name__} needs: "
+            f"{', '.join(result.missing_keys[:5])}"
+        )
+    return model
+
+
+def trained_model(auto_class: str, path: str, *, trust_remote_code: bool) -> PreTrainedModel:
+    """A finished phase's model, its head included."""
+    import transformers
+
+    return getattr(transformers, auto_class).from_pretrained(
+        path, trust_remote_code=trust_remote_code
+    )
