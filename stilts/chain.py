@@ -80,6 +80,14 @@ def plan(config: ChainConfig) -> ChainPlan:
         raise StiltsError("name at least one task, e.g. `stilts chain mnli xnli`")
     tasks = [registry.load(name) for name in config.tasks]
     data = config.locator()
+    if data.root == bundled.SAMPLE_DATA:
+        uncovered = [task.name for task in tasks if not bundled.covers(task)]
+        if uncovered:
+            raise StiltsError(
+                f"the bundled sample data has no {', '.join(uncovered)} (it covers "
+                f"{', '.join(bundled.SAMPLE_TASKS)} only); run on real data with --data hub "
+                "(or --data DIR, a local mirror) and --model, e.g. FacebookAI/xlm-roberta-large"
+            )
     preset = bundled.SMOKE_HYPERPARAMETERS if bundled.is_bundled(config.model) else {}
     start = _start_identity(config)
     phases = []

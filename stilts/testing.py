@@ -31,15 +31,26 @@ TINY_CONFIG: dict[str, Any] = {
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Any:
     """A tokenizer with XLM-R's special tokens and input layout, trained on `texts`.
 
-    Byte-pair encoding rather than XLM-R's unigram model: the `tokenizers` unigram trainer
+    Text is NFKC-normalised, as by XLM-R, so offsets into the original text differ from
+    offsets into the normalised one exactly as they do for the real model. Byte-pair encoding
+    rather than XLM-R's unigram model: the `tokenizers` unigram trainer
     keeps little more than characters on small corpora, while BPE learns real sub-words and
     is deterministic, so the bundled model is the same on every machine.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     bos, pad, eos, unk, mask = SPECIAL_TOKENS
     backend = Tokenizer(models.BPE(unk_token=unk))
+    backend.normalizer = normalizers.NFKC()  # as XLM-R's sentencepiece normaliser does
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS))

@@ -109,3 +109,15 @@ def test_a_model_directory_without_config_is_named(tmp_path):
     )
     assert_user_error(result, "without config.json")
     assert_nothing_written(tmp_path)
+
+
+def test_a_task_beyond_the_bundled_sample_says_how_to_run_it_on_real_data(tmp_path):
+    result = stilts_cli("chain", "squad", "xquad", "--store", str(tmp_path))
+    assert_user_error(result, "sample data has no squad, xquad", "--data hub", "--model")
+    assert_nothing_written(tmp_path)
+
+
+def test_ccg_without_a_local_ccgbank_says_where_to_put_it(tmp_path):
+    result = stilts_cli("chain", "ccg", "xnli", "--data", "hub", "--store", str(tmp_path))
+    assert_user_error(result, "CCGbank (LDC2005T13", "DIR/LDC2005T13/ccgbank_1_1", "--data DIR")
+    assert_nothing_written(tmp_path)

@@ -135,7 +135,8 @@ class ExtractiveQA:
                             continue
                         if starts[s] + ends[e] > best_score:
                             best_score = starts[s] + ends[e]
-                            best_text = context[offsets[s][0] : offsets[e][1]]
+                            # Sentencepiece offsets include the space before a word.
+                            best_text = context[offsets[s][0] : offsets[e][1]].strip()
             if self.allow_null and null_score > best_score:
                 best_text = ""
             answers.append(best_text)
