@@ -7,13 +7,12 @@ tables where a `HubSource` expects them, so a task's real loading code reads the
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stilts.data import DataLocator, HubSource
-from stilts.task import Role, Task
+from stilts.task import Task
 
 if TYPE_CHECKING:
     import datasets
@@ -101,17 +100,14 @@ def build_tiny_model(
     return out_dir
 
 
-def task_texts(
-    tasks: Iterable[Task], data: DataLocator, roles: Iterable[Role] = ("train", "dev")
-) -> Iterator[str]:
-    """Every text of `tasks`' data in `roles` and languages, for training a tokenizer."""
-    roles = tuple(roles)
+def task_texts(tasks: Iterable[Task], data: DataLocator) -> Iterator[str]:
+    """Every text `tasks` read, for training a tokenizer: training and dev data in the train
+    language, test data in each evaluation language (some have no other split)."""
     for task in tasks:
-        languages = dict.fromkeys((task.train_language, *task.languages))
-        for role, language in itertools.product(roles, languages):
-            if role == "train" and language != task.train_language:
-                continue
-            yield from task.head.texts(task.load(role, language, data))
+        for role in ("train", "dev"):
+            yield from task.head.texts(task.load(role, task.train_language, data))
+        for language in task.languages:
+            yield from task.head.texts(task.load("test", language, data))
 
 
 def write_table(root: Path, source: HubSource, split: str, table: datasets.Dataset) -> Path:

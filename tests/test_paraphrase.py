@@ -4,39 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import datasets
 import pytest
+from fixtures import write_pawsx_fixture
 
 from stilts import StiltsError
 from stilts.bundled import SAMPLE_DATA
 from stilts.chain import ChainConfig, plan, run
 from stilts.data import DataLocator
-from stilts.plugins.paraphrase import GLUE_QQP, PAWSX_LANGUAGES, load_pawsx, pawsx_source, qqp
+from stilts.plugins.paraphrase import GLUE_QQP, PAWSX_LANGUAGES, load_pawsx, qqp
 from stilts.testing import write_table
-
-FEATURES = datasets.Features(
-    {name: datasets.Value("string") for name in ("sentence1", "sentence2", "label")}
-)
-SIZES = {"train": 400, "validation": 60, "test": 80}
-
-
-def write_pawsx_fixture(root: Path) -> None:
-    """Learnable rows in the XTREME PAWS-X schema: a marker word decides the label."""
-    subjects = ["the farmer", "the painter", "the driver", "the cook", "the boy", "the fisherman"]
-    objects = ["the key", "the letter", "the bottle", "the basket", "the ball"]
-    for language in PAWSX_LANGUAGES:
-        for split, n in SIZES.items():
-            rows = {"sentence1": [], "sentence2": [], "label": []}
-            for i in range(n):
-                sentence = f"{subjects[i % 6]} saw {objects[(i // 6) % 5]} ."
-                paraphrase = i % 2
-                rows["sentence1"].append(f"{language} {sentence}")
-                rows["sentence2"].append(sentence + (" indeed" if paraphrase else " never"))
-                rows["label"].append(str(paraphrase))
-            table = datasets.Dataset.from_dict(rows, features=FEATURES)
-            write_table(root, pawsx_source(language), split, table)
 
 
 def test_string_labels_map_to_ids_per_language(tmp_path):

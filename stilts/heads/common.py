@@ -35,10 +35,17 @@ def head_model(
     """
     import transformers
 
+    # The config comes from the previous phase: none of its head's settings may leak in.
+    # A head without label names gets transformers' default of two outputs (QA's start and
+    # end logits), never the previous phase's label count.
+    config.problem_type = None
+    config.num_labels = len(labels) if labels is not None else 2
     if labels is not None:
-        config.num_labels = len(labels)
         config.id2label = dict(enumerate(labels))
         config.label2id = {name: i for i, name in enumerate(labels)}
+    else:
+        config.id2label = {i: f"LABEL_{i}" for i in range(2)}
+        config.label2id = {name: i for i, name in config.id2label.items()}
     model = getattr(transformers, auto_class).from_config(config)
     result = model.base_model.load_state_dict(encoder.state_dict(), strict=False)
     if result.missing_keys:

@@ -48,14 +48,18 @@ def read_auto(path: Path) -> Iterator[tuple[list[str], list[str]]]:
             yield [word for _, word in leaves], [tag for tag, _ in leaves]
 
 
-@cache
 def _sentences(data: DataLocator, role: Role) -> tuple[tuple[list[str], list[str]], ...]:
-    if data.root is None:
+    return _read_sections(data.root, role)
+
+
+@cache  # the tag set and every role's rows read the training sections
+def _read_sections(local: Path | None, role: Role) -> tuple[tuple[list[str], list[str]], ...]:
+    if local is None:
         raise StiltsError(
             "ccg reads CCGbank (LDC2005T13, licensed, not on the hub) from a local copy only: "
             f"link it as DIR/{CCGBANK.repo} (the folder with data/AUTO) and pass --data DIR"
         )
-    root = data.root / CCGBANK.repo
+    root = local / CCGBANK.repo
     files = [f for section in SECTIONS[role] for f in sorted(root.glob(CCGBANK.pattern(section)))]
     if not files:
         sections = ", ".join(SECTIONS[role])

@@ -70,7 +70,7 @@ def class_label_tagging_loader(
             )
         source, split = source_for[language], _SPLITS[role]
         table = data.load(source, split, columns=("tokens", tag_column))
-        names = getattr(table.features[tag_column].feature, "names", None)
+        names = getattr(getattr(table.features[tag_column], "feature", None), "names", None)
         if names is None or tuple(names) != head.labels:
             raise StiltsError(
                 f"{data.where(source)} {split}: {tag_column} must be a ClassLabel sequence with "

@@ -1,0 +1,75 @@
+"""Every head learns its fixture, and every head hands its encoder on to every other head.
+
+One intermediate task per head kind, chained into one target task per head kind (all 16
+pairs), on fixtures in the hub schema of each dataset and a tiny model whose tokenizer is
+trained on their text. Intermediate phases are trained once and reused by fingerprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fixtures import write_fixtures
+
+from stilts import registry
+from stilts.chain import ChainConfig, plan, run
+from stilts.data import DataLocator
+from stilts.store import Store
+from stilts.testing import build_tiny_model, task_texts
+
+INTERMEDIATES = ("qqp", "hellaswag", "ccg", "squad")  # classification, choice, tagging, QA
+TARGETS = ("pawsx", "xcopa", "udpos", "tydiqa")
+ALONE = ("panx", "xquad", "mlqa", "squad_v2")  # the other targets, and null-answer QA
+LEARNED = {  # main metric on English dev that a wired-up head clears; chance is far below
+    "qqp": 75, "pawsx": 75,  # accuracy, chance 50
+    "hellaswag": 60, "xcopa": 75,  # accuracy, chance 25 and 50
+    "ccg": 60, "udpos": 60,  # token accuracy / chunk F1, chance about 1/tags
+    "squad": 50, "tydiqa": 50,  # (EM + F1) / 2, chance near 0
+    "panx": 60, "xquad": 50, "mlqa": 50,
+    "squad_v2": 50,  # a third unanswerable: always answering "" would score 33
+}  # fmt: skip
+SETTINGS = {"learning_rate": 1e-3, "epochs": 4, "max_length": 64, "batch_size": 16}
+
+
+@dataclass(frozen=True)
+class Lab:
+    data: Path
+    model: Path
+    store: Store
+
+    def run(self, *tasks: str):
+        config = ChainConfig(
+            tasks=tasks, model=str(self.model), data=str(self.data), overrides=SETTINGS
+        )
+        chain = plan(config)
+        return chain, run(chain, self.store)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    root = tmp_path_factory.mktemp("lab")
+    write_fixtures(root / "data")
+    tasks = [registry.load(name) for name in (*INTERMEDIATES, *TARGETS, *ALONE)]
+    data = DataLocator(root / "data")
+    texts = task_texts([task.bound(data) for task in tasks], data)
+    model = build_tiny_model(root / "model", texts, vocab_size=1500, seed=0)
+    return Lab(root / "data", model, Store(root / "store"))
+
+
+@pytest.mark.parametrize("name", INTERMEDIATES + TARGETS + ALONE)
+def test_each_head_learns_its_fixture(lab, name):
+    chain, result = lab.run(name)
+    task = chain.target.task
+    assert result.dev["en"][task.main_metric] > LEARNED[name], result.dev
+    assert tuple(result.test) == task.languages
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("intermediate", INTERMEDIATES)
+def test_any_intermediate_hands_on_to_any_target(lab, intermediate, target):
+    chain, result = lab.run(intermediate, target)
+    task = chain.target.task
+    assert tuple(result.test) == task.languages  # exactly the official language list
+    assert result.dev["en"][task.main_metric] > LEARNED[target], result.dev
