@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from stilts.errors import StiltsError
 
@@ -23,9 +24,10 @@ if TYPE_CHECKING:
 class HubSource:
     """One table family of a hub dataset repo, pinned to a revision.
 
-    `files` is a `data_files` glob with a ``{split}`` placeholder, relative to the repo root,
-    e.g. ``"mnli/{split}-*.parquet"``. Naming files instead of a config keeps script-based
-    datasets (read through their parquet conversion) and plain parquet repos on one path.
+    `files` is a glob of parquet files with a ``{split}`` placeholder, relative to the repo
+    root, e.g. ``"mnli/{split}-*.parquet"``. Naming files instead of a config keeps
+    script-based datasets (read through their parquet conversion) and plain parquet repos on
+    one path.
     """
 
     repo: str
@@ -93,10 +95,14 @@ class DataLocator:
 
     def _read(self, source: HubSource, split: str) -> datasets.Dataset:
         import datasets
+        from huggingface_hub.utils import httpx
 
         pattern = source.pattern(split)
         if self.root is None:
-            location, revision = source.repo, source.revision
+            # hf:// paths through the parquet builder, not load_dataset(repo): a repo (or a
+            # mirror of it) that still holds a loading script is refused by datasets >= 4
+            # even when data_files are given; its parquet files read fine this way.
+            files = f"hf://datasets/{source.repo}@{quote(source.revision, safe='')}/{pattern}"
         else:
             local = self.root / source.repo
             if not local.is_dir():
@@ -109,16 +115,19 @@ class DataLocator:
                     f"{local} has no files matching '{pattern}' (split '{split}' of "
                     f"{source.repo}); fetch them with: {source.download_hint(self.root)}"
                 )
-            location, revision = str(local), None
+            files = str(local / pattern)
         try:
-            table = datasets.load_dataset(
-                location, data_files={split: pattern}, split=split, revision=revision
-            )
-        except ConnectionError as error:
+            table = datasets.load_dataset("parquet", data_files={split: files}, split=split)
+        except (ConnectionError, httpx.TransportError) as error:
             raise StiltsError(
                 f"cannot reach the Hugging Face hub to read {source.repo} ({error}); "
                 f"use a local mirror instead: {source.download_hint('DIR')} on a machine "
                 f"with access, then pass --data DIR"
+            ) from None
+        except FileNotFoundError:
+            raise StiltsError(
+                f"{self.where(source)} has no files matching '{pattern}' (split '{split}'); "
+                "check the repo, revision and file pattern of this source"
             ) from None
         self._records[(source, split)] = {
             "repo": source.repo,

@@ -36,6 +36,14 @@ def test_raw_xnli_contradictory_means_contradiction(tmp_path):
     assert table.column_names == ["premise", "hypothesis", "label"]
 
 
+def test_a_mirror_that_still_holds_a_loading_script_reads_its_parquet_files(tmp_path):
+    # `hf download google/xtreme` brings xtreme.py along; datasets >= 4 refuses to load a
+    # directory holding one, so stilts must read the parquet files directly.
+    write_table(tmp_path, XTREME_XNLI, "test", xnli_rows(["neutral"], language="de"))
+    (tmp_path / "google" / "xtreme" / "xtreme.py").write_text("raise SystemExit('ran')\n")
+    assert load_xnli("test", "de", DataLocator(tmp_path))["label"] == [1]
+
+
 def test_a_language_without_rows_is_an_error(tmp_path):
     write_table(tmp_path, XTREME_XNLI, "test", xnli_rows(["neutral"], language="de"))
     with pytest.raises(StiltsError, match="no rows for language 'fr'"):
