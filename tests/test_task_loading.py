@@ -135,6 +135,19 @@ def test_target_tasks_test_the_official_languages(name):
 # --- what loaders keep, drop and map -------------------------------------------------------
 
 
+STUDY_EPOCHS = {"xnli": 2, "pawsx": 5, "udpos": 10, "panx": 10}
+QA_TASKS = ("squad", "squad_v2", "xquad", "mlqa", "tydiqa")
+
+
+@pytest.mark.parametrize("name", sorted(registry.entries()))
+def test_every_task_declares_the_study_hyperparameters(name):
+    hp = registry.load(name).defaults
+    qa = name in QA_TASKS
+    assert hp.epochs == (2 if qa else STUDY_EPOCHS.get(name, 2))
+    assert (hp.max_length, hp.batch_size) == ((384, 16) if qa else (256, 32))
+    assert (hp.learning_rate, hp.warmup_ratio) == (1e-5, 0.1)
+
+
 def test_snli_drops_rows_without_a_gold_label(root, data):
     snli = registry.load("snli")
     for role, split in (("train", "train"), ("dev", "validation"), ("test", "test")):
