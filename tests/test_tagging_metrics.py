@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from stilts.eval.tagging import chunk_f1, chunks, token_accuracy
+from stilts.eval.tagging import chunk_f1, chunks, pos_scores, token_accuracy
 
 
 def scores(f1: float, precision: float, recall: float) -> dict[str, float]:
@@ -158,3 +158,11 @@ def test_inputs_are_validated(metric):
 def test_token_accuracy_refuses_zero_tokens():
     with pytest.raises(ValueError, match="no tokens"):
         token_accuracy([[]], [[]], "en")
+
+
+def test_pos_scores_report_the_official_f1_with_token_accuracy_beside_it():
+    # gold NOUN NOUN VERB: chunks (NOUN 0-1), (VERB 2-2); predicted NOUN VERB VERB:
+    # (NOUN 0-0), (VERB 1-2) -> no chunk matches, F1 0; tokens 0 and 2 right -> 2/3.
+    scores = pos_scores([["NOUN", "VERB", "VERB"]], [["NOUN", "NOUN", "VERB"]], "en")
+    assert scores["f1"] == 0.0
+    assert scores["accuracy"] == pytest.approx(200 / 3)

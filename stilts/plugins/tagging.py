@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from stilts.data import DataLocator, HubSource
 from stilts.errors import StiltsError
-from stilts.eval.tagging import chunk_f1
+from stilts.eval.tagging import chunk_f1, pos_scores
 from stilts.heads import TokenTagging
 from stilts.plugins.xtreme import xtreme_source
 from stilts.task import Hyperparameters, Loader, Role, Task
@@ -93,7 +93,7 @@ udpos = Task(
     load=class_label_tagging_loader(
         "udpos", {code: udpos_source(code) for code in UDPOS_LANGUAGES}, "pos_tags", UDPOS_HEAD
     ),
-    metric=chunk_f1,  # XTREME scores POS with seqeval 0.0.12's chunk F1, not token accuracy
+    metric=pos_scores,  # XTREME's score is seqeval 0.0.12's chunk F1, not token accuracy
     main_metric="f1",
     defaults=TAGGING_DEFAULTS,
 )
