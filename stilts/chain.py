@@ -20,7 +20,8 @@ from stilts.arguments import RunOptions
 from stilts.data import DataLocator, sha256_files
 from stilts.errors import StiltsError
 from stilts.eval.results import ChainResult
-from stilts.store import PHASE_MANIFEST, Store, fingerprint, read_json, write_json
+from stilts.eval.submission import path_for
+from stilts.store import PHASE_MANIFEST, Store, fingerprint, read_json, write_json, write_text
 from stilts.task import Hyperparameters, Task
 
 PREPROCESSING_VERSION = 1
@@ -79,6 +80,12 @@ def plan(config: ChainConfig) -> ChainPlan:
     if not config.tasks:
         raise StiltsError("name at least one task, e.g. `stilts chain mnli xnli`")
     tasks = [registry.load(name) for name in config.tasks]
+    for task in tasks[:-1]:
+        if not task.trains:
+            raise StiltsError(
+                f"{task.name} has no training data, so it can only end a chain, where it "
+                f"evaluates the encoder: e.g. `stilts chain mnli {task.name}`"
+            )
     data = config.locator()
     if data.root == bundled.SAMPLE_DATA:
         uncovered = [task.name for task in tasks if not bundled.covers(task)]
@@ -143,6 +150,7 @@ def run(
     """Train what is not in the store yet, evaluate the target, write results; return them."""
     from accelerate import PartialState
 
+    from stilts.eval.encoder import evaluate_encoder
     from stilts.eval.predict import evaluate_languages
     from stilts.provenance import hardware, package_versions
     from stilts.training import ModelSource, train_phase
@@ -155,6 +163,8 @@ def run(
     phase_records = []
     tasks = [phase.task.bound(chain.data) for phase in chain.phases]
     for phase, task in zip(chain.phases, tasks, strict=True):
+        if not task.trains:  # the last task, evaluating the encoder as it is
+            break
         phase_dir = store.phase_dir(phase.task.name, phase.fingerprint)
         reused = Store.is_complete(phase_dir) and not force
         if reused:
@@ -168,7 +178,7 @@ def run(
                 task, source, chain.data, phase.hyperparameters,
                 chain.config.seed, phase_dir, options,
             )  # fmt: skip
-            dev, dev_seconds = evaluate_languages(
+            dev = evaluate_languages(
                 task, phase_dir / "model", "dev", [task.train_language],
                 chain.data, phase.hyperparameters, chain.config.seed, options,
                 trust_remote_code=chain.config.trust_remote_code,
@@ -181,8 +191,8 @@ def run(
                 "train_rows": training.train_rows,
                 "train_loss": training.train_loss,
                 "training_arguments": training.arguments,
-                "dev": dev,
-                "seconds": {"train": training.seconds, "dev": dev_seconds},
+                "dev": dev.scores,
+                "seconds": {"train": training.seconds, "dev": dev.seconds},
                 "data": _records_for(chain.data, phase.task),
                 "packages": package_versions(),
                 "stilts": __version__,
@@ -195,20 +205,23 @@ def run(
             str(phase_dir / "model"), trust_remote_code=chain.config.trust_remote_code
         )
 
-    target = chain.target
-    log(f"evaluating {target.task.name} zero-shot on {len(target.task.languages)} languages")
-    test, test_seconds = evaluate_languages(
-        tasks[-1], Path(source.name), "test", target.task.languages,
-        chain.data, target.hyperparameters, chain.config.seed, options,
-        trust_remote_code=chain.config.trust_remote_code,
-    )  # fmt: skip
+    target, languages = tasks[-1], tasks[-1].languages
+    log(f"evaluating {target.name} zero-shot on {len(languages)} languages")
+    if target.trains:
+        test = evaluate_languages(
+            target, Path(source.name), "test", languages, chain.data,
+            chain.target.hyperparameters, chain.config.seed, options,
+            trust_remote_code=chain.config.trust_remote_code,
+        )  # fmt: skip
+    else:
+        test = evaluate_encoder(target, source, languages, chain.data, chain.target.hyperparameters)
     result = ChainResult(
         tasks=chain.config.tasks,
-        target=target.task.name,
-        metric=target.task.main_metric,
-        train_language=target.task.train_language,
-        dev=phase_records[-1]["dev"],
-        test=test,
+        target=target.name,
+        metric=target.main_metric,
+        train_language=target.train_language,
+        dev=phase_records[-1]["dev"] if target.trains else {},
+        test=test.scores,
     )
     run_dir = store.run_dir(chain.config.tasks, chain.run_fingerprint)
     manifest = {
@@ -220,9 +233,11 @@ def run(
         "data": chain.data.records(),
         "packages": package_versions(),
         "hardware": hardware(),
-        "seconds": {"test": test_seconds, "total": time.perf_counter() - started},
+        "seconds": {"test": test.seconds, "total": time.perf_counter() - started},
     }
     if state.is_main_process:
+        for language, (extension, text) in test.submissions.items():
+            write_text(run_dir / "predictions" / path_for(target.name, language, extension), text)
         result.write(run_dir)
         write_json(run_dir / "manifest.json", manifest)
     return result
@@ -231,8 +246,9 @@ def run(
 def _preflight(chain: ChainPlan) -> None:
     """Load every table the chain will read, so bad data fails before any training."""
     for phase in chain.phases:
-        phase.task.load("train", phase.task.train_language, chain.data)
-        phase.task.load("dev", phase.task.train_language, chain.data)
+        if phase.task.trains:
+            phase.task.load("train", phase.task.train_language, chain.data)
+            phase.task.load("dev", phase.task.train_language, chain.data)
     for language in chain.target.task.languages:
         chain.target.task.load("test", language, chain.data)
 

@@ -172,12 +172,17 @@ def _quiet_libraries() -> None:
 
 def _results_table(result: ChainResult) -> Table:
     metric = result.metric
-    dev = result.dev[result.train_language][metric]
+    dev = result.dev.get(result.train_language)
+    caption = (
+        f"★ training language; {result.train_language} dev {metric}: {dev[metric]:.1f}"
+        if dev
+        else "no training phase: the encoder itself is evaluated"
+    )
     table = Table(
         "language",
         f"{metric} (test)",
         title=f"{' → '.join(result.tasks)} · zero-shot {result.target}",
-        caption=f"★ training language; {result.train_language} dev {metric}: {dev:.1f}",
+        caption=caption,
         min_width=48,
     )
     for language, scores in result.test.items():

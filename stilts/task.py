@@ -16,8 +16,11 @@ from stilts.data import DataLocator, HubSource
 
 if TYPE_CHECKING:
     import datasets
+    import numpy as np
 
+    from stilts.eval.submission import Submission, Writer
     from stilts.heads import Head
+    from stilts.heads.embedding import SentenceEmbedding
 
 Role = Literal["train", "dev", "test"]
 """What a table is for: training (English), model selection (English dev), zero-shot testing."""
@@ -65,6 +68,12 @@ ids (classification, multiple choice), tag names per word (tagging), answer text
 list of gold texts (QA)."""
 
 
+Embed = Callable[[Sequence[str]], "np.ndarray"]
+"""Texts -> one L2-normalised sentence embedding per text, from the encoder under test."""
+EncoderEvaluation = Callable[[Embed, str, DataLocator], tuple[dict[str, float], "Submission"]]
+"""(embed, language, data) -> (named scores ×100, that language's submission file)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Task:
     """One task of a chain.
@@ -74,13 +83,14 @@ class Task:
     reads through `data` so the same task reads the hub, a mirror or a fixture.
     `languages` is the official evaluation language list; training is in `train_language`.
     `preprocess`, when None, is the head's standard tokenisation.
+    `submission`, when set, writes predictions as the task's official files spell them.
     `head_for_data`, when set, builds the head from the data (a tag set read off the training
     data, as for CCG); `head` then describes it before any data is read.
     """
 
     name: str
     summary: str
-    head: Head
+    head: Head | SentenceEmbedding
     languages: tuple[str, ...]
     sources: tuple[HubSource, ...]
     load: Loader
@@ -90,12 +100,26 @@ class Task:
     defaults: Hyperparameters = field(default_factory=Hyperparameters)
     preprocess: Callable[..., dict[str, Any]] | None = None
     head_for_data: Callable[[DataLocator], Head] | None = None
+    submission: Writer | None = None
+    """Writes one language's predictions in the official layout; None: the head's form."""
+    evaluate_encoder: EncoderEvaluation | None = None
+    """For a task without training data: scores the encoder itself (head: SentenceEmbedding)."""
+
+    @property
+    def trains(self) -> bool:
+        """Whether the task has a training phase; one that does not can only end a chain."""
+        return self.evaluate_encoder is None
 
     def bound(self, data: DataLocator) -> Task:
         """This task with its head fixed for `data` (itself unless `head_for_data` is set)."""
         if self.head_for_data is None:
             return self
         return replace(self, head=self.head_for_data(data), head_for_data=None)
+
+    def submission_file(self, predictions: list, rows: datasets.Dataset) -> Submission:
+        """(extension, text) of one language's predictions in the official submission layout."""
+        write = self.submission or self.head.submission
+        return write(predictions, rows)
 
     def tokenize(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         """Turn a batch of loaded rows into model features (batched `datasets.map` function)."""

@@ -36,7 +36,7 @@ class ModelSource:
 def load_tokenizer(source: ModelSource) -> Any:
     from transformers import AutoTokenizer
 
-    with _model_errors(source):
+    with model_errors(source):
         return AutoTokenizer.from_pretrained(
             source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
         )
@@ -46,7 +46,7 @@ def model_with_fresh_head(task: Task, source: ModelSource) -> PreTrainedModel:
     """`task`'s head model on the encoder of `source`, the head newly initialised."""
     from transformers import AutoConfig, AutoModel
 
-    with _model_errors(source):
+    with model_errors(source):
         kwargs = {"revision": source.revision, "trust_remote_code": source.trust_remote_code}
         config = AutoConfig.from_pretrained(source.name, **kwargs)
         encoder = AutoModel.from_pretrained(source.name, **kwargs)
@@ -112,7 +112,7 @@ def train_phase(
 
 
 @contextmanager
-def _model_errors(source: ModelSource) -> Iterator[None]:
+def model_errors(source: ModelSource) -> Iterator[None]:
     """Turn a failed model or tokenizer load into one line that says how to fix it."""
     try:
         yield

@@ -130,3 +130,15 @@ def test_a_second_run_reuses_finished_phases(mnli_xnli):
     manifest = json.loads((mnli_xnli.run_dir / "manifest.json").read_text())
     assert [p["reused"] for p in manifest["phases"]] == [True, True]
     assert result.test == mnli_xnli.result.test
+
+
+def test_predictions_are_written_in_the_xtreme_layout_and_rescore_to_the_table(mnli_xnli):
+    labels = ("entailment", "neutral", "contradiction")
+    xnli = registry.load("xnli")
+    data = mnli_xnli.plan.data
+    for language in XNLI_LANGUAGES:
+        path = mnli_xnli.run_dir / "predictions" / "xnli" / f"test-{language}.tsv"
+        predicted = [labels.index(line) for line in path.read_text().splitlines()]
+        gold = xnli.load("test", language, data)["label"]
+        accuracy = 100 * float(np.mean(np.array(predicted) == np.array(gold)))
+        assert accuracy == pytest.approx(mnli_xnli.result.test[language]["accuracy"])

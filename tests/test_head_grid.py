@@ -7,6 +7,7 @@ trained on their text. Intermediate phases are trained once and reused by finger
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,18 @@ def test_each_head_learns_its_fixture(lab, name):
     assert tuple(result.test) == task.languages
 
 
+def read_submission(path: Path, task, rows) -> list:
+    """Predictions read back from an official submission file, in row order."""
+    if path.suffix == ".json":  # QA: question id -> answer
+        answers = json.loads(path.read_text())
+        return [answers[question] for question in rows["id"]]
+    lines = path.read_text().split("\n")
+    if task.head.kind == "tagging":  # one tag per line, a blank line after each sentence
+        return [block.split("\n") for block in "\n".join(lines).strip("\n").split("\n\n")]
+    # Choice indices, or PAWS-X's raw labels "0" / "1", which equal its label ids.
+    return [int(line) for line in lines if line]
+
+
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("intermediate", INTERMEDIATES)
 def test_any_intermediate_hands_on_to_any_target(lab, intermediate, target):
@@ -73,3 +86,10 @@ def test_any_intermediate_hands_on_to_any_target(lab, intermediate, target):
     task = chain.target.task
     assert tuple(result.test) == task.languages  # exactly the official language list
     assert result.dev["en"][task.main_metric] > LEARNED[target], result.dev
+    run_dir = lab.store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    for language in task.languages:  # the submission files score exactly as the table says
+        rows = task.load("test", language, chain.data)
+        path = next((run_dir / "predictions" / target).glob(f"test-{language}.*"))
+        predicted = read_submission(path, task, rows)
+        scores = task.metric(predicted, task.head.references(rows), language)
+        assert scores == pytest.approx(result.test[language]), (target, language)

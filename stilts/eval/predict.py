@@ -5,12 +5,23 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from stilts.arguments import RunOptions, training_arguments
 from stilts.data import DataLocator
+from stilts.eval.submission import Submission
 from stilts.features import rows, tokenized
 from stilts.task import Hyperparameters, Role, Task
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Per-language scores, the predictions as official submission files, and the time."""
+
+    scores: dict[str, dict[str, float]]
+    submissions: dict[str, Submission]
+    seconds: float
 
 
 def evaluate_languages(
@@ -24,8 +35,8 @@ def evaluate_languages(
     options: RunOptions,
     *,
     trust_remote_code: bool = False,
-) -> tuple[dict[str, dict[str, float]], float]:
-    """`task`'s metric per language for `role`, each from that language's own rows; seconds.
+) -> Evaluation:
+    """`task`'s metric per language for `role`, each from that language's own rows.
 
     Batches are padded to their own longest row by the head's collator, not to max length;
     the head decodes the outputs back to one prediction per row (windows merged), and the
@@ -35,7 +46,7 @@ def evaluate_languages(
 
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    scores = {}
+    scores, submissions = {}, {}
     with tempfile.TemporaryDirectory(prefix="stilts-eval-") as scratch:  # prediction saves nothing
         trainer = Trainer(
             model=task.head.load_trained(str(model_dir), trust_remote_code=trust_remote_code),
@@ -50,4 +61,5 @@ def evaluate_languages(
             output = trainer.predict(inputs)
             predictions = task.head.decode(output.predictions, inputs, table)
             scores[language] = task.metric(predictions, task.head.references(table), language)
-    return scores, time.perf_counter() - started
+            submissions[language] = task.submission_file(predictions, table)
+    return Evaluation(scores, submissions, time.perf_counter() - started)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import datasets
     from transformers import PretrainedConfig, PreTrainedModel
 
+    from stilts.eval.submission import Submission
+
 from stilts.heads.classification import SequenceClassification
 from stilts.heads.common import ROW
 from stilts.heads.multiple_choice import MultipleChoice
@@ -72,6 +74,10 @@ class Head(Protocol):
 
     def references(self, rows: datasets.Dataset) -> list:
         """The gold answers of `rows`, in the form `decode` predicts them."""
+        ...
+
+    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+        """One language's decoded predictions as the official submission file."""
         ...
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError, did_you_mean
+from stilts.eval.submission import Submission, label_lines
 from stilts.heads.common import head_model, trained_model
 
 if TYPE_CHECKING:
@@ -86,6 +87,9 @@ class SequenceClassification:
 
     def references(self, rows: datasets.Dataset) -> list:
         return rows["label"]
+
+    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+        return label_lines(self.labels)(predictions, rows)
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:
         for column in self.text_columns:

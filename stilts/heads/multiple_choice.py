@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stilts.eval.submission import Submission, label_lines
 from stilts.heads.common import head_model, trained_model
 
 if TYPE_CHECKING:
@@ -78,6 +79,9 @@ class MultipleChoice:
 
     def references(self, rows: datasets.Dataset) -> list:
         return rows["label"]
+
+    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+        return label_lines()(predictions, rows)  # the index of the chosen answer
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:
         yield from rows["context"]

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stilts.eval.submission import Submission, answers_json
 from stilts.heads.common import ROW, head_model, trained_model
 
 if TYPE_CHECKING:
@@ -144,6 +145,9 @@ class ExtractiveQA:
 
     def references(self, rows: datasets.Dataset) -> list:
         return [answers["text"] for answers in rows["answers"]]
+
+    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+        return answers_json(predictions, rows)
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:
         yield from rows["question"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError
+from stilts.eval.submission import Submission, tag_lines
 from stilts.heads.common import ROW, head_model, trained_model
 
 if TYPE_CHECKING:
@@ -120,6 +121,9 @@ class TokenTagging:
 
     def references(self, rows: datasets.Dataset) -> list:
         return [[self.labels[t] if t >= 0 else UNSEEN for t in tags] for tags in rows["tags"]]
+
+    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+        return tag_lines(predictions, rows)
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:
         for tokens in rows["tokens"]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from stilts.data import DataLocator, HubSource
 from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
+from stilts.eval.submission import label_lines
 from stilts.heads import SequenceClassification
 from stilts.plugins.english import class_label_loader, glue_source
 from stilts.plugins.xtreme import xtreme_source
@@ -73,4 +74,5 @@ pawsx = Task(
     metric=accuracy,
     main_metric="accuracy",
     defaults=Hyperparameters(epochs=5),
+    submission=label_lines(("0", "1")),  # XTREME's PAWS-X files keep the raw labels
 )
