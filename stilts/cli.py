@@ -154,6 +154,46 @@ def chain(
         _say(f"results, manifest: {run_dir}")
 
 
+@app.command("eval")
+def evaluate(
+    model: Annotated[
+        str,
+        typer.Argument(help="A run or phase directory, a local checkpoint, or a hub model id."),
+    ],
+    task: Annotated[str, typer.Argument(help="The task to score it on, in all its languages.")],
+    revision: Annotated[str | None, typer.Option(help="Hub revision of MODEL.")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="'sample', 'hub', or a local mirror root (as in chain).")
+    ] = None,
+    store: Annotated[
+        Path, typer.Option(envvar="STILTS_STORE", help="Results go to STORE/evals.")
+    ] = Path("stilts-runs"),
+    max_length: Annotated[int | None, typer.Option()] = None,
+    max_eval_examples: Annotated[int | None, typer.Option()] = None,
+    trust_remote_code: Annotated[
+        bool, typer.Option(help="Allow the model repo to run its own code.")
+    ] = False,
+) -> None:
+    """Score MODEL on TASK without training: `stilts eval xlm-roberta-large tatoeba`.
+
+    Tasks without training data (tatoeba, bucc2018) evaluate the encoder; other tasks need a
+    model trained on them, e.g. a `stilts chain` run directory.
+    """
+    with user_errors():
+        from stilts.evaluate import evaluate as score
+
+        _quiet_libraries()
+        from stilts.store import Store
+
+        result, out = score(
+            task, model, Store(store), revision=revision, data=data,
+            overrides={"max_length": max_length, "max_eval_examples": max_eval_examples},
+            trust_remote_code=trust_remote_code,
+        )  # fmt: skip
+        console.print(_results_table(result))
+        _say(f"results, predictions: {out}")
+
+
 def _say(message: str) -> None:
     console.print(f"[dim]·[/] {message}", highlight=False)
 
@@ -173,10 +213,8 @@ def _quiet_libraries() -> None:
 def _results_table(result: ChainResult) -> Table:
     metric = result.metric
     dev = result.dev.get(result.train_language)
-    caption = (
-        f"★ training language; {result.train_language} dev {metric}: {dev[metric]:.1f}"
-        if dev
-        else "no training phase: the encoder itself is evaluated"
+    caption = "★ training language" + (
+        f"; {result.train_language} dev {metric}: {dev[metric]:.1f}" if dev else ""
     )
     table = Table(
         "language",

@@ -13,6 +13,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_
 from stilts import registry
 from stilts.bundled import SAMPLE_DATA
 from stilts.chain import ChainConfig, plan, run
+from stilts.evaluate import evaluate
 from stilts.plugins.nli import XNLI_LANGUAGES, XTREME_XNLI
 from stilts.store import PHASE_MANIFEST, read_json
 from stilts.training import ModelSource, model_with_fresh_head
@@ -142,3 +143,10 @@ def test_predictions_are_written_in_the_xtreme_layout_and_rescore_to_the_table(m
         gold = xnli.load("test", language, data)["label"]
         accuracy = 100 * float(np.mean(np.array(predicted) == np.array(gold)))
         assert accuracy == pytest.approx(mnli_xnli.result.test[language]["accuracy"])
+
+
+def test_eval_of_a_finished_run_reproduces_its_scores(mnli_xnli):
+    result, out = evaluate("xnli", str(mnli_xnli.run_dir), mnli_xnli.store)
+    assert result.test == mnli_xnli.result.test  # same model, rows and batches: same numbers
+    assert out.parent == mnli_xnli.store.root / "evals"
+    assert len(list((out / "predictions" / "xnli").glob("test-*.tsv"))) == len(XNLI_LANGUAGES)
