@@ -89,6 +89,23 @@ class DataLocator:
             )
         return table
 
+    def local_files(self, source: HubSource, splits: Iterable[str], *, what: str) -> list[Path]:
+        """The files of `splits` of a source that is only ever read from a local copy
+        (licensed, or not on the hub), in order; `what` names the data in errors."""
+        splits = tuple(splits)
+        if self.root is None:
+            raise StiltsError(
+                f"{what} is read from a local copy only: put it at DIR/{source.repo} and "
+                "pass --data DIR"
+            )
+        local = self.root / source.repo
+        files = [path for split in splits for path in sorted(local.glob(source.pattern(split)))]
+        if not files:
+            raise StiltsError(
+                f"{local} has no {what} files (expected {local / source.pattern(splits[0])})"
+            )
+        return files
+
     def records(self) -> list[dict[str, Any]]:
         """Every table read so far, with a content hash of its Arrow files."""
         return [self._records[key] for key in sorted(self._records, key=str)]

@@ -31,6 +31,7 @@ CCGBANK = HubSource(
 )
 """Not a hub repo: named like one so that a local root and fingerprints work as for others."""
 
+WHAT = "CCGbank (LDC2005T13, licensed, not on the hub; the folder with data/AUTO)"
 SECTIONS: dict[Role, tuple[str, ...]] = {
     "train": tuple(f"{n:02d}" for n in range(2, 22)),
     "dev": ("00",),
@@ -49,24 +50,12 @@ def read_auto(path: Path) -> Iterator[tuple[list[str], list[str]]]:
 
 
 def _sentences(data: DataLocator, role: Role) -> tuple[tuple[list[str], list[str]], ...]:
-    return _read_sections(data.root, role)
+    return _sentences_under(data.root, role)
 
 
-@cache  # the tag set and every role's rows read the training sections
-def _read_sections(local: Path | None, role: Role) -> tuple[tuple[list[str], list[str]], ...]:
-    if local is None:
-        raise StiltsError(
-            "ccg reads CCGbank (LDC2005T13, licensed, not on the hub) from a local copy only: "
-            f"link it as DIR/{CCGBANK.repo} (the folder with data/AUTO) and pass --data DIR"
-        )
-    root = local / CCGBANK.repo
-    files = [f for section in SECTIONS[role] for f in sorted(root.glob(CCGBANK.pattern(section)))]
-    if not files:
-        sections = ", ".join(SECTIONS[role])
-        raise StiltsError(
-            f"{root} has no CCGbank AUTO files for sections {sections} "
-            f"(expected {root / CCGBANK.pattern(SECTIONS[role][0])})"
-        )
+@cache  # the tag set and every role's rows read the training sections; keyed by the root
+def _sentences_under(root: Path | None, role: Role) -> tuple[tuple[list[str], list[str]], ...]:
+    files = DataLocator(root).local_files(CCGBANK, SECTIONS[role], what=WHAT)
     return tuple(sentence for path in files for sentence in read_auto(path))
 
 
