@@ -194,6 +194,30 @@ def evaluate(
         _say(f"results, predictions: {out}")
 
 
+@app.command("report")
+def report(
+    runs: Annotated[
+        list[Path], typer.Argument(help="Run directories (runs/<tasks>-<fingerprint>/).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Where report.{json,csv,md} go; default: the run dir.")
+    ] = None,
+) -> None:
+    """Per-language scores, task and benchmark scores, and means by language family.
+
+    With several runs (one per target task) it adds the XTREME / XTREME-R benchmark and group
+    scores, when every task of a benchmark is there.
+    """
+    with user_errors():
+        from stilts.report import report as build
+        from stilts.report import write
+
+        result = build(runs)
+        written = write(result, out or runs[0])
+        console.print(result.markdown(), highlight=False)
+        _say(f"report: {', '.join(str(path) for path in written)}")
+
+
 def _say(message: str) -> None:
     console.print(f"[dim]·[/] {message}", highlight=False)
 

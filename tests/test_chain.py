@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
+from conftest import stilts_cli
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
 from stilts import registry
@@ -150,3 +151,13 @@ def test_eval_of_a_finished_run_reproduces_its_scores(mnli_xnli):
     assert result.test == mnli_xnli.result.test  # same model, rows and batches: same numbers
     assert out.parent == mnli_xnli.store.root / "evals"
     assert len(list((out / "predictions" / "xnli").glob("test-*.tsv"))) == len(XNLI_LANGUAGES)
+
+
+def test_report_command_writes_json_csv_and_markdown(mnli_xnli, tmp_path):
+    result = stilts_cli("report", str(mnli_xnli.run_dir), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "XTREME xnli score (15 official languages)" in (tmp_path / "report.md").read_text()
+    rows = (tmp_path / "report.csv").read_text().splitlines()
+    assert sum(",xnli,accuracy,test," in row for row in rows) == len(XNLI_LANGUAGES)
+    assert report["runs"][0]["target"] == "xnli"
