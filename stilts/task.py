@@ -94,7 +94,8 @@ class Task:
     languages: tuple[str, ...]
     sources: tuple[HubSource, ...]
     load: Loader
-    metric: Metric
+    metric: Metric | None
+    """None only for a task that scores the encoder itself (see `evaluate_encoder`)."""
     main_metric: str
     train_language: str = "en"
     defaults: Hyperparameters = field(default_factory=Hyperparameters)
@@ -104,6 +105,13 @@ class Task:
     """Writes one language's predictions in the official layout; None: the head's form."""
     evaluate_encoder: EncoderEvaluation | None = None
     """For a task without training data: scores the encoder itself (head: SentenceEmbedding)."""
+
+    def __post_init__(self) -> None:
+        if (self.metric is None) == (self.evaluate_encoder is None):
+            raise ValueError(
+                f"task {self.name!r}: give a metric, or (only for a task without training "
+                "data) evaluate_encoder"
+            )
 
     @property
     def trains(self) -> bool:

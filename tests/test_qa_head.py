@@ -6,6 +6,7 @@ import datasets
 import numpy as np
 import pytest
 
+from stilts.eval.qa import squad_scores
 from stilts.features import tokenized
 from stilts.heads import ROW, ExtractiveQA
 from stilts.task import Task
@@ -23,7 +24,7 @@ def tokenizer():
 def task(head: ExtractiveQA) -> Task:
     return Task(
         name="toy", summary="", head=head, languages=("en",), sources=(), load=None,
-        metric=None, main_metric="em_f1",
+        metric=squad_scores, main_metric="em_f1",
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from stilts import StiltsError
+from stilts.eval.tagging import chunk_f1
 from stilts.features import tokenized
 from stilts.heads import ROW, TokenTagging
 from stilts.task import Task
@@ -15,7 +16,7 @@ from stilts.testing import train_tokenizer
 HEAD = TokenTagging(labels=("O", "B-PER", "I-PER"))
 TASK = Task(
     name="toy", summary="", head=HEAD, languages=("en",), sources=(), load=None,
-    metric=None, main_metric="f1",
+    metric=chunk_f1, main_metric="f1",
 )  # fmt: skip
 
 
