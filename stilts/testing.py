@@ -104,6 +104,8 @@ def task_texts(tasks: Iterable[Task], data: DataLocator) -> Iterator[str]:
     """Every text `tasks` read, for training a tokenizer: training and dev data in the train
     language, test data in each evaluation language (some have no other split)."""
     for task in tasks:
+        if not task.trains:  # a retrieval task's text is embedded, never trained on
+            continue
         for role in ("train", "dev"):
             yield from task.head.texts(task.load(role, task.train_language, data))
         for language in task.languages:

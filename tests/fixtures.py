@@ -47,6 +47,13 @@ from stilts.plugins.qa import (
     TYDIQA_LANGUAGES,
     XQUAD_LANGUAGES,
 )
+from stilts.plugins.retrieval import (
+    BUCC,
+    BUCC_LANGUAGES,
+    TATOEBA_COLUMNS,
+    TATOEBA_LANGUAGES,
+    tatoeba_source,
+)
 from stilts.plugins.tagging import (
     PANX_LANGUAGES,
     PANX_TAGS,
@@ -61,7 +68,7 @@ from stilts.testing import write_table
 FIXTURE_TASKS = (
     "mnli", "xnli", "pawsx", "qqp", "snli", "anli_plus", "squad", "squad_v2", "xquad", "mlqa",
     "tydiqa", "udpos", "panx", "ccg", "hellaswag", "commonsenseqa", "cosmosqa", "siqa", "copa",
-    "xcopa",
+    "xcopa", "tatoeba", "bucc2018",
 )  # fmt: skip
 """Every task whose data `write_fixtures` provides (mnli and xnli through the bundled sample)."""
 
@@ -104,6 +111,8 @@ def write_fixtures(root: Path) -> None:
         write_social_i_qa,
         write_copa,
         write_xcopa,
+        write_tatoeba,
+        write_bucc,
     ):
         write(root)
 
@@ -831,3 +840,60 @@ def write_xcopa(root: Path) -> None:
             rows = _copa_rows(rng, OTHER_ROWS, language, labelled=True)
             rows["changed"] = [rng.random() < 0.1 for _ in rows["idx"]]
             _write(root, xcopa_source(language), split, rows, XCOPA_FEATURES)
+
+
+# --- retrieval: Tatoeba (hub schema) and BUCC 2018 (shared-task files) -----------------------
+# No training: an encoder's mean-pooled embeddings find a translation here because the "other
+# language" side repeats the English words behind a language prefix, while rows differ.
+
+TATOEBA_ROWS = 30
+TATOEBA_FEATURES = Features({name: Value("string") for name in TATOEBA_COLUMNS})
+
+
+def write_tatoeba(root: Path) -> None:
+    """XTREME's layout: the other language as source, English as target, newline-terminated."""
+    for language, iso3 in TATOEBA_LANGUAGES.items():
+        rng = _rng("tatoeba", language)
+        # A made-up name per row (shared by both sides) tells the rows apart.
+        english = [f"{made_up_word(rng)} {sentence(rng)}" for _ in range(TATOEBA_ROWS)]
+        rows = {
+            "source_sentence": [f"{language} {text}\n" for text in english],
+            "target_sentence": [f"{text}\n" for text in english],
+            "source_lang": [iso3] * TATOEBA_ROWS,
+            "target_lang": ["eng"] * TATOEBA_ROWS,
+        }
+        _write(root, tatoeba_source(language), "validation", rows, TATOEBA_FEATURES)
+
+
+BUCC_SIZES = {"sample": 40, "training": 60}  # English sentences per split; half have a pair
+
+
+def write_bucc(root: Path) -> None:
+    """`bucc2018/{lang}-en/{lang}-en.{split}.{lang,en,gold}`: tab-separated id and sentence.
+
+    Half of the English sentences have a translation (the same words behind a language
+    prefix) among the other side's sentences; the rest of that side are unrelated sentences,
+    and one translation appears twice under two ids (the mining must map both to the pair).
+    """
+    for language in BUCC_LANGUAGES:
+        folder = root / BUCC.repo / f"{language}-en"
+        folder.mkdir(parents=True, exist_ok=True)
+        for split, n in BUCC_SIZES.items():
+            rng = _rng("bucc", language, split)
+            english = [f"{made_up_word(rng)} {sentence(rng)}" for _ in range(n)]
+            others = [f"{language} {text}" for text in english[: n // 2]]
+            others += [f"{language} {made_up_word(rng)} {sentence(rng)}" for _ in range(n // 2)]
+            others.append(others[0])  # a duplicate sentence with its own id
+            order = list(range(len(others)))
+            rng.shuffle(order)
+            ids = {index: f"{language}-{position:09d}" for position, index in enumerate(order)}
+            gold = [(ids[i], f"en-{i:09d}") for i in range(n // 2)]
+            gold.append((ids[len(others) - 1], "en-000000000"))
+            lines = {
+                "en": [f"en-{i:09d}\t{text}" for i, text in enumerate(english)],
+                language: [f"{ids[i]}\t{others[i]}" for i in order],
+                "gold": [f"{s}\t{t}" for s, t in sorted(gold)],
+            }
+            for suffix, content in lines.items():
+                path = folder / f"{language}-en.{split}.{suffix}"
+                path.write_text("\n".join(content) + "\n", encoding="utf-8")

@@ -121,3 +121,14 @@ def test_ccg_without_a_local_ccgbank_says_where_to_put_it(tmp_path):
     result = stilts_cli("chain", "ccg", "xnli", "--data", "hub", "--store", str(tmp_path))
     assert_user_error(result, "CCGbank (LDC2005T13", "DIR/LDC2005T13/ccgbank_1_1", "--data DIR")
     assert_nothing_written(tmp_path)
+
+
+def test_eval_refuses_a_model_without_the_task_head(tmp_path):
+    result = stilts_cli("eval", "bundled:tiny-xlmr", "xnli", "--store", str(tmp_path))
+    assert_user_error(result, "has no trained classification head", "XLMRobertaForMaskedLM")
+    assert not (tmp_path / "evals").exists()
+
+
+def test_a_task_without_training_data_can_only_end_a_chain(tmp_path):
+    result = stilts_cli("chain", "tatoeba", "xnli", "--store", str(tmp_path))
+    assert_user_error(result, "tatoeba has no training data", "stilts chain mnli tatoeba")

@@ -23,6 +23,7 @@ from stilts.testing import build_tiny_model, task_texts
 INTERMEDIATES = ("qqp", "hellaswag", "ccg", "squad")  # classification, choice, tagging, QA
 TARGETS = ("pawsx", "xcopa", "udpos", "tydiqa")
 ALONE = ("panx", "xquad", "mlqa", "squad_v2")  # the other targets, and null-answer QA
+RETRIEVAL = ("tatoeba", "bucc2018")  # no training: they evaluate the encoder
 LEARNED = {  # main metric on English dev that a wired-up head clears; chance is far below
     "qqp": 75, "pawsx": 75,  # accuracy, chance 50
     "hellaswag": 60, "xcopa": 75,  # accuracy, chance 25 and 50
@@ -30,6 +31,8 @@ LEARNED = {  # main metric on English dev that a wired-up head clears; chance is
     "squad": 50, "tydiqa": 50,  # (EM + F1) / 2, chance near 0
     "panx": 60, "xquad": 50, "mlqa": 50,
     "squad_v2": 50,  # a third unanswerable: always answering "" would score 33
+    # Retrieval is not trained: an encoder fine-tuned hard on a fixture keeps less of it.
+    "tatoeba": 20, "bucc2018": 25,  # chance: accuracy 1 in 30; F1 near 0
 }  # fmt: skip
 SETTINGS = {"learning_rate": 1e-3, "epochs": 4, "max_length": 64, "batch_size": 16}
 
@@ -93,3 +96,19 @@ def test_any_intermediate_hands_on_to_any_target(lab, intermediate, target):
         predicted = read_submission(path, task, rows)
         scores = task.metric(predicted, task.head.references(rows), language)
         assert scores == pytest.approx(result.test[language]), (target, language)
+
+
+@pytest.mark.parametrize("start", [(), ("qqp",), ("squad",)])
+@pytest.mark.parametrize("name", RETRIEVAL)
+def test_retrieval_tasks_evaluate_the_encoder_of_the_chain(lab, start, name):
+    chain, result = lab.run(*start, name)
+    assert [phase.task.name for phase in chain.phases] == [*start, name]
+    assert result.dev == {}  # nothing is trained for it, so nothing is selected on dev
+    assert tuple(result.test) == chain.target.task.languages
+    scores = [scores[chain.target.task.main_metric] for scores in result.test.values()]
+    assert min(scores) > LEARNED[name], result.test
+    run_dir = lab.store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    assert len(list((run_dir / "predictions" / name).glob("test-*.tsv"))) == len(scores)
+    if start and name == "bucc2018":  # the trained encoder is scored, not the starting one:
+        untrained = lab.run(name)[1].test  # its margin scores, so thresholds, differ
+        assert all(result.test[x]["threshold"] != untrained[x]["threshold"] for x in untrained)

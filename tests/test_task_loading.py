@@ -43,9 +43,15 @@ OFFICIAL_LANGUAGES = {
     "mlqa": "en es de ar hi vi zh",
     "tydiqa": "en ar bn fi id ko ru sw te",
     "xcopa": "et ht id it qu sw ta th tr vi zh",
+    "tatoeba": (
+        "af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw ta "
+        "te th tl tr ur vi zh"
+    ),
+    "bucc2018": "de fr ru zh",
 }
 OFFICIAL_COUNTS = {
     "xnli": 15, "pawsx": 7, "udpos": 33, "panx": 40, "xquad": 11, "mlqa": 7, "tydiqa": 9,
+    "tatoeba": 36, "bucc2018": 4,
     "xcopa": 11,
 }  # fmt: skip
 TYDIQA_PREFIXES = {
@@ -110,7 +116,10 @@ def check_rows(task_name: str, head, table: datasets.Dataset, where: str) -> Non
         raise AssertionError(f"{where}: no checks for head {head!r}")
 
 
-@pytest.mark.parametrize("name", sorted(registry.entries()))
+TRAINED = sorted(name for name in registry.entries() if registry.load(name).trains)
+
+
+@pytest.mark.parametrize("name", TRAINED)
 def test_every_role_and_language_loads_in_the_head_schema(name, data):
     task = registry.load(name).bound(data)
     reads = [("train", task.train_language), ("dev", task.train_language)]
@@ -121,6 +130,29 @@ def test_every_role_and_language_loads_in_the_head_schema(name, data):
         assert sorted(table.column_names) == sorted(task.head.columns), where
         assert table.num_rows > 0, where
         check_rows(name, task.head, table, where)
+
+
+def test_tatoeba_pairs_english_with_each_language_without_newlines(data):
+    tatoeba = registry.load("tatoeba")
+    for language in tatoeba.languages:
+        table = tatoeba.load("test", language, data)
+        assert table.column_names == ["english", "other"]
+        assert table.num_rows > 0
+        for english, other in zip(table["english"], table["other"], strict=True):
+            assert other == f"{language} {english}"  # the fixture's translation, aligned
+            assert "\n" not in english + other
+    with pytest.raises(StiltsError, match="no training data"):
+        tatoeba.load("train", "en", data)
+
+
+def test_bucc_reads_the_gold_pairs_of_sample_for_dev_and_training_for_test(root, data):
+    bucc = registry.load("bucc2018")
+    for language in bucc.languages:
+        for role, split in (("dev", "sample"), ("test", "training")):
+            gold = root / "BUCC" / "bucc2018" / f"{language}-en" / f"{language}-en.{split}.gold"
+            pairs = [tuple(line.split("\t")) for line in gold.read_text().splitlines()]
+            table = bucc.load(role, language, data)
+            assert list(zip(table["source_id"], table["target_id"], strict=True)) == pairs
 
 
 @pytest.mark.parametrize("name", sorted(OFFICIAL_LANGUAGES))

@@ -11,7 +11,8 @@ Language lists:
 
 * XTREME: the lists of ``evaluate.py`` ``TASK2LANGS``. The built-in task plugins hold the same
   lists for the tasks stilts implements and are imported from there, so a plugin and its
-  benchmark cannot drift apart; BUCC 2018 and Tatoeba are written here.
+  benchmark cannot drift apart (Tatoeba's by ISO 639-1 code, as XTREME's evaluate.py writes
+  them; Mewsli-X and LAReQA, not built in, are written here).
 * XTREME-R: XTREME's lists plus the languages it adds (UD-POS + lt pl uk wo ro, PAN-X + qu pl
   uk az lt pa gu ro, XQuAD + ro, Tatoeba + az lt pl uk ro), XCOPA's 11 languages, and Mewsli-X
   and LAReQA (XQuAD-R) as the XTREME repository's Mewsli-X test files
@@ -35,19 +36,12 @@ from stilts.plugins.multiple_choice import XCOPA_LANGUAGES
 from stilts.plugins.nli import XNLI_LANGUAGES
 from stilts.plugins.paraphrase import PAWSX_LANGUAGES
 from stilts.plugins.qa import MLQA_LANGUAGES, TYDIQA_LANGUAGES, XQUAD_LANGUAGES
+from stilts.plugins.retrieval import BUCC_LANGUAGES, TATOEBA_LANGUAGES
 from stilts.plugins.tagging import PANX_LANGUAGES, UDPOS_LANGUAGES
 
 Scores = Mapping[str, Mapping[str, float]]
 """Per-language scores as a run's results.json holds them: {language: {metric: value}}."""
 
-BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
-TATOEBA_LANGUAGES = (
-    "ar", "he", "vi", "id", "jv", "tl", "eu", "ml", "ta", "te", "af", "nl", "de", "el", "bn",
-    "hi", "mr", "ur", "fa", "fr", "it", "pt", "es", "bg", "ru", "ja", "ka", "ko", "th", "sw",
-    "zh", "kk", "tr", "et", "fi", "hu",
-)  # fmt: skip
-"""XTREME's 36 Tatoeba languages (no English: every pair is with English), by ISO 639-1 code
-as XTREME's evaluate.py writes them."""
 MEWSLIX_LANGUAGES = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
 LAREQA_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 
@@ -121,7 +115,7 @@ XTREME = Benchmark(
         BenchmarkTask("mlqa", "em_f1", MLQA_LANGUAGES, QA),
         BenchmarkTask("tydiqa", "em_f1", tuple(TYDIQA_LANGUAGES), QA),
         BenchmarkTask("bucc2018", "f1", BUCC_LANGUAGES, RETRIEVAL),
-        BenchmarkTask("tatoeba", "accuracy", TATOEBA_LANGUAGES, RETRIEVAL),
+        BenchmarkTask("tatoeba", "accuracy", tuple(TATOEBA_LANGUAGES), RETRIEVAL),
     ),
 )
 
