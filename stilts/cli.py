@@ -104,6 +104,10 @@ def chain(
     max_length: Annotated[int | None, typer.Option()] = None,
     max_train_examples: Annotated[int | None, typer.Option()] = None,
     max_eval_examples: Annotated[int | None, typer.Option()] = None,
+    layer: Annotated[
+        int | None,
+        typer.Option(help="Retrieval: hidden layer to pool (default: 14/24 of the depth)."),
+    ] = None,
     per_device_batch_size: Annotated[
         int | None, typer.Option(help="Lower it to fit memory; accumulation keeps the batch.")
     ] = None,
@@ -128,6 +132,7 @@ def chain(
             "max_length": max_length,
             "max_train_examples": max_train_examples,
             "max_eval_examples": max_eval_examples,
+            "embedding_layer": layer,
         }
         config = chains.ChainConfig(
             tasks=tuple(tasks),
@@ -170,6 +175,10 @@ def evaluate(
     ] = Path("stilts-runs"),
     max_length: Annotated[int | None, typer.Option()] = None,
     max_eval_examples: Annotated[int | None, typer.Option()] = None,
+    layer: Annotated[
+        int | None,
+        typer.Option(help="Retrieval: hidden layer to pool (default: 14/24 of the depth)."),
+    ] = None,
     trust_remote_code: Annotated[
         bool, typer.Option(help="Allow the model repo to run its own code.")
     ] = False,
@@ -187,7 +196,11 @@ def evaluate(
 
         result, out = score(
             task, model, Store(store), revision=revision, data=data,
-            overrides={"max_length": max_length, "max_eval_examples": max_eval_examples},
+            overrides={
+                "max_length": max_length,
+                "max_eval_examples": max_eval_examples,
+                "embedding_layer": layer,
+            },
             trust_remote_code=trust_remote_code,
         )  # fmt: skip
         console.print(_results_table(result))

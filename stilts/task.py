@@ -41,6 +41,8 @@ class Hyperparameters:
     weight_decay: float = 0.0
     max_train_examples: int | None = None
     max_eval_examples: int | None = None
+    embedding_layer: int | None = None
+    """Retrieval tasks: the hidden layer to pool (0 = embeddings); None: the study's depth."""
 
     def updated(self, overrides: Mapping[str, Any]) -> Hyperparameters:
         """A copy with `overrides` applied; None values mean 'keep'."""

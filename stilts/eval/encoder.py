@@ -41,7 +41,7 @@ def evaluate_encoder(
     head = task.head
 
     def embed(texts: Sequence[str]) -> np.ndarray:
-        return head.embed(encoder, tokenizer, texts, hp.max_length)
+        return head.embed(encoder, tokenizer, texts, hp.max_length, hp.embedding_layer)
 
     scores, submissions = {}, {}
     for language in languages:

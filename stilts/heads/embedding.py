@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stilts.errors import StiltsError
+
 if TYPE_CHECKING:
     import numpy as np
     from transformers import PreTrainedModel
@@ -43,9 +45,14 @@ class SentenceEmbedding:
         return round(self.layer_fraction * depth)
 
     def embed(
-        self, encoder: PreTrainedModel, tokenizer: Any, texts: Sequence[str], max_length: int
+        self,
+        encoder: PreTrainedModel,
+        tokenizer: Any,
+        texts: Sequence[str],
+        max_length: int,
+        layer: int | None = None,
     ) -> np.ndarray:
-        """One unit vector per text, in order.
+        """One unit vector per text, in order, from `layer` (default: `self.layer(depth)`).
 
         Texts are batched by length (longest first) and each batch is padded to its own
         longest text, never to `max_length`: sorting keeps padding, and so wasted compute, low.
@@ -53,7 +60,10 @@ class SentenceEmbedding:
         import numpy as np
         import torch
 
-        layer = self.layer(encoder.config.num_hidden_layers)
+        depth = encoder.config.num_hidden_layers
+        layer = self.layer(depth) if layer is None else layer
+        if not 0 <= layer <= depth:
+            raise StiltsError(f"layer {layer} does not exist: the encoder has layers 0-{depth}")
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         vectors = np.zeros((len(texts), encoder.config.hidden_size), dtype=np.float32)
         device = next(encoder.parameters()).device
