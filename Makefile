@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/cli_speed.py
 	$(PY) bench/phase_overhead.py
+	$(PY) bench/mining.py
 
 clean:
 	rm -rf $(VENV) stilts-runs
