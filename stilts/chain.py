@@ -23,6 +23,7 @@ from stilts.eval.results import ChainResult
 from stilts.eval.submission import path_for
 from stilts.store import PHASE_MANIFEST, Store, fingerprint, read_json, write_json, write_text
 from stilts.task import Hyperparameters, Task
+from stilts.translation import TrainingData
 
 PREPROCESSING_VERSION = 1
 """Bump when tokenisation or row selection changes, so old phases are not reused."""
@@ -40,6 +41,10 @@ class ChainConfig:
     seed: int = 42
     overrides: Mapping[str, Any] = field(default_factory=dict)
     trust_remote_code: bool = False
+    translations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Task name -> training languages (its own language keeps the original rows)."""
+    translated_data: str | None = None
+    """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
 
     def locator(self) -> DataLocator:
         choice = self.data or ("sample" if bundled.is_bundled(self.model) else "hub")
@@ -61,6 +66,7 @@ class PlannedPhase:
     hyperparameters: Hyperparameters
     spec: dict[str, Any]
     fingerprint: str
+    training: TrainingData
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,12 @@ def plan(config: ChainConfig) -> ChainPlan:
                 f"{', '.join(bundled.SAMPLE_TASKS)} only); run on real data with --data hub "
                 "(or --data DIR, a local mirror) and --model, e.g. FacebookAI/xlm-roberta-large"
             )
+    unknown = set(config.translations) - set(config.tasks)
+    if unknown:
+        raise StiltsError(
+            f"--translate names {', '.join(sorted(unknown))}, which the chain does not train"
+        )
+    files = Path(config.translated_data).expanduser() if config.translated_data else None
     preset = bundled.SMOKE_HYPERPARAMETERS if bundled.is_bundled(config.model) else {}
     start = _start_identity(config)
     phases = []
@@ -113,8 +125,12 @@ def plan(config: ChainConfig) -> ChainPlan:
             "seed": config.seed,
             "preprocessing": PREPROCESSING_VERSION,
         }
+        training = TrainingData(config.translations.get(task.name, ()), files)
+        training.check(task)
+        if training.languages:  # only then: plain phases keep their fingerprints
+            spec["training_data"] = training.identity(task, data)
         phase_fp = fingerprint(spec)
-        phases.append(PlannedPhase(task, hp, spec, phase_fp))
+        phases.append(PlannedPhase(task, hp, spec, phase_fp, training))
         start = {"phase": phase_fp}
     run_fp = fingerprint({"last_phase": phases[-1].fingerprint, "evaluate": "test"})
     return ChainPlan(config, data, tuple(phases), run_fp)
@@ -176,7 +192,7 @@ def run(
                 (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
             training = train_phase(
                 task, source, chain.data, phase.hyperparameters,
-                chain.config.seed, phase_dir, options,
+                chain.config.seed, phase_dir, options, phase.training,
             )  # fmt: skip
             dev = evaluate_languages(
                 task, phase_dir / "model", "dev", [task.train_language],
@@ -247,7 +263,7 @@ def _preflight(chain: ChainPlan) -> None:
     """Load every table the chain will read, so bad data fails before any training."""
     for phase in chain.phases:
         if phase.task.trains:
-            phase.task.load("train", phase.task.train_language, chain.data)
+            phase.training.rows(phase.task, chain.data)
             phase.task.load("dev", phase.task.train_language, chain.data)
     for language in chain.target.task.languages:
         chain.target.task.load("test", language, chain.data)

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from stilts import __version__, bundled, registry
 from stilts.errors import StiltsError
+from stilts.translation import parse_translations
 
 if TYPE_CHECKING:
     from stilts.eval.results import ChainResult
@@ -111,6 +112,20 @@ def chain(
     per_device_batch_size: Annotated[
         int | None, typer.Option(help="Lower it to fit memory; accumulation keeps the batch.")
     ] = None,
+    translate: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Train TASK on translated data: TASK=LANG[,LANG…]; list the task's own "
+            "language (en) too to keep its original rows. Repeatable."
+        ),
+    ] = None,
+    translated_data: Annotated[
+        str | None,
+        typer.Option(
+            help="Your translated copies of the tasks' files: DIR/<lang>/<org>/<dataset>/…; "
+            "default: the task's own translations (mnli, xnli: facebook/xnli)."
+        ),
+    ] = None,
     trust_remote_code: Annotated[
         bool, typer.Option(help="Allow the model repo to run its own code.")
     ] = False,
@@ -142,6 +157,8 @@ def chain(
             seed=seed,
             overrides=overrides,
             trust_remote_code=trust_remote_code,
+            translations=parse_translations(translate or []),
+            translated_data=translated_data,
         )
         plan = chains.plan(config)
         _quiet_libraries()

@@ -16,8 +16,12 @@ def rows(
     task: Task, role: Role, language: str, data: DataLocator, hp: Hyperparameters, seed: int
 ) -> datasets.Dataset:
     """The loaded rows of `task` for `role` in `language`, subsampled if asked."""
-    table = task.load(role, language, data)
     limit = hp.max_train_examples if role == "train" else hp.max_eval_examples
+    return subsample(task.load(role, language, data), limit, seed)
+
+
+def subsample(table: datasets.Dataset, limit: int | None, seed: int) -> datasets.Dataset:
+    """`limit` rows of `table` drawn with `seed`, or all of them."""
     if limit is not None and table.num_rows > limit:
         table = table.shuffle(seed=seed).select(range(limit))
     return table

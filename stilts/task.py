@@ -70,6 +70,16 @@ ids (classification, multiple choice), tag names per word (tagging), answer text
 list of gold texts (QA)."""
 
 
+@dataclass(frozen=True)
+class TranslatedData:
+    """A task's own machine-translated training data, per language (see stilts.translation)."""
+
+    languages: tuple[str, ...]
+    source: Callable[[str], HubSource]
+    load: Loader
+    """(role "train", language, data) -> the training rows in `language`, as `Task.load`'s."""
+
+
 Embed = Callable[[Sequence[str]], "np.ndarray"]
 """Texts -> one L2-normalised sentence embedding per text, from the encoder under test."""
 EncoderEvaluation = Callable[[Embed, str, DataLocator], tuple[dict[str, float], "Submission"]]
@@ -105,6 +115,8 @@ class Task:
     head_for_data: Callable[[DataLocator], Head] | None = None
     submission: Writer | None = None
     """Writes one language's predictions in the official layout; None: the head's form."""
+    translated: TranslatedData | None = None
+    """The task's own machine-translated training data, if it has some."""
     evaluate_encoder: EncoderEvaluation | None = None
     """For a task without training data: scores the encoder itself (head: SentenceEmbedding)."""
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from stilts.arguments import RunOptions, training_arguments
 from stilts.data import DataLocator
 from stilts.errors import StiltsError
-from stilts.features import rows, tokenized
+from stilts.features import subsample, tokenized
 from stilts.store import publish_dir
 from stilts.task import Hyperparameters, Task
+from stilts.translation import TrainingData
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -69,6 +70,7 @@ def train_phase(
     seed: int,
     phase_dir: Path,
     options: RunOptions,
+    training: TrainingData | None = None,
 ) -> TrainingRecord:
     """Train `task` from `source` and publish model + tokenizer to ``phase_dir/model``.
 
@@ -80,7 +82,8 @@ def train_phase(
 
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)
-    table = rows(task, "train", task.train_language, data, hp, seed)
+    training = training or TrainingData()
+    table = subsample(training.rows(task, data), hp.max_train_examples, seed)
     train_set = tokenized(task, table, tokenizer, hp.max_length)
     set_seed(seed)  # the fresh head's initialisation is part of the experiment
     model = model_with_fresh_head(task, source)

@@ -14,7 +14,7 @@ from stilts.eval.metrics import accuracy
 from stilts.heads import SequenceClassification
 from stilts.plugins.english import class_label_loader, glue_source
 from stilts.plugins.xtreme import xtreme_source
-from stilts.task import Hyperparameters, Role, Task
+from stilts.task import Hyperparameters, Role, Task, TranslatedData
 
 if TYPE_CHECKING:
     import datasets
@@ -77,6 +77,27 @@ def load_anli_plus(role: Role, language: str, data: DataLocator) -> datasets.Dat
     return datasets.concatenate_datasets(tables)
 
 
+def xnli_translation(language: str) -> HubSource:
+    """One language of facebook/xnli, whose train split is MNLI machine-translated."""
+    return HubSource(
+        repo="facebook/xnli",
+        revision="main",  # no commit of its parquet files could be confirmed: not pinned
+        files=f"{language}/{{split}}-*.parquet",
+    )
+
+
+def load_translated_mnli(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+    """MNLI's training set machine-translated into `language` (the XNLI authors' release)."""
+    if role != "train" or language not in TRANSLATED_LANGUAGES:
+        raise StiltsError(f"translated MNLI is a training set in {', '.join(TRANSLATED_LANGUAGES)}")
+    source = xnli_translation(language)
+    table = data.load(source, "train", columns=NLI_HEAD.columns)
+    names = getattr(table.features["label"], "names", None)
+    if names is not None and tuple(names) != NLI_HEAD.labels:
+        raise StiltsError(f"{data.where(source)} train: label set {names} is not {NLI_HEAD.labels}")
+    return table.select_columns(list(NLI_HEAD.columns))
+
+
 def load_xnli(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     if role == "train":
         return load_mnli("train", language, data)
@@ -96,6 +117,9 @@ def load_xnli(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     return table.add_column("label", labels)
 
 
+TRANSLATED_LANGUAGES = tuple(x for x in XNLI_LANGUAGES if x != "en")
+TRANSLATED_MNLI = TranslatedData(TRANSLATED_LANGUAGES, xnli_translation, load_translated_mnli)
+
 mnli = Task(
     name="mnli",
     summary="MultiNLI, English natural language inference (GLUE)",
@@ -106,6 +130,7 @@ mnli = Task(
     metric=accuracy,
     main_metric="accuracy",
     defaults=Hyperparameters(epochs=2),
+    translated=TRANSLATED_MNLI,
 )
 
 snli = Task(
@@ -140,4 +165,5 @@ xnli = Task(
     metric=accuracy,
     main_metric="accuracy",
     defaults=Hyperparameters(epochs=2),
+    translated=TRANSLATED_MNLI,  # XNLI trains on MNLI: translate-train
 )
