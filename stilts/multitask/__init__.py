@@ -1,0 +1,1 @@
+"""Multi-task intermediate phases: how tasks share one phase's optimiser steps."""
