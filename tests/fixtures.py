@@ -23,6 +23,7 @@ from pathlib import Path
 
 import datasets
 from datasets import ClassLabel, Features, List, Value
+from fixtures_xtreme_r import write_lareqa, write_mewslix
 
 from stilts.bundled import SAMPLE_DATA
 from stilts.data import HubSource
@@ -68,7 +69,7 @@ from stilts.testing import write_table
 FIXTURE_TASKS = (
     "mnli", "xnli", "pawsx", "qqp", "snli", "anli_plus", "squad", "squad_v2", "xquad", "mlqa",
     "tydiqa", "udpos", "panx", "ccg", "hellaswag", "commonsenseqa", "cosmosqa", "siqa", "copa",
-    "xcopa", "tatoeba", "bucc2018",
+    "xcopa", "tatoeba", "bucc2018", "mewslix", "lareqa",
 )  # fmt: skip
 """Every task whose data `write_fixtures` provides (mnli and xnli through the bundled sample)."""
 
@@ -113,6 +114,8 @@ def write_fixtures(root: Path) -> None:
         write_xcopa,
         write_tatoeba,
         write_bucc,
+        write_mewslix,
+        write_lareqa,
     ):
         write(root)
 

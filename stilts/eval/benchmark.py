@@ -12,7 +12,7 @@ Language lists:
 * XTREME: the lists of ``evaluate.py`` ``TASK2LANGS``. The built-in task plugins hold the same
   lists for the tasks stilts implements and are imported from there, so a plugin and its
   benchmark cannot drift apart (Tatoeba's by ISO 639-1 code, as XTREME's evaluate.py writes
-  them; Mewsli-X and LAReQA, not built in, are written here).
+  them).
 * XTREME-R: XTREME's lists plus the languages it adds (UD-POS + lt pl uk wo ro, PAN-X + qu pl
   uk az lt pa gu ro, XQuAD + ro, Tatoeba + az lt pl uk ro), XCOPA's 11 languages, and Mewsli-X
   and LAReQA (XQuAD-R) as the XTREME repository's Mewsli-X test files
@@ -38,12 +38,11 @@ from stilts.plugins.paraphrase import PAWSX_LANGUAGES
 from stilts.plugins.qa import MLQA_LANGUAGES, TYDIQA_LANGUAGES, XQUAD_LANGUAGES
 from stilts.plugins.retrieval import BUCC_LANGUAGES, TATOEBA_LANGUAGES
 from stilts.plugins.tagging import PANX_LANGUAGES, UDPOS_LANGUAGES
+from stilts.plugins.xtreme_r_retrieval import LAREQA_LANGUAGES, MEWSLIX_LANGUAGES
 
 Scores = Mapping[str, Mapping[str, float]]
 """Per-language scores as a run's results.json holds them: {language: {metric: value}}."""
 
-MEWSLIX_LANGUAGES = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
-LAREQA_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 
 XTREME_R_ADDED = {
     "udpos": ("lt", "pl", "uk", "wo", "ro"),
