@@ -23,9 +23,18 @@ class RunOptions:
 
 
 def training_arguments(
-    out_dir: Path, hp: Hyperparameters, seed: int, options: RunOptions, *, train: bool = True
+    out_dir: Path,
+    hp: Hyperparameters,
+    seed: int,
+    options: RunOptions,
+    *,
+    train: bool = True,
+    **extra: Any,
 ) -> Any:
-    """Trainer arguments for a phase; effective batch = per-device × processes × accumulation."""
+    """Trainer arguments for a phase; effective batch = per-device × processes × accumulation.
+
+    `extra` are further TrainingArguments (a multi-task phase sets its number of steps).
+    """
     import torch
     from accelerate import PartialState
     from transformers import TrainingArguments
@@ -56,4 +65,5 @@ def training_arguments(
         report_to="none",
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
+        **extra,
     )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
 from stilts import __version__, bundled, registry
@@ -21,9 +22,20 @@ from stilts.data import DataLocator, sha256_files
 from stilts.errors import StiltsError
 from stilts.eval.results import ChainResult
 from stilts.eval.submission import path_for
+from stilts.multitask.sampling import (
+    DEFAULT_SAMPLER,
+    SamplerConfig,
+    format_sampler,
+    parse_sampler,
+    task_probabilities,
+)
 from stilts.store import PHASE_MANIFEST, Store, fingerprint, read_json, write_json, write_text
 from stilts.task import Hyperparameters, Task
+from stilts.training import PhaseTask
 from stilts.translation import TrainingData
+
+PHASE_JOIN = "+"
+"""Joins the tasks of one multi-task phase: `stilts chain mnli+squad xnli`."""
 
 PREPROCESSING_VERSION = 1
 """Bump when tokenisation or row selection changes, so old phases are not reused."""
@@ -34,6 +46,7 @@ class ChainConfig:
     """What the user asked for: `stilts chain A B …` in data form."""
 
     tasks: tuple[str, ...]
+    """One entry per phase: a task name, or several joined by `PHASE_JOIN` (multi-task)."""
     model: str = bundled.MODEL
     revision: str | None = None
     data: str | None = None
@@ -45,6 +58,8 @@ class ChainConfig:
     """Task name -> training languages (its own language keeps the original rows)."""
     translated_data: str | None = None
     """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
+    sampler: str | None = None
+    """Multi-task phases' task sampler (`stilts.multitask.sampling.parse_sampler`)."""
 
     def locator(self) -> DataLocator:
         choice = self.data or ("sample" if bundled.is_bundled(self.model) else "hub")
@@ -62,11 +77,26 @@ class ChainConfig:
 
 @dataclass(frozen=True)
 class PlannedPhase:
-    task: Task
+    """One phase: its tasks (several share one encoder), its settings and its identity."""
+
+    members: tuple[PhaseTask, ...]
     hyperparameters: Hyperparameters
+    """The optimisation settings (its first task's: one optimiser trains every task)."""
     spec: dict[str, Any]
     fingerprint: str
-    training: TrainingData
+    sampler: SamplerConfig | None = None
+    """How a multi-task phase draws each step's task; None for one task."""
+
+    @property
+    def name(self) -> str:
+        return PHASE_JOIN.join(member.task.name for member in self.members)
+
+    @property
+    def task(self) -> Task:
+        """The phase's task, for a phase of one task (a chain's last phase is one)."""
+        if len(self.members) != 1:
+            raise ValueError(f"phase {self.name} has several tasks")
+        return self.members[0].task
 
 
 @dataclass(frozen=True)
@@ -85,7 +115,13 @@ def plan(config: ChainConfig) -> ChainPlan:
     """Resolve tasks, hyperparameters and phase fingerprints; import no torch."""
     if not config.tasks:
         raise StiltsError("name at least one task, e.g. `stilts chain mnli xnli`")
-    tasks = [registry.load(name) for name in config.tasks]
+    phases_tasks = [_phase_tasks(text) for text in config.tasks]
+    if len(phases_tasks[-1]) > 1:
+        raise StiltsError(
+            f"the last phase is evaluated zero-shot, so it is one task, not "
+            f"{config.tasks[-1]}: e.g. `stilts chain {config.tasks[-1]} xnli`"
+        )
+    tasks = [task for phase in phases_tasks for task in phase]
     for task in tasks[:-1]:
         if not task.trains:
             raise StiltsError(
@@ -101,39 +137,91 @@ def plan(config: ChainConfig) -> ChainPlan:
                 f"{', '.join(bundled.SAMPLE_TASKS)} only); run on real data with --data hub "
                 "(or --data DIR, a local mirror) and --model, e.g. FacebookAI/xlm-roberta-large"
             )
-    unknown = set(config.translations) - set(config.tasks)
+    unknown = set(config.translations) - {task.name for task in tasks}
     if unknown:
         raise StiltsError(
             f"--translate names {', '.join(sorted(unknown))}, which the chain does not train"
         )
+    sampler = _sampler(config, phases_tasks)
     files = Path(config.translated_data).expanduser() if config.translated_data else None
     preset = bundled.SMOKE_HYPERPARAMETERS if bundled.is_bundled(config.model) else {}
     start = _start_identity(config)
     phases = []
-    for task in tasks:
-        try:
-            hp = task.defaults.updated(preset).updated(config.overrides)
-        except ValueError as error:
-            raise StiltsError(str(error)) from None
+    for phase_tasks in phases_tasks:
+        members = []
+        for task in phase_tasks:
+            try:
+                hp = task.defaults.updated(preset).updated(config.overrides)
+            except ValueError as error:
+                raise StiltsError(str(error)) from None
+            training = TrainingData(config.translations.get(task.name, ()), files)
+            training.check(task)
+            members.append(PhaseTask(task, hp, training))
+        phase_sampler = sampler if len(members) > 1 else None
         spec = {
             "start": start,
+            **_phase_spec(members, data, phase_sampler),
+            "seed": config.seed,
+            "preprocessing": PREPROCESSING_VERSION,
+        }
+        phase_fp = fingerprint(spec)
+        phases.append(
+            PlannedPhase(tuple(members), members[0].hyperparameters, spec, phase_fp, phase_sampler)
+        )
+        start = {"phase": phase_fp}
+    run_fp = fingerprint({"last_phase": phases[-1].fingerprint, "evaluate": "test"})
+    return ChainPlan(config, data, tuple(phases), run_fp)
+
+
+def _phase_tasks(text: str) -> list[Task]:
+    names = [name.strip() for name in text.split(PHASE_JOIN)]
+    if not all(names):
+        raise StiltsError(
+            f"phase {text!r}: join the tasks of a multi-task phase with {PHASE_JOIN!r} and no "
+            "empty names, e.g. mnli+squad+hellaswag"
+        )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise StiltsError(f"phase {text!r} names {', '.join(repeated)} more than once")
+    return [registry.load(name) for name in names]
+
+
+def _sampler(config: ChainConfig, phases_tasks: list[list[Task]]) -> SamplerConfig | None:
+    """The multi-task sampler, checked against every multi-task phase it applies to."""
+    multitask = [phase for phase in phases_tasks if len(phase) > 1]
+    if config.sampler is None:
+        return DEFAULT_SAMPLER if multitask else None
+    if not multitask:
+        raise StiltsError(
+            "--sampler chooses the task of each step of a multi-task phase, and this chain "
+            f"has none; join tasks with {PHASE_JOIN!r}, e.g. mnli+squad"
+        )
+    sampler = parse_sampler(config.sampler)
+    for phase in multitask:
+        task_probabilities(sampler, {task.name: 1 for task in phase})  # names checked
+    return sampler
+
+
+def _phase_spec(
+    members: list[PhaseTask], data: DataLocator, sampler: SamplerConfig | None
+) -> dict[str, Any]:
+    """What a phase trains: one task's spec, or each task's and the sampler's."""
+    specs = []
+    for member in members:
+        task = member.task
+        spec = {
             "task": task.name,
             "head": task.head.spec(),
             "train_language": task.train_language,
             "data": [data.identity(source) for source in task.sources],
-            "hyperparameters": hp.as_dict(),
-            "seed": config.seed,
-            "preprocessing": PREPROCESSING_VERSION,
+            "hyperparameters": member.hyperparameters.as_dict(),
         }
-        training = TrainingData(config.translations.get(task.name, ()), files)
-        training.check(task)
-        if training.languages:  # only then: plain phases keep their fingerprints
-            spec["training_data"] = training.identity(task, data)
-        phase_fp = fingerprint(spec)
-        phases.append(PlannedPhase(task, hp, spec, phase_fp, training))
-        start = {"phase": phase_fp}
-    run_fp = fingerprint({"last_phase": phases[-1].fingerprint, "evaluate": "test"})
-    return ChainPlan(config, data, tuple(phases), run_fp)
+        if member.training.languages:  # only then: plain phases keep their fingerprints
+            spec["training_data"] = member.training.identity(task, data)
+        specs.append(spec)
+    if len(specs) == 1:
+        return specs[0]
+    return {"tasks": specs, "sampler": format_sampler(sampler)}
 
 
 def _start_identity(config: ChainConfig) -> dict[str, Any]:
@@ -175,44 +263,53 @@ def run(
     state = PartialState()
     started = time.perf_counter()
     _preflight(chain)
-    source = _start_source(chain.config, store, state)
+    source = start = _start_source(chain.config, store, state)
     phase_records = []
-    tasks = [phase.task.bound(chain.data) for phase in chain.phases]
-    for phase, task in zip(chain.phases, tasks, strict=True):
-        if not task.trains:  # the last task, evaluating the encoder as it is
+    phases = [
+        [replace(m, task=m.task.bound(chain.data)) for m in phase.members] for phase in chain.phases
+    ]
+    for phase, members in zip(chain.phases, phases, strict=True):
+        if not members[0].task.trains:  # the last task, evaluating the encoder as it is
             break
-        phase_dir = store.phase_dir(phase.task.name, phase.fingerprint)
+        phase_dir = store.phase_dir(phase.name, phase.fingerprint)
         reused = Store.is_complete(phase_dir) and not force
         if reused:
-            log(f"phase {phase.task.name}: reusing {phase_dir}")
+            log(f"phase {phase.name}: reusing {phase_dir}")
             record = read_json(phase_dir / PHASE_MANIFEST)
         else:
-            log(f"phase {phase.task.name}: training from {source.name}")
+            log(f"phase {phase.name}: training from {source.name}")
             if state.is_main_process:  # a retrained phase is incomplete until it is rewritten
                 (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
             training = train_phase(
-                task, source, chain.data, phase.hyperparameters,
-                chain.config.seed, phase_dir, options, phase.training,
+                members, source, chain.data, phase.hyperparameters, chain.config.seed,
+                phase_dir, options, sampler=phase.sampler, start=start,
             )  # fmt: skip
-            dev = evaluate_languages(
-                task, phase_dir / "model", "dev", [task.train_language],
-                chain.data, phase.hyperparameters, chain.config.seed, options,
-                trust_remote_code=chain.config.trust_remote_code,
-            )  # fmt: skip
+            dev = {}
+            for m in members:
+                dev[m.task.name] = evaluate_languages(
+                    m.task, phase_dir / "model", "dev", [m.task.train_language],
+                    chain.data, m.hyperparameters, chain.config.seed, options,
+                    trust_remote_code=chain.config.trust_remote_code,
+                )  # fmt: skip
             record = {
-                "task": phase.task.name,
+                "task": phase.name,
                 "fingerprint": phase.fingerprint,
                 "spec": phase.spec,
                 "started_from": source.name,
                 "train_rows": training.train_rows,
                 "train_loss": training.train_loss,
                 "training_arguments": training.arguments,
-                "dev": dev.scores,
-                "seconds": {"train": training.seconds, "dev": dev.seconds},
-                "data": _records_for(chain.data, phase.task),
+                **_dev_record(members, {name: e.scores for name, e in dev.items()}),
+                "seconds": {
+                    "train": training.seconds,
+                    "dev": sum(e.seconds for e in dev.values()),
+                },
+                "data": _records_for(chain.data, [m.task for m in members]),
                 "packages": package_versions(),
                 "stilts": __version__,
             }
+            if training.steps_per_task is not None:
+                record["steps_per_task"] = training.steps_per_task
             if state.is_main_process:
                 write_json(phase_dir / PHASE_MANIFEST, record)
                 shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
@@ -221,7 +318,8 @@ def run(
             str(phase_dir / "model"), trust_remote_code=chain.config.trust_remote_code
         )
 
-    target, languages = tasks[-1], tasks[-1].languages
+    target = phases[-1][0].task
+    languages = target.languages
     log(f"evaluating {target.name} zero-shot on {len(languages)} languages")
     if target.trains:
         test = evaluate_languages(
@@ -262,9 +360,10 @@ def run(
 def _preflight(chain: ChainPlan) -> None:
     """Load every table the chain will read, so bad data fails before any training."""
     for phase in chain.phases:
-        if phase.task.trains:
-            phase.training.rows(phase.task, chain.data)
-            phase.task.load("dev", phase.task.train_language, chain.data)
+        for member in phase.members:
+            if member.task.trains:
+                member.training.rows(member.task, chain.data)
+                member.task.load("dev", member.task.train_language, chain.data)
     for language in chain.target.task.languages:
         chain.target.task.load("test", language, chain.data)
 
@@ -278,6 +377,17 @@ def _start_source(config: ChainConfig, store: Store, state: Any) -> Any:
         return ModelSource(str(bundled.materialize(store)))
 
 
-def _records_for(data: DataLocator, task: Task) -> list[dict[str, Any]]:
-    repos = {source.repo for source in task.sources}
+def _records_for(data: DataLocator, tasks: list[Task]) -> list[dict[str, Any]]:
+    repos = {source.repo for task in tasks for source in task.sources}
     return [record for record in data.records() if record["repo"] in repos]
+
+
+def _dev_record(
+    members: list[PhaseTask], scores: dict[str, dict[str, dict[str, float]]]
+) -> dict[str, Any]:
+    """A phase's English dev scores: per language for one task; per task for several, with
+    the mean of their main metrics (the figure that compares multi-task phases)."""
+    if len(members) == 1:
+        return {"dev": scores[members[0].task.name]}
+    main = [scores[m.task.name][m.task.train_language][m.task.main_metric] for m in members]
+    return {"dev": scores, "dev_aggregate": {"mean_main_metric": fmean(main)}}

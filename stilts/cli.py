@@ -82,7 +82,11 @@ def list_tasks() -> None:
 @app.command()
 def chain(
     tasks: Annotated[
-        list[str], typer.Argument(help="Tasks in training order; the last one is evaluated.")
+        list[str],
+        typer.Argument(
+            help="Phases in training order; the last is evaluated. TASK+TASK… is one "
+            "multi-task phase (a shared encoder, one head per task)."
+        ),
     ],
     model: Annotated[
         str, typer.Option(help="Hub id or local directory of the starting encoder.")
@@ -126,6 +130,13 @@ def chain(
             "default: the task's own translations (mnli, xnli: facebook/xnli)."
         ),
     ] = None,
+    sampler: Annotated[
+        str | None,
+        typer.Option(
+            help="Multi-task phases: which task each step trains. uniform, proportional[:cap=N],"
+            " temperature:T=2[,cap=N] or probabilities:TASK=P,… (default: proportional)."
+        ),
+    ] = None,
     trust_remote_code: Annotated[
         bool, typer.Option(help="Allow the model repo to run its own code.")
     ] = False,
@@ -159,6 +170,7 @@ def chain(
             trust_remote_code=trust_remote_code,
             translations=parse_translations(translate or []),
             translated_data=translated_data,
+            sampler=sampler,
         )
         plan = chains.plan(config)
         _quiet_libraries()

@@ -6,10 +6,12 @@ on a CPU, one GPU, or many processes under `torchrun` / `accelerate launch`.
 
 from __future__ import annotations
 
+import copy
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +19,13 @@ from stilts.arguments import RunOptions, training_arguments
 from stilts.data import DataLocator
 from stilts.errors import StiltsError
 from stilts.features import subsample, tokenized
+from stilts.multitask.sampling import DEFAULT_SAMPLER, SamplerConfig
 from stilts.store import publish_dir
 from stilts.task import Hyperparameters, Task
 from stilts.translation import TrainingData
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel
+    from transformers import PretrainedConfig, PreTrainedModel
 
 
 @dataclass(frozen=True)
@@ -43,15 +46,47 @@ def load_tokenizer(source: ModelSource) -> Any:
         )
 
 
-def model_with_fresh_head(task: Task, source: ModelSource) -> PreTrainedModel:
-    """`task`'s head model on the encoder of `source`, the head newly initialised."""
+def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedModel]:
+    """The config and encoder weights of `source`, whatever head it was saved with."""
     from transformers import AutoConfig, AutoModel
 
     with model_errors(source):
         kwargs = {"revision": source.revision, "trust_remote_code": source.trust_remote_code}
-        config = AutoConfig.from_pretrained(source.name, **kwargs)
-        encoder = AutoModel.from_pretrained(source.name, **kwargs)
+        return AutoConfig.from_pretrained(source.name, **kwargs), AutoModel.from_pretrained(
+            source.name, **kwargs
+        )
+
+
+def model_with_fresh_head(
+    task: Task,
+    config: PretrainedConfig,
+    encoder: PreTrainedModel,
+    start: ModelSource | None = None,
+) -> PreTrainedModel:
+    """`task`'s head model on `encoder`, the head newly initialised.
+
+    A head that reuses a pretrained head of the chain's start model (masked LM) reads it from
+    `start`; every other head is fresh. The config is copied: each head sets its own labels.
+    """
+    config = copy.deepcopy(config)
+    if getattr(task.head, "head_from_start", False):
+        return task.head.model_with_encoder(config, encoder, lm_head_from=start)
     return task.head.model_with_encoder(config, encoder)
+
+
+@dataclass(frozen=True)
+class PhaseTask:
+    """One task of a phase: its own settings (max length, example limits) and training rows."""
+
+    task: Task
+    hyperparameters: Hyperparameters
+    training: TrainingData = field(default_factory=TrainingData)
+
+    def features(self, data: DataLocator, tokenizer: Any, seed: int) -> tuple[Any, int]:
+        """Tokenised training features and the number of rows they came from."""
+        hp = self.hyperparameters
+        table = subsample(self.training.rows(self.task, data), hp.max_train_examples, seed)
+        return tokenized(self.task, table, tokenizer, hp.max_length), table.num_rows
 
 
 @dataclass(frozen=True)
@@ -60,47 +95,61 @@ class TrainingRecord:
     train_rows: int
     train_loss: float
     arguments: dict[str, Any]
+    steps_per_task: dict[str, int] | None = None
+    """Multi-task phases: optimiser steps each task trained."""
 
 
 def train_phase(
-    task: Task,
+    members: Sequence[PhaseTask],
     source: ModelSource,
     data: DataLocator,
     hp: Hyperparameters,
     seed: int,
     phase_dir: Path,
     options: RunOptions,
-    training: TrainingData | None = None,
+    *,
+    sampler: SamplerConfig | None = None,
+    start: ModelSource | None = None,
 ) -> TrainingRecord:
-    """Train `task` from `source` and publish model + tokenizer to ``phase_dir/model``.
+    """Train the phase's tasks from `source`; publish model + tokenizer to ``phase_dir/model``.
 
-    Resumes from the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed run
-    left one. Only the main process publishes.
+    One task trains its head model directly; several share one encoder, each optimiser step
+    training the task `sampler` draws for it (see `stilts.multitask`). `hp` holds the phase's
+    optimisation settings (rate, batch, epochs, warmup); each member keeps its own lengths and
+    limits. Resumes from the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed
+    run left one. Only the main process publishes.
     """
     from transformers import PrinterCallback, Trainer, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)
-    training = training or TrainingData()
-    table = subsample(training.rows(task, data), hp.max_train_examples, seed)
-    train_set = tokenized(task, table, tokenizer, hp.max_length)
-    set_seed(seed)  # the fresh head's initialisation is part of the experiment
-    model = model_with_fresh_head(task, source)
+    prepared = [member.features(data, tokenizer, seed) for member in members]
+    set_seed(seed)  # fresh heads (and a pooler the checkpoint lacks) are part of the experiment
+    config, encoder = starting_encoder(source)
+    models = {m.task.name: model_with_fresh_head(m.task, config, encoder, start) for m in members}
     checkpoints = phase_dir / "checkpoints"
+    if len(members) == 1:
+        (features, _), (model,) = prepared[0], models.values()
+        setup = {"model": model, "train_dataset": features}
+        setup["data_collator"] = members[0].task.head.collator(tokenizer)
+        args, counts = training_arguments(checkpoints, hp, seed, options), None
+    else:
+        setup, args, counts = _multitask_setup(
+            members, prepared, models, tokenizer, hp, seed, checkpoints, options, sampler
+        )
     trainer = Trainer(
-        model=model,
-        args=training_arguments(checkpoints, hp, seed, options),
-        train_dataset=train_set,
-        data_collator=task.head.collator(tokenizer),
-        processing_class=tokenizer,
-        callbacks=list(options.callbacks),
+        **setup, args=args, processing_class=tokenizer, callbacks=list(options.callbacks)
     )
     trainer.remove_callback(PrinterCallback)  # logs stay in trainer.state.log_history
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     output = trainer.train(resume_from_checkpoint=resume)
     staging = phase_dir / "model.partial"
-    trainer.save_model(str(staging))  # gathers sharded (FSDP/DeepSpeed) weights; main writes
+    if len(members) == 1:
+        trainer.save_model(str(staging))  # gathers sharded (FSDP/DeepSpeed) weights
+    elif trainer.is_world_process_zero():
+        setup["model"].save(staging)
+        tokenizer.save_pretrained(staging)
     if trainer.is_world_process_zero():
         # A pickle; the same arguments go into phase.json as JSON instead.
         (staging / "training_args.bin").unlink(missing_ok=True)
@@ -108,10 +157,54 @@ def train_phase(
     trainer.accelerator.wait_for_everyone()
     return TrainingRecord(
         seconds=time.perf_counter() - started,
-        train_rows=table.num_rows,
+        train_rows=sum(rows for _, rows in prepared),
         train_loss=float(output.training_loss),
         arguments=trainer.args.to_dict(),
+        steps_per_task=counts,
     )
+
+
+def _multitask_setup(
+    members: Sequence[PhaseTask],
+    prepared: Sequence[tuple[Any, int]],
+    models: dict[str, PreTrainedModel],
+    tokenizer: Any,
+    hp: Hyperparameters,
+    seed: int,
+    checkpoints: Path,
+    options: RunOptions,
+    sampler: SamplerConfig | None,
+) -> tuple[dict[str, Any], Any, dict[str, int]]:
+    """Trainer's model, data and arguments for several tasks sharing one encoder.
+
+    The phase lasts `epochs` × jiant's epoch (the sum over tasks of their capped feature
+    counts in effective batches), as max_steps: the stream has no length of its own to
+    count epochs by.
+    """
+    from stilts.multitask.model import MultiTaskModel
+    from stilts.multitask.sampling import TaskSchedule, epoch_steps
+    from stilts.multitask.stream import TaskBlocks, TaskCollator, model_inputs
+
+    sampler = sampler or DEFAULT_SAMPLER
+    features = {
+        m.task.name: model_inputs(table, models[m.task.name])
+        for m, (table, _) in zip(members, prepared, strict=True)
+    }
+    sizes = {name: table.num_rows for name, table in features.items()}
+    steps = max(1, math.ceil(hp.epochs * epoch_steps(sampler, sizes, hp.batch_size)))
+    schedule = TaskSchedule.draw(sampler, sizes, steps, seed)
+    setup = {
+        "model": MultiTaskModel(models),
+        "train_dataset": TaskBlocks(features, schedule.tasks, hp.batch_size, seed),
+        "data_collator": TaskCollator([m.task.head.collator(tokenizer) for m in members]),
+    }
+    args = training_arguments(
+        checkpoints, hp, seed, options,
+        max_steps=steps,
+        remove_unused_columns=False,  # the stream holds model inputs only
+        ddp_find_unused_parameters=True,  # a step leaves every other task's head unused
+    )  # fmt: skip
+    return setup, args, schedule.counts()
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from stilts.chain import ChainConfig, plan, run
 from stilts.evaluate import evaluate
 from stilts.plugins.nli import XNLI_LANGUAGES, XTREME_XNLI
 from stilts.store import PHASE_MANIFEST, read_json
-from stilts.training import ModelSource, model_with_fresh_head
+from stilts.training import ModelSource, model_with_fresh_head, starting_encoder
 
 CHANCE = 100 / 3
 
@@ -71,7 +71,7 @@ def test_target_phase_starts_from_the_intermediate_encoder_with_a_fresh_head(mnl
     xnli = registry.load("xnli")
     mnli_model = AutoModelForSequenceClassification.from_pretrained(mnli_model_dir)
     set_seed(mnli_xnli.plan.config.seed)
-    handed_on = model_with_fresh_head(xnli, ModelSource(str(mnli_model_dir)))
+    handed_on = model_with_fresh_head(xnli, *starting_encoder(ModelSource(str(mnli_model_dir))))
     encoder_before = mnli_model.base_model.state_dict()
     encoder_after = handed_on.base_model.state_dict()
     assert encoder_before.keys() == encoder_after.keys()
@@ -82,7 +82,7 @@ def test_target_phase_starts_from_the_intermediate_encoder_with_a_fresh_head(mnl
     fresh_head = handed_on.classifier.state_dict()
     assert not any(torch.equal(trained_head[k], fresh_head[k]) for k in trained_head)
     set_seed(mnli_xnli.plan.config.seed)
-    again = model_with_fresh_head(xnli, ModelSource(str(mnli_model_dir)))
+    again = model_with_fresh_head(xnli, *starting_encoder(ModelSource(str(mnli_model_dir))))
     for name, tensor in again.classifier.state_dict().items():
         assert torch.equal(tensor, fresh_head[name]), "fresh head init must follow the seed"
 

@@ -12,6 +12,7 @@ from stilts.arguments import RunOptions, training_arguments
 from stilts.data import DataLocator
 from stilts.eval.submission import Submission
 from stilts.features import rows, tokenized
+from stilts.phase_model import load_trained
 from stilts.task import Hyperparameters, Role, Task
 
 
@@ -49,7 +50,7 @@ def evaluate_languages(
     scores, submissions = {}, {}
     with tempfile.TemporaryDirectory(prefix="stilts-eval-") as scratch:  # prediction saves nothing
         trainer = Trainer(
-            model=task.head.load_trained(str(model_dir), trust_remote_code=trust_remote_code),
+            model=load_trained(task, model_dir, trust_remote_code=trust_remote_code),
             args=training_arguments(Path(scratch), hp, seed, options, train=False),
             data_collator=task.head.collator(tokenizer),
             processing_class=tokenizer,

@@ -423,3 +423,7 @@ def _int(value: str, what: str) -> int:
         return int(value)
     except ValueError:
         raise StiltsError(f"{what} must be a whole number of examples, got {value!r}") from None
+
+
+DEFAULT_SAMPLER = SamplerConfig("proportional")
+"""Multi-task phases draw each task in proportion to its training data unless told."""

@@ -1,0 +1,27 @@
+"""A finished phase's model directory, and how one task's model is read back from it.
+
+A single-task phase saves its head model as transformers does; a multi-task phase saves the
+shared encoder with one head per task beside it (`stilts.multitask.model`). Evaluation reads
+either through `load_trained`, so it need not know which kind of phase trained the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+    from stilts.task import Task
+
+
+def load_trained(
+    task: Task, model_dir: Path, *, trust_remote_code: bool = False
+) -> PreTrainedModel:
+    """`task`'s trained model (head included) from the phase model at `model_dir`."""
+    from stilts.multitask.model import is_multitask, load_task_model
+
+    if is_multitask(model_dir):
+        return load_task_model(model_dir, task.name, trust_remote_code=trust_remote_code)
+    return task.head.load_trained(str(model_dir), trust_remote_code=trust_remote_code)

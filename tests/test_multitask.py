@@ -1,0 +1,229 @@
+"""Multi-task phases: one encoder, one head per task, every optimiser step on one task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from fixtures import write_fixtures
+
+from stilts import StiltsError, registry
+from stilts.arguments import RunOptions
+from stilts.chain import ChainConfig, plan, run
+from stilts.data import DataLocator
+from stilts.multitask.model import MultiTaskModel, load_task_model
+from stilts.multitask.sampling import SamplerConfig, TaskSchedule
+from stilts.multitask.stream import TASK_INDEX, TaskBlocks
+from stilts.store import PHASE_MANIFEST, Store, read_json
+from stilts.testing import build_tiny_model, task_texts
+from stilts.training import ModelSource, starting_encoder, train_phase
+
+PHASE = ("qqp", "hellaswag", "ccg", "squad")  # one task per head kind
+TARGET = "pawsx"
+ABOVE_CHANCE = {"qqp": 75, "hellaswag": 60, "ccg": 60, "squad": 50}  # chance: 50, 25, ~2, ~0
+SETTINGS = {"learning_rate": 1e-3, "epochs": 4, "max_length": 64, "batch_size": 16}
+
+
+@dataclass(frozen=True)
+class Lab:
+    data: Path
+    model: Path
+    store: Store
+
+    def config(self, *phases: str, **kwargs) -> ChainConfig:
+        return ChainConfig(
+            tasks=phases, model=str(self.model), data=str(self.data), overrides=SETTINGS, **kwargs
+        )
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    root = tmp_path_factory.mktemp("multitask")
+    write_fixtures(root / "data")
+    data = DataLocator(root / "data")
+    tasks = [registry.load(name).bound(data) for name in (*PHASE, TARGET)]
+    model = build_tiny_model(root / "model", task_texts(tasks, data), vocab_size=1500, seed=0)
+    return Lab(root / "data", model, Store(root / "store"))
+
+
+@pytest.fixture(scope="module")
+def finished(lab: Lab):
+    chain = plan(lab.config("+".join(PHASE), TARGET))
+    result = run(chain, lab.store)
+    phase = chain.phases[0]
+    return chain, result, lab.store.phase_dir(phase.name, phase.fingerprint)
+
+
+def test_a_multitask_phase_learns_every_task_far_above_chance(finished):
+    _chain, result, phase_dir = finished
+    record = read_json(phase_dir / PHASE_MANIFEST)
+    dev = {task: record["dev"][task]["en"] for task in PHASE}
+    for task in PHASE:
+        metric = registry.load(task).main_metric
+        assert dev[task][metric] > ABOVE_CHANCE[task], dev
+    main = [dev[t][registry.load(t).main_metric] for t in PHASE]
+    assert record["dev_aggregate"]["mean_main_metric"] == pytest.approx(sum(main) / len(main))
+    assert set(record["steps_per_task"]) == set(PHASE)
+    assert all(steps > 0 for steps in record["steps_per_task"].values())
+    # The target trains on the shared encoder and learns as well.
+    assert result.dev["en"]["accuracy"] > 75
+    assert tuple(result.test) == registry.load(TARGET).languages
+
+
+def test_the_shared_encoder_is_saved_once_and_each_head_beside_it(finished):
+    _chain, _, phase_dir = finished
+    model_dir = phase_dir / "model"
+    assert (model_dir / "config.json").is_file()
+    assert sorted(p.name for p in (model_dir / "heads").iterdir()) == sorted(PHASE)
+    encoder_bytes = (model_dir / "model.safetensors").stat().st_size
+    for task in PHASE:  # heads only: far smaller than the encoder
+        head = model_dir / "heads" / task / "model.safetensors"
+        assert head.stat().st_size < encoder_bytes / 5
+    with pytest.raises(StiltsError, match="trained no xnli head"):
+        load_task_model(model_dir, "xnli")
+
+
+def test_a_reloaded_head_predicts_exactly_as_the_trained_model(lab, finished):
+    """Save → reload: every task's model from disk equals the in-memory multi-task model."""
+    _, _, phase_dir = finished
+    model_dir = phase_dir / "model"
+    reloaded = {task: load_task_model(model_dir, task) for task in PHASE}
+    shared = MultiTaskModel(reloaded)
+    assert len({id(m.base_model) for m in shared.heads.values()}) == 1
+    ids = torch.tensor([[0, 100, 200, 300, 2]])
+    for task in PHASE:
+        fresh = load_task_model(model_dir, task)
+        inputs = {"input_ids": ids.unsqueeze(1) if task == "hellaswag" else ids}
+        with torch.no_grad():
+            expected = fresh(**inputs)
+            got = shared.eval()(task_index=torch.tensor([PHASE.index(task)]), **inputs)
+        for name in ("logits", "start_logits", "end_logits"):
+            if name in expected:
+                assert torch.equal(expected[name], got[name]), (task, name)
+
+
+def test_state_dict_names_each_shared_weight_once(lab):
+    config, encoder = starting_encoder(ModelSource(str(lab.model)))
+    data = DataLocator(lab.data)
+    models = {}
+    for name in ("qqp", "hellaswag"):
+        task = registry.load(name).bound(data)
+        models[name] = task.head.model_with_encoder(
+            type(config).from_dict(config.to_dict()), encoder
+        )
+    model = MultiTaskModel(models)
+    state = model.state_dict()
+    pointers = [tensor.data_ptr() for tensor in state.values()]
+    assert len(pointers) == len(set(pointers))
+    assert any(key.startswith("encoder.") for key in state)
+    assert not any(".roberta." in key for key in state)
+    # Trainer restores a checkpoint non-strictly: the one name fills every alias.
+    before = models["qqp"].roberta.embeddings.word_embeddings.weight.clone()
+    changed = {k: v + 1 if k.endswith("word_embeddings.weight") else v for k, v in state.items()}
+    model.load_state_dict(changed, strict=False)
+    assert torch.equal(models["hellaswag"].roberta.embeddings.word_embeddings.weight, before + 1)
+
+
+@pytest.mark.parametrize(("per_device", "processes", "accumulation"), [(4, 1, 4), (2, 2, 4)])
+def test_every_micro_batch_of_an_optimiser_step_comes_from_its_task(
+    per_device, processes, accumulation
+):
+    """The stream read as Trainer reads it: micro-batches of per-device × processes
+    consecutive examples (accelerate gives each process a slice), `accumulation` per step."""
+    block = per_device * processes * accumulation
+    sizes = {"a": 37, "b": 11, "c": 5}
+    features = {
+        name: _table({"input_ids": [[i] for i in range(size)]}) for name, size in sizes.items()
+    }
+    schedule = TaskSchedule.draw(SamplerConfig("uniform"), sizes, 40, seed=3)
+    stream = TaskBlocks(features, schedule.tasks, block, seed=3)
+    examples = list(stream)
+    assert len(examples) == len(schedule) * block
+    micro = per_device * processes
+    for step, task in enumerate(schedule.tasks):
+        for m in range(accumulation):
+            batch = examples[step * block + m * micro : step * block + (m + 1) * micro]
+            assert {example[TASK_INDEX] for example in batch} == {stream.tasks.index(task)}
+
+
+def test_the_stream_cycles_each_task_in_seeded_permutations():
+    features = {"a": _table({"input_ids": [[i] for i in range(7)]})}
+    stream = TaskBlocks(features, ["a"] * 7, 3, seed=5)  # 21 draws: 3 passes over 7 rows
+    rows = [example["input_ids"][0] for example in stream]
+    for start in (0, 7, 14):
+        assert sorted(rows[start : start + 7]) == list(range(7))
+    assert rows == [example["input_ids"][0] for example in TaskBlocks(features, ["a"] * 7, 3, 5)]
+    assert rows != [example["input_ids"][0] for example in TaskBlocks(features, ["a"] * 7, 3, 6)]
+
+
+def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path):
+    """Stopped right after a checkpoint, rerun: the resumed phase equals an unbroken one."""
+    from transformers import TrainerCallback
+
+    class Killed(Exception):
+        pass
+
+    class KillAfterCheckpoint(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            raise Killed
+
+    chain = plan(lab.config("qqp+hellaswag", TARGET, sampler="uniform"))
+    phase = chain.phases[0]
+    source = ModelSource(str(lab.model))
+
+    def train(phase_dir: Path, options: RunOptions) -> None:
+        train_phase(
+            phase.members, source, chain.data, phase.hyperparameters, 0, phase_dir, options,
+            sampler=phase.sampler,
+        )  # fmt: skip
+
+    train(tmp_path / "whole", RunOptions(checkpoint_steps=10_000))
+    with pytest.raises(Killed):
+        train(
+            tmp_path / "resumed",
+            RunOptions(checkpoint_steps=40, callbacks=(KillAfterCheckpoint(),)),
+        )
+    assert not (tmp_path / "resumed" / "model").exists()
+    train(tmp_path / "resumed", RunOptions(checkpoint_steps=10_000))
+    for task in ("qqp", "hellaswag"):
+        whole = load_task_model(tmp_path / "whole" / "model", task).state_dict()
+        resumed = load_task_model(tmp_path / "resumed" / "model", task).state_dict()
+        for key, value in whole.items():
+            torch.testing.assert_close(resumed[key], value, rtol=1e-5, atol=1e-6, msg=key)
+
+
+def test_phase_fingerprints_name_the_sampler_and_keep_single_task_phases(lab):
+    proportional = plan(lab.config("qqp+hellaswag", TARGET))
+    uniform = plan(lab.config("qqp+hellaswag", TARGET, sampler="uniform"))
+    assert proportional.phases[0].fingerprint != uniform.phases[0].fingerprint
+    assert proportional.phases[0].spec["sampler"] == "proportional"
+    assert [m.task.name for m in uniform.phases[0].members] == ["qqp", "hellaswag"]
+    single = plan(lab.config("qqp", TARGET))
+    assert "tasks" not in single.phases[0].spec and single.phases[0].sampler is None
+
+
+@pytest.mark.parametrize(
+    ("phases", "sampler", "error"),
+    [
+        (("qqp", "squad+pawsx"), None, "the last phase is evaluated zero-shot, so it is one task"),
+        (("qqp++squad", "pawsx"), None, "no empty names, e.g. mnli\\+squad\\+hellaswag"),
+        (("qqp+qqp", "pawsx"), None, "names qqp more than once"),
+        (("qqp+tatoeba", "pawsx"), None, "tatoeba has no training data"),
+        (("qqp+sqad", "pawsx"), None, "unknown task 'sqad'.*squad"),
+        (("qqp", "pawsx"), "uniform", "this chain has none; join tasks with '\\+'"),
+        (("qqp+squad", "pawsx"), "probabilities:qqp=1,sqad=1", "'sqad'.*did you mean 'squad'"),
+        (("qqp+squad", "pawsx"), "temprature:T=2", "unknown kind 'temprature'"),
+    ],
+)
+def test_bad_phases_fail_in_plan_with_one_line(lab, phases, sampler, error):
+    with pytest.raises(StiltsError, match=error) as raised:
+        plan(lab.config(*phases, sampler=sampler))
+    assert "\n" not in str(raised.value)
+
+
+def _table(columns: dict) -> object:
+    import datasets
+
+    return datasets.Dataset.from_dict(columns)
