@@ -10,7 +10,9 @@ The English data is learnable by a tiny randomly initialised model in a few epoc
 simple surface cues: a marker word decides a classification label; the right choice of a
 multiple-choice row holds a marker word no wrong choice holds; a word's tag is a function of
 the word; a QA answer is the only word of a closed answer set in its context. Other languages
-have the same structure with a language prefix, so each language's table is distinct.
+have the same structure with a language prefix, so each language's table is distinct. The
+masked-LM text repeats one word of its language's own per document, so every masked word
+follows from the words around it.
 Every table draws from its own seeded `random.Random`, so the output is reproducible.
 """
 
@@ -29,6 +31,8 @@ from stilts.bundled import SAMPLE_DATA
 from stilts.data import HubSource
 from stilts.plugins.ccg import CCGBANK
 from stilts.plugins.english import glue_source
+from stilts.plugins.mlm import TEXT as MLM_TEXT
+from stilts.plugins.mlm import mlm as mlm_task
 from stilts.plugins.multiple_choice import (
     COMMONSENSE_QA,
     COPA,
@@ -69,7 +73,7 @@ from stilts.testing import write_table
 FIXTURE_TASKS = (
     "mnli", "xnli", "pawsx", "qqp", "snli", "anli_plus", "squad", "squad_v2", "xquad", "mlqa",
     "tydiqa", "udpos", "panx", "ccg", "hellaswag", "commonsenseqa", "cosmosqa", "siqa", "copa",
-    "xcopa", "tatoeba", "bucc2018", "mewslix", "lareqa",
+    "xcopa", "tatoeba", "bucc2018", "mewslix", "lareqa", "mlm",
 )  # fmt: skip
 """Every task whose data `write_fixtures` provides (mnli and xnli through the bundled sample)."""
 
@@ -116,6 +120,7 @@ def write_fixtures(root: Path) -> None:
         write_bucc,
         write_mewslix,
         write_lareqa,
+        write_mlm_text,
     ):
         write(root)
 
@@ -900,3 +905,41 @@ def write_bucc(root: Path) -> None:
             for suffix, content in lines.items():
                 path = folder / f"{language}-en.{split}.{suffix}"
                 path.write_text("\n".join(content) + "\n", encoding="utf-8")
+
+
+# --- masked LM: plain text per language ---------------------------------------------------
+# Every document repeats one word of its language's own, so a masked word is the word around
+# it: a tiny random model learns that (copying from the context) in a few hundred steps,
+# while word order (say, a fixed cycle of words) it barely starts to learn in as many.
+
+MLM_LINES = 40
+"""Documents per language: 36 train, 2 dev and 2 test (the 19th and 20th of every 20)."""
+MLM_WORDS = 6
+MLM_BLANK_AFTER = {3: "", 21: "   "}
+"""Lines that hold no document (the loader skips them), after the document of that index."""
+
+
+def mlm_words(language: str) -> list[str]:
+    """`MLM_WORDS` made-up words of `language`'s own (it prefixes them), e.g. 'arzorvak'."""
+    rng = _rng("mlm", language)
+    pairs = rng.sample([(a, b) for a in SYLLABLES for b in SYLLABLES if a != b], MLM_WORDS)
+    return [f"{language}{a}{b}" for a, b in pairs]
+
+
+def mlm_documents(language: str) -> list[str]:
+    """One word of the language's repeated 20-40 times per document."""
+    rng, words = _rng("mlm documents", language), mlm_words(language)
+    return [" ".join([rng.choice(words)] * rng.randint(20, 40)) for _ in range(MLM_LINES)]
+
+
+def write_mlm_text(root: Path) -> None:
+    """`stilts-mlm/text/<language>.txt` for every language of mlm: one document per line."""
+    for language in mlm_task.languages:
+        lines = []
+        for index, document in enumerate(mlm_documents(language)):
+            lines.append(document)
+            if index in MLM_BLANK_AFTER:
+                lines.append(MLM_BLANK_AFTER[index])
+        path = root / MLM_TEXT.repo / MLM_TEXT.pattern(language)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -19,7 +19,13 @@ from fixtures import CCG_UNSEEN_IN_TRAIN, FIXTURE_TASKS, write_fixtures
 
 from stilts import StiltsError, registry
 from stilts.data import DataLocator, HubSource
-from stilts.heads import ExtractiveQA, MultipleChoice, SequenceClassification, TokenTagging
+from stilts.heads import (
+    ExtractiveQA,
+    MaskedLanguageModel,
+    MultipleChoice,
+    SequenceClassification,
+    TokenTagging,
+)
 from stilts.plugins.ccg import CCGBANK
 from stilts.plugins.english import glue_source
 from stilts.plugins.multiple_choice import COMMONSENSE_QA, COPA, HELLASWAG, SIQA, xcopa_source
@@ -112,6 +118,11 @@ def check_rows(task_name: str, head, table: datasets.Dataset, where: str) -> Non
             assert texts or head.allow_null, f"{where}: {row['id']} has no answer"
             for text, start in zip(texts, starts, strict=True):
                 assert row["context"][start : start + len(text)] == text, f"{where}: {row['id']}"
+    elif isinstance(head, MaskedLanguageModel):
+        assert all(isinstance(text, str) and text.strip() for text in table["text"]), where
+        assert set(table["language"]) <= set(registry.load(task_name).languages), where
+        seeds = table["mask_seed"]  # -1 for training rows, a fixed seed for evaluation rows
+        assert all(seed == -1 for seed in seeds) or all(seed >= 0 for seed in seeds), where
     else:  # pragma: no cover - a new head kind needs its checks here
         raise AssertionError(f"{where}: no checks for head {head!r}")
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 from stilts.heads.classification import SequenceClassification
 from stilts.heads.common import ROW
+from stilts.heads.masked_lm import MaskedLanguageModel
 from stilts.heads.multiple_choice import MultipleChoice
 from stilts.heads.question_answering import ExtractiveQA
 from stilts.heads.tagging import TokenTagging
@@ -89,6 +90,7 @@ __all__ = [
     "ROW",
     "ExtractiveQA",
     "Head",
+    "MaskedLanguageModel",
     "MultipleChoice",
     "SequenceClassification",
     "TokenTagging",
