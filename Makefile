@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) bench/cli_speed.py
 	$(PY) bench/phase_overhead.py
 	$(PY) bench/mining.py
+	$(PY) bench/adapters.py
 
 clean:
 	rm -rf $(VENV) stilts-runs
