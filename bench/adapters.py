@@ -4,7 +4,7 @@ Builds a tiny XLM-R larger than the test one (hidden 256, 4 layers, 4 heads, FFN
 vocabulary trained on a generated corpus) in a temporary directory, then trains a
 classification head on it with transformers.Trainer for ``--steps`` steps of ``--batch``
 sequences of ``--length`` tokens, three ways: (a) full fine-tuning, (b) LoRA, (c) IA3, each
-with stilts' default options and built exactly as a phase builds it (`prepare_model`).
+with stilts' default options and built as a phase builds it (`prepare_model`).
 
 Each variant runs in a fresh subprocess, so its peak memory is its own: peak resident memory
 (ru_maxrss, the whole process: Python, torch, model, data) and the peak above what the process

@@ -13,9 +13,9 @@ A phase hands its encoder on in one of two ways (`AdapterConfig.handoff`):
   ``STACK_FILE``). The next phase applies them frozen and trains on top: the full encoder, or
   an adapter of its own; its own stack save keeps the inherited adapters.
 
-Phase code calls `prepare_model` (or `apply_stack` and `add_adapter` on a shared encoder)
-after building the head model, `save_phase_model` on the main process after training, and
-`load_phase_model` to evaluate. This module imports torch and PEFT only when used.
+Phase code builds its head models, then calls `prepare_encoder` on their (shared) encoder
+(`prepare_model` on a lone head model), `save_phase_model` on the main process after
+training, and `load_phase_model` to evaluate. This module imports torch and PEFT only when used.
 
 PEFT API level: PEFT offers a `PeftModel` wrapper, tuner wrappers (`LoraModel`…) and the
 functions of `peft.functional`, which PEFT declares public API for integrations
@@ -57,6 +57,8 @@ ADAPTERS_DIR = "adapters"
 """Subdirectory of a saved phase model that holds its adapter stack."""
 STACK_FILE = "stack.json"
 """In `ADAPTERS_DIR`: a JSON list of ``{"dir": …, "kind": …}``, the first-applied first."""
+EVERY_INTERMEDIATE = "*"
+"""The phase key of an adapter for every phase but the last (`--adapter lora`)."""
 EXAMPLES = ("lora", "lora:r=8,alpha=16", "ia3:handoff=stack", "lora:handoff=stack,r=4")
 """Spec strings `parse_adapter` accepts, for help texts and error messages."""
 
@@ -179,6 +181,27 @@ def parse_adapter(text: str) -> AdapterConfig:
     return AdapterConfig(kind=kind, **options)
 
 
+def parse_phase_adapters(values: Iterable[str]) -> dict[str, str]:
+    """`--adapter [PHASE=]SPEC` values -> phase name (`EVERY_INTERMEDIATE` when none is
+    named) -> adapter spec. The spec is checked here, the phase names against the chain."""
+    parsed: dict[str, str] = {}
+    for value in values:
+        phase, equals, spec = value.partition("=")
+        if not equals or ":" in phase:  # `lora:r=4`: the `=` belongs to an option
+            phase, spec = EVERY_INTERMEDIATE, value
+        phase, spec = phase.strip(), spec.strip()
+        if not phase or not spec:
+            raise StiltsError(
+                f"--adapter {value!r}: write [PHASE=]KIND[:option=value,…], e.g. lora, "
+                "mnli=lora:r=4 or mnli+mlm=ia3:handoff=stack"
+            )
+        if phase in parsed:
+            raise StiltsError(f"--adapter gives phase {phase!r} two adapters")
+        parse_adapter(spec)
+        parsed[phase] = spec
+    return parsed
+
+
 def encoder_of(model: PreTrainedModel) -> nn.Module:
     """The encoder module of a transformers head model, where adapters live; a bare encoder
     (a multi-task phase saves its shared one) is its own."""
@@ -240,18 +263,35 @@ def add_adapter(encoder: nn.Module, config: AdapterConfig) -> nn.Module:
     return encoder
 
 
+def prepare_encoder(
+    encoder: nn.Module, source: str | Path, adapter: AdapterConfig | None
+) -> nn.Module:
+    """Ready a phase's encoder, its head models built: `source`'s stack frozen, then `adapter`.
+
+    `source` is where the encoder weights came from (the previous phase model, or a hub id);
+    with no `adapter` the phase fine-tunes the full encoder. Returns `encoder`.
+    """
+    apply_stack(encoder, source)
+    if adapter is not None:
+        add_adapter(encoder, adapter)  # after the heads exist: they stay trainable in full
+    return encoder
+
+
 def prepare_model(
     model: PreTrainedModel, source: str | Path, adapter: AdapterConfig | None
 ) -> PreTrainedModel:
-    """Ready a fresh head model for its phase: `source`'s stack frozen, then `adapter`.
-
-    `source` is where the encoder weights came from (the previous phase model, or a hub id);
-    with no `adapter` the phase fine-tunes the full encoder. Returns `model`.
-    """
-    encoder = apply_stack(encoder_of(model), source)
-    if adapter is not None:
-        add_adapter(encoder, adapter)
+    """`prepare_encoder` for one fresh head model's encoder; returns `model`."""
+    prepare_encoder(encoder_of(model), source, adapter)
     return model
+
+
+def handoff_for(encoder: nn.Module, adapter: AdapterConfig | None) -> str | None:
+    """How a phase saves `encoder`: its own adapter's hand-off; ``stack`` when it only
+    carries an inherited stack (full fine-tuning underneath keeps the stack as it was);
+    None for a plain encoder, which transformers saves as usual."""
+    if adapter is not None:
+        return adapter.handoff
+    return "stack" if _adapter_names(encoder) else None
 
 
 def save_phase_model(model: PreTrainedModel, out_dir: str | Path, handoff: str) -> None:

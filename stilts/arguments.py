@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from stilts.errors import StiltsError
 from stilts.task import Hyperparameters
 
 if TYPE_CHECKING:
+    from accelerate import PartialState
     from transformers import TrainerCallback
 
 
@@ -20,6 +22,26 @@ class RunOptions:
     per_device_batch_size: int | None = None
     checkpoint_steps: int = 1000
     callbacks: tuple[TrainerCallback, ...] = ()
+
+
+def process_state() -> PartialState:
+    """accelerate's view of this process: its rank, the number of processes, its device.
+
+    Processes launched on a machine without a GPU (`torchrun` with gloo) are a distributed run
+    to accelerate only when it is told to use the CPU (`accelerate launch --cpu` tells it);
+    otherwise each believes it runs alone, trains alone and writes alone. Every stilts use of
+    accelerate's state goes through here, and Trainer is told the same (`use_cpu`).
+    """
+    from accelerate import PartialState
+
+    return PartialState(cpu=_cpu_launch())
+
+
+def _cpu_launch() -> bool:
+    """Several processes and no GPU: a CPU-only distributed launch."""
+    import torch
+
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
 
 
 def training_arguments(
@@ -36,10 +58,9 @@ def training_arguments(
     `extra` are further TrainingArguments (a multi-task phase sets its number of steps).
     """
     import torch
-    from accelerate import PartialState
     from transformers import TrainingArguments
 
-    processes = PartialState().num_processes
+    processes = process_state().num_processes
     per_device = options.per_device_batch_size or max(1, hp.batch_size // processes)
     accumulation, remainder = divmod(hp.batch_size, per_device * processes)
     if remainder or accumulation == 0:
@@ -65,5 +86,6 @@ def training_arguments(
         report_to="none",
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=_cpu_launch(),
         **extra,
     )

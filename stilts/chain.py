@@ -17,9 +17,10 @@ from statistics import fmean
 from typing import Any
 
 from stilts import __version__, bundled, registry
-from stilts.arguments import RunOptions
+from stilts.adapters import EVERY_INTERMEDIATE, AdapterConfig, parse_adapter
+from stilts.arguments import RunOptions, process_state
 from stilts.data import DataLocator, sha256_files
-from stilts.errors import StiltsError
+from stilts.errors import StiltsError, did_you_mean
 from stilts.eval.results import ChainResult
 from stilts.eval.submission import path_for
 from stilts.multitask.sampling import (
@@ -60,6 +61,9 @@ class ChainConfig:
     """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
     sampler: str | None = None
     """Multi-task phases' task sampler (`stilts.multitask.sampling.parse_sampler`)."""
+    adapters: Mapping[str, str] = field(default_factory=dict)
+    """Phase name (or `EVERY_INTERMEDIATE`) -> PEFT adapter spec (`parse_adapter`); a phase
+    without one fine-tunes the whole encoder."""
 
     def locator(self) -> DataLocator:
         choice = self.data or ("sample" if bundled.is_bundled(self.model) else "hub")
@@ -86,6 +90,8 @@ class PlannedPhase:
     fingerprint: str
     sampler: SamplerConfig | None = None
     """How a multi-task phase draws each step's task; None for one task."""
+    adapter: AdapterConfig | None = None
+    """The PEFT adapter the phase trains instead of the encoder; None: the whole encoder."""
 
     @property
     def name(self) -> str:
@@ -143,11 +149,12 @@ def plan(config: ChainConfig) -> ChainPlan:
             f"--translate names {', '.join(sorted(unknown))}, which the chain does not train"
         )
     sampler = _sampler(config, phases_tasks)
+    adapters = _adapters(config, phases_tasks)
     files = Path(config.translated_data).expanduser() if config.translated_data else None
     preset = bundled.SMOKE_HYPERPARAMETERS if bundled.is_bundled(config.model) else {}
     start = _start_identity(config)
     phases = []
-    for phase_tasks in phases_tasks:
+    for phase_tasks, adapter in zip(phases_tasks, adapters, strict=True):
         members = []
         for task in phase_tasks:
             try:
@@ -164,10 +171,11 @@ def plan(config: ChainConfig) -> ChainPlan:
             "seed": config.seed,
             "preprocessing": PREPROCESSING_VERSION,
         }
+        if adapter is not None:  # only then: full fine-tuning phases keep their fingerprints
+            spec["adapter"] = adapter.spec()
         phase_fp = fingerprint(spec)
-        phases.append(
-            PlannedPhase(tuple(members), members[0].hyperparameters, spec, phase_fp, phase_sampler)
-        )
+        hp = members[0].hyperparameters
+        phases.append(PlannedPhase(tuple(members), hp, spec, phase_fp, phase_sampler, adapter))
         start = {"phase": phase_fp}
     run_fp = fingerprint({"last_phase": phases[-1].fingerprint, "evaluate": "test"})
     return ChainPlan(config, data, tuple(phases), run_fp)
@@ -200,6 +208,30 @@ def _sampler(config: ChainConfig, phases_tasks: list[list[Task]]) -> SamplerConf
     for phase in multitask:
         task_probabilities(sampler, {task.name: 1 for task in phase})  # names checked
     return sampler
+
+
+def _adapters(config: ChainConfig, phases_tasks: list[list[Task]]) -> list[AdapterConfig | None]:
+    """Each phase's adapter: its own (named), else the intermediate phases' default."""
+    names = [PHASE_JOIN.join(task.name for task in phase) for phase in phases_tasks]
+    for name in set(config.adapters) - {*names, EVERY_INTERMEDIATE}:
+        raise StiltsError(
+            f"--adapter names phase {name!r}, which this chain does not have"
+            f"{did_you_mean(name, names)}; its phases: {', '.join(names)}"
+        )
+    default = config.adapters.get(EVERY_INTERMEDIATE)
+    if default is not None and len(names) == 1:
+        raise StiltsError(
+            f"--adapter {default} is for intermediate phases and this chain has none; name the "
+            f"phase to train one there: --adapter {names[0]}={default}"
+        )
+    specs = [config.adapters.get(name, default) for name in names[:-1]]
+    specs.append(config.adapters.get(names[-1]))
+    if specs[-1] is not None and not phases_tasks[-1][0].trains:
+        raise StiltsError(
+            f"--adapter {names[-1]}={specs[-1]}: {names[-1]} has no training data, so it "
+            "trains no adapter"
+        )
+    return [parse_adapter(spec) if spec is not None else None for spec in specs]
 
 
 def _phase_spec(
@@ -252,15 +284,13 @@ def run(
     log: Log = lambda _message: None,
 ) -> ChainResult:
     """Train what is not in the store yet, evaluate the target, write results; return them."""
-    from accelerate import PartialState
-
     from stilts.eval.encoder import evaluate_encoder
     from stilts.eval.predict import evaluate_languages
     from stilts.provenance import hardware, package_versions
     from stilts.training import ModelSource, train_phase
 
     options = options or RunOptions()
-    state = PartialState()
+    state = process_state()
     started = time.perf_counter()
     _preflight(chain)
     source = start = _start_source(chain.config, store, state)
@@ -282,7 +312,7 @@ def run(
                 (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
             training = train_phase(
                 members, source, chain.data, phase.hyperparameters, chain.config.seed,
-                phase_dir, options, sampler=phase.sampler, start=start,
+                phase_dir, options, sampler=phase.sampler, start=start, adapter=phase.adapter,
             )  # fmt: skip
             dev = {}
             for m in members:
@@ -299,6 +329,7 @@ def run(
                 "train_rows": training.train_rows,
                 "train_loss": training.train_loss,
                 "training_arguments": training.arguments,
+                "parameters": training.parameters,
                 **_dev_record(members, {name: e.scores for name, e in dev.items()}),
                 "seconds": {
                     "train": training.seconds,

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stilts import __version__, bundled, registry
+from stilts.adapters import parse_phase_adapters
 from stilts.errors import StiltsError
 from stilts.translation import parse_translations
 
@@ -137,6 +138,15 @@ def chain(
             " temperature:T=2[,cap=N] or probabilities:TASK=P,… (default: proportional)."
         ),
     ] = None,
+    adapter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Train a PEFT adapter instead of the whole encoder: KIND[:option=value,…] "
+            "for every intermediate phase, or PHASE=KIND… for one (kinds: lora, ia3, loha, "
+            "lokr; options: handoff=merge|stack, r, alpha, dropout, target_modules=a+b), "
+            "e.g. lora or mnli+mlm=lora:handoff=stack. Repeatable."
+        ),
+    ] = None,
     trust_remote_code: Annotated[
         bool, typer.Option(help="Allow the model repo to run its own code.")
     ] = False,
@@ -171,6 +181,7 @@ def chain(
             translations=parse_translations(translate or []),
             translated_data=translated_data,
             sampler=sampler,
+            adapters=parse_phase_adapters(adapter or []),
         )
         plan = chains.plan(config)
         _quiet_libraries()

@@ -1,8 +1,9 @@
 """A finished phase's model directory, and how one task's model is read back from it.
 
 A single-task phase saves its head model as transformers does; a multi-task phase saves the
-shared encoder with one head per task beside it (`stilts.multitask.model`). Evaluation reads
-either through `load_trained`, so it need not know which kind of phase trained the model.
+shared encoder with one head per task beside it (`stilts.multitask.model`); either may carry
+an adapter stack (`stilts.adapters`). Evaluation reads all of them through `load_trained`, so
+it need not know which kind of phase trained the model.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ if TYPE_CHECKING:
 def load_trained(
     task: Task, model_dir: Path, *, trust_remote_code: bool = False
 ) -> PreTrainedModel:
-    """`task`'s trained model (head included) from the phase model at `model_dir`."""
+    """`task`'s trained model (head and adapter stack included) from the phase model at
+    `model_dir`, in evaluation mode."""
+    from stilts.adapters import apply_stack, encoder_of, load_phase_model
     from stilts.multitask.model import is_multitask, load_task_model
 
-    if is_multitask(model_dir):
-        return load_task_model(model_dir, task.name, trust_remote_code=trust_remote_code)
-    return task.head.load_trained(str(model_dir), trust_remote_code=trust_remote_code)
+    if not is_multitask(model_dir):
+        return load_phase_model(task.head, model_dir, trust_remote_code=trust_remote_code)
+    model = load_task_model(model_dir, task.name, trust_remote_code=trust_remote_code)
+    apply_stack(encoder_of(model), model_dir)
+    return model.eval()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stilts.adapters import AdapterConfig
 from stilts.arguments import RunOptions, training_arguments
 from stilts.data import DataLocator
 from stilts.errors import StiltsError
@@ -26,6 +27,8 @@ from stilts.translation import TrainingData
 
 if TYPE_CHECKING:
     from transformers import PretrainedConfig, PreTrainedModel
+
+    from stilts.multitask.model import MultiTaskModel
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class TrainingRecord:
     train_rows: int
     train_loss: float
     arguments: dict[str, Any]
+    parameters: dict[str, int]
+    """Trainable and total parameters of the phase's model (an adapter trains few)."""
     steps_per_task: dict[str, int] | None = None
     """Multi-task phases: optimiser steps each task trained."""
 
@@ -110,17 +115,23 @@ def train_phase(
     *,
     sampler: SamplerConfig | None = None,
     start: ModelSource | None = None,
+    adapter: AdapterConfig | None = None,
 ) -> TrainingRecord:
     """Train the phase's tasks from `source`; publish model + tokenizer to ``phase_dir/model``.
 
     One task trains its head model directly; several share one encoder, each optimiser step
     training the task `sampler` draws for it (see `stilts.multitask`). `hp` holds the phase's
     optimisation settings (rate, batch, epochs, warmup); each member keeps its own lengths and
-    limits. Resumes from the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed
+    limits. An adapter stack saved with `source` is applied frozen; with `adapter`, the
+    encoder trains through a new adapter (see `stilts.adapters`), the heads in full.
+    Resumes from the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed
     run left one. Only the main process publishes.
     """
     from transformers import PrinterCallback, Trainer, set_seed
     from transformers.trainer_utils import get_last_checkpoint
+
+    from stilts.adapters import count_parameters, handoff_for, prepare_encoder, save_phase_model
+    from stilts.multitask.model import MultiTaskModel
 
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)
@@ -130,14 +141,19 @@ def train_phase(
     models = {m.task.name: model_with_fresh_head(m.task, config, encoder, start) for m in members}
     checkpoints = phase_dir / "checkpoints"
     if len(members) == 1:
-        (features, _), (model,) = prepared[0], models.values()
-        setup = {"model": model, "train_dataset": features}
+        (model,) = models.values()
+        shared = model.base_model
+        setup = {"model": model, "train_dataset": prepared[0][0]}
         setup["data_collator"] = members[0].task.head.collator(tokenizer)
         args, counts = training_arguments(checkpoints, hp, seed, options), None
     else:
+        model = MultiTaskModel(models)
+        shared = model.encoder
         setup, args, counts = _multitask_setup(
-            members, prepared, models, tokenizer, hp, seed, checkpoints, options, sampler
+            members, prepared, model, tokenizer, hp, seed, checkpoints, options, sampler
         )
+    prepare_encoder(shared, source.name, adapter)
+    handoff = handoff_for(shared, adapter)
     trainer = Trainer(
         **setup, args=args, processing_class=tokenizer, callbacks=list(options.callbacks)
     )
@@ -145,10 +161,13 @@ def train_phase(
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     output = trainer.train(resume_from_checkpoint=resume)
     staging = phase_dir / "model.partial"
-    if len(members) == 1:
+    if len(members) == 1 and handoff is None:
         trainer.save_model(str(staging))  # gathers sharded (FSDP/DeepSpeed) weights
     elif trainer.is_world_process_zero():
-        setup["model"].save(staging)
+        if isinstance(model, MultiTaskModel):
+            model.save(staging, handoff)
+        else:
+            save_phase_model(model, staging, handoff)
         tokenizer.save_pretrained(staging)
     if trainer.is_world_process_zero():
         # A pickle; the same arguments go into phase.json as JSON instead.
@@ -160,6 +179,7 @@ def train_phase(
         train_rows=sum(rows for _, rows in prepared),
         train_loss=float(output.training_loss),
         arguments=trainer.args.to_dict(),
+        parameters=count_parameters(model)._asdict(),
         steps_per_task=counts,
     )
 
@@ -167,7 +187,7 @@ def train_phase(
 def _multitask_setup(
     members: Sequence[PhaseTask],
     prepared: Sequence[tuple[Any, int]],
-    models: dict[str, PreTrainedModel],
+    model: MultiTaskModel,
     tokenizer: Any,
     hp: Hyperparameters,
     seed: int,
@@ -181,20 +201,19 @@ def _multitask_setup(
     counts in effective batches), as max_steps: the stream has no length of its own to
     count epochs by.
     """
-    from stilts.multitask.model import MultiTaskModel
     from stilts.multitask.sampling import TaskSchedule, epoch_steps
     from stilts.multitask.stream import TaskBlocks, TaskCollator, model_inputs
 
     sampler = sampler or DEFAULT_SAMPLER
     features = {
-        m.task.name: model_inputs(table, models[m.task.name])
+        m.task.name: model_inputs(table, model.heads[m.task.name])
         for m, (table, _) in zip(members, prepared, strict=True)
     }
     sizes = {name: table.num_rows for name, table in features.items()}
     steps = max(1, math.ceil(hp.epochs * epoch_steps(sampler, sizes, hp.batch_size)))
     schedule = TaskSchedule.draw(sampler, sizes, steps, seed)
     setup = {
-        "model": MultiTaskModel(models),
+        "model": model,
         "train_dataset": TaskBlocks(features, schedule.tasks, hp.batch_size, seed),
         "data_collator": TaskCollator([m.task.head.collator(tokenizer) for m in members]),
     }
@@ -203,6 +222,10 @@ def _multitask_setup(
         max_steps=steps,
         remove_unused_columns=False,  # the stream holds model inputs only
         ddp_find_unused_parameters=True,  # a step leaves every other task's head unused
+        # Each process reads the stream and keeps its slice of every micro-batch (collated
+        # on its own), rather than the main process collating every slice and concatenating
+        # them: slices of one task still pad to different lengths.
+        accelerator_config={"dispatch_batches": False},
     )  # fmt: skip
     return setup, args, schedule.counts()
 

@@ -25,7 +25,7 @@ class FinishedChain:
 
     def phase_dir(self, index: int) -> Path:
         phase = self.plan.phases[index]
-        return self.store.phase_dir(phase.task.name, phase.fingerprint)
+        return self.store.phase_dir(phase.name, phase.fingerprint)
 
     @property
     def run_dir(self) -> Path:

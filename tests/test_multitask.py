@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,3 +231,36 @@ def _table(columns: dict) -> object:
     import datasets
 
     return datasets.Dataset.from_dict(columns)
+
+
+def test_a_multitask_phase_trains_under_ddp_with_two_processes(lab, tmp_path):
+    """Two gloo processes, each step's other heads unused: DDP must neither fail nor hang,
+    only the main process writes, and the shared encoder still learns both tasks."""
+    settings = {**SETTINGS, "epochs": 2}
+    phases = ("qqp+hellaswag", TARGET)
+    launched = subprocess.run(
+        [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+            str(Path(__file__).with_name("ddp_chain.py")), str(lab.data), str(lab.model),
+            str(tmp_path / "store"), json.dumps(settings), *phases,
+        ],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    chain = plan(ChainConfig(tasks=phases, model=str(lab.model), data=str(lab.data),
+                             overrides=settings))  # fmt: skip
+    phase = chain.phases[0]
+    record = read_json(
+        Store(tmp_path / "store").phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST
+    )
+    arguments = record["training_arguments"]
+    # The effective batch is split over the two processes.
+    assert (
+        arguments["per_device_train_batch_size"] * 2 * arguments["gradient_accumulation_steps"]
+        == settings["batch_size"]
+    )
+    assert sum(record["steps_per_task"].values()) == arguments["max_steps"]
+    for task in ("qqp", "hellaswag"):
+        metric = registry.load(task).main_metric
+        assert record["dev"][task]["en"][metric] > ABOVE_CHANCE[task], record["dev"]

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from stilts.arguments import process_state
 from stilts.data import DataLocator
 from stilts.eval.predict import Evaluation
 from stilts.heads.embedding import SentenceEmbedding
@@ -25,9 +26,9 @@ def evaluate_encoder(
     hp: Hyperparameters,
 ) -> Evaluation:
     """`task`'s retrieval metric per language, from sentence embeddings of `source`."""
-    from accelerate import PartialState
     from transformers import AutoModel
 
+    from stilts.adapters import apply_stack
     from stilts.training import load_tokenizer, model_errors
 
     assert task.evaluate_encoder is not None and isinstance(task.head, SentenceEmbedding)
@@ -37,7 +38,8 @@ def evaluate_encoder(
         encoder = AutoModel.from_pretrained(
             source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
         )
-    encoder.to(PartialState().device)
+    apply_stack(encoder, source.name)  # a phase that handed on its adapters as a stack
+    encoder.to(process_state().device)
     head = task.head
 
     def embed(texts: Sequence[str]) -> np.ndarray:

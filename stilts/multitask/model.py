@@ -51,6 +51,7 @@ class MultiTaskModel(torch.nn.Module):
         )
         for model in models.values():
             setattr(model, model.base_model_prefix, self.encoder)
+            model.tie_weights()  # an MLM decoder is the input embedding: now the shared one
         self.tasks = tuple(models)
         self.heads = torch.nn.ModuleDict(models)
 
@@ -78,11 +79,20 @@ class MultiTaskModel(torch.nn.Module):
         names = {name for name, _ in self.named_parameters()}
         return names | {name for name, _ in self.named_buffers()}
 
-    def save(self, out_dir: Path) -> None:
-        """The encoder as a plain checkpoint in `out_dir`, each head under heads/<task>/."""
+    def save(self, out_dir: Path, handoff: str | None = None) -> None:
+        """The encoder as a plain checkpoint in `out_dir`, each head under heads/<task>/.
+
+        With adapters on the encoder, `handoff` says how they are handed on (see
+        `stilts.adapters.save_phase_model`).
+        """
         from safetensors.torch import save_file
 
-        self.encoder.save_pretrained(out_dir)
+        if handoff is None:
+            self.encoder.save_pretrained(out_dir)
+        else:
+            from stilts.adapters import save_phase_model
+
+            save_phase_model(self.encoder, out_dir, handoff)
         for task, model in self.heads.items():
             head_dir = out_dir / HEADS / task
             model.config.architectures = [type(model).__name__]

@@ -1,0 +1,21 @@
+"""Run one chain in every process of a `torch.distributed.run` launch (see test_multitask).
+
+    python -m torch.distributed.run --nproc_per_node 2 tests/ddp_chain.py DATA MODEL STORE \
+        SETTINGS_JSON PHASE…
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from stilts.chain import ChainConfig, plan, run
+from stilts.store import Store
+
+if __name__ == "__main__":
+    data, model, store, settings, *phases = sys.argv[1:]
+    config = ChainConfig(
+        tasks=tuple(phases), model=model, data=data, overrides=json.loads(settings)
+    )
+    run(plan(config), Store(Path(store)))
