@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from statistics import fmean
 from typing import Any
 
 from stilts import __version__, bundled, registry
@@ -23,6 +22,7 @@ from stilts.data import DataLocator, sha256_files
 from stilts.errors import StiltsError, did_you_mean
 from stilts.eval.results import ChainResult
 from stilts.eval.submission import path_for
+from stilts.multitask.aggregate import Aggregate, parse_aggregate
 from stilts.multitask.sampling import (
     DEFAULT_SAMPLER,
     SamplerConfig,
@@ -61,6 +61,8 @@ class ChainConfig:
     """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
     sampler: str | None = None
     """Multi-task phases' task sampler (`stilts.multitask.sampling.parse_sampler`)."""
+    dev_aggregate: str = "mean"
+    """How multi-task phases' per-task dev scores make one (`stilts.multitask.aggregate`)."""
     adapters: Mapping[str, str] = field(default_factory=dict)
     """Phase name (or `EVERY_INTERMEDIATE`) -> PEFT adapter spec (`parse_adapter`); a phase
     without one fine-tunes the whole encoder."""
@@ -92,6 +94,8 @@ class PlannedPhase:
     """How a multi-task phase draws each step's task; None for one task."""
     adapter: AdapterConfig | None = None
     """The PEFT adapter the phase trains instead of the encoder; None: the whole encoder."""
+    aggregate: Aggregate | None = None
+    """A multi-task phase's dev aggregate (not fingerprinted: it only reads dev scores)."""
 
     @property
     def name(self) -> str:
@@ -149,6 +153,7 @@ def plan(config: ChainConfig) -> ChainPlan:
             f"--translate names {', '.join(sorted(unknown))}, which the chain does not train"
         )
     sampler = _sampler(config, phases_tasks)
+    aggregate = _aggregate(config, phases_tasks)
     adapters = _adapters(config, phases_tasks)
     files = Path(config.translated_data).expanduser() if config.translated_data else None
     preset = bundled.SMOKE_HYPERPARAMETERS if bundled.is_bundled(config.model) else {}
@@ -175,7 +180,12 @@ def plan(config: ChainConfig) -> ChainPlan:
             spec["adapter"] = adapter.spec()
         phase_fp = fingerprint(spec)
         hp = members[0].hyperparameters
-        phases.append(PlannedPhase(tuple(members), hp, spec, phase_fp, phase_sampler, adapter))
+        phases.append(
+            PlannedPhase(
+                tuple(members), hp, spec, phase_fp, phase_sampler, adapter,
+                aggregate if len(members) > 1 else None,
+            )
+        )  # fmt: skip
         start = {"phase": phase_fp}
     run_fp = fingerprint({"last_phase": phases[-1].fingerprint, "evaluate": "test"})
     return ChainPlan(config, data, tuple(phases), run_fp)
@@ -208,6 +218,20 @@ def _sampler(config: ChainConfig, phases_tasks: list[list[Task]]) -> SamplerConf
     for phase in multitask:
         task_probabilities(sampler, {task.name: 1 for task in phase})  # names checked
     return sampler
+
+
+def _aggregate(config: ChainConfig, phases_tasks: list[list[Task]]) -> Aggregate:
+    """The multi-task dev aggregate, its weights checked against every multi-task phase."""
+    aggregate = parse_aggregate(config.dev_aggregate)
+    multitask = [phase for phase in phases_tasks if len(phase) > 1]
+    if aggregate.weights is not None and not multitask:
+        raise StiltsError(
+            "--dev-aggregate weighs the tasks of a multi-task phase, and this chain has none; "
+            f"join tasks with {PHASE_JOIN!r}, e.g. mnli+squad"
+        )
+    for phase in multitask:
+        aggregate.check(task.name for task in phase)
+    return aggregate
 
 
 def _adapters(config: ChainConfig, phases_tasks: list[list[Task]]) -> list[AdapterConfig | None]:
@@ -330,7 +354,7 @@ def run(
                 "train_loss": training.train_loss,
                 "training_arguments": training.arguments,
                 "parameters": training.parameters,
-                **_dev_record(members, {name: e.scores for name, e in dev.items()}),
+                "dev": _dev_scores(members, {name: e.scores for name, e in dev.items()}),
                 "seconds": {
                     "train": training.seconds,
                     "dev": sum(e.seconds for e in dev.values()),
@@ -341,9 +365,13 @@ def run(
             }
             if training.steps_per_task is not None:
                 record["steps_per_task"] = training.steps_per_task
+            if phase.aggregate is not None:
+                record["dev_aggregate"] = _dev_aggregate(phase.aggregate, members, record["dev"])
             if state.is_main_process:
                 write_json(phase_dir / PHASE_MANIFEST, record)
                 shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
+        if reused and phase.aggregate is not None:  # as asked now, from the recorded scores
+            record["dev_aggregate"] = _dev_aggregate(phase.aggregate, members, record["dev"])
         phase_records.append({**record, "dir": str(phase_dir), "reused": reused})
         source = ModelSource(
             str(phase_dir / "model"), trust_remote_code=chain.config.trust_remote_code
@@ -413,12 +441,18 @@ def _records_for(data: DataLocator, tasks: list[Task]) -> list[dict[str, Any]]:
     return [record for record in data.records() if record["repo"] in repos]
 
 
-def _dev_record(
+def _dev_scores(
     members: list[PhaseTask], scores: dict[str, dict[str, dict[str, float]]]
 ) -> dict[str, Any]:
-    """A phase's English dev scores: per language for one task; per task for several, with
-    the mean of their main metrics (the figure that compares multi-task phases)."""
-    if len(members) == 1:
-        return {"dev": scores[members[0].task.name]}
-    main = [scores[m.task.name][m.task.train_language][m.task.main_metric] for m in members]
-    return {"dev": scores, "dev_aggregate": {"mean_main_metric": fmean(main)}}
+    """A phase's English dev scores: per language for one task; per task for several."""
+    return scores[members[0].task.name] if len(members) == 1 else scores
+
+
+def _dev_aggregate(
+    aggregate: Aggregate, members: list[PhaseTask], dev: dict[str, Any]
+) -> dict[str, Any]:
+    """A multi-task phase's dev aggregate over its tasks' main metrics."""
+    main = {
+        m.task.name: dev[m.task.name][m.task.train_language][m.task.main_metric] for m in members
+    }
+    return aggregate.record(main)

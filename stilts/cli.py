@@ -138,6 +138,13 @@ def chain(
             " temperature:T=2[,cap=N] or probabilities:TASK=P,… (default: proportional)."
         ),
     ] = None,
+    dev_aggregate: Annotated[
+        str,
+        typer.Option(
+            help="Multi-task phases: one dev figure from their tasks' main metrics, mean or "
+            "weighted:TASK=W,… (recorded in phase.json; not fingerprinted)."
+        ),
+    ] = "mean",
     adapter: Annotated[
         list[str] | None,
         typer.Option(
@@ -181,6 +188,7 @@ def chain(
             translations=parse_translations(translate or []),
             translated_data=translated_data,
             sampler=sampler,
+            dev_aggregate=dev_aggregate,
             adapters=parse_phase_adapters(adapter or []),
         )
         plan = chains.plan(config)

@@ -68,7 +68,8 @@ def test_a_multitask_phase_learns_every_task_far_above_chance(finished):
         metric = registry.load(task).main_metric
         assert dev[task][metric] > ABOVE_CHANCE[task], dev
     main = [dev[t][registry.load(t).main_metric] for t in PHASE]
-    assert record["dev_aggregate"]["mean_main_metric"] == pytest.approx(sum(main) / len(main))
+    assert record["dev_aggregate"]["aggregate"] == "mean"
+    assert record["dev_aggregate"]["value"] == pytest.approx(sum(main) / len(main))
     assert set(record["steps_per_task"]) == set(PHASE)
     assert all(steps > 0 for steps in record["steps_per_task"].values())
     # The target trains on the shared encoder and learns as well.
@@ -87,6 +88,47 @@ def test_the_shared_encoder_is_saved_once_and_each_head_beside_it(finished):
         assert head.stat().st_size < encoder_bytes / 5
     with pytest.raises(StiltsError, match="trained no xnli head"):
         load_task_model(model_dir, "xnli")
+
+
+def test_a_weighted_dev_aggregate_rescores_the_finished_phase_without_training(lab, finished):
+    chain, _, phase_dir = finished
+    weights = "weighted:qqp=3,hellaswag=1,ccg=1,squad=1"
+    again = plan(lab.config("+".join(PHASE), TARGET, dev_aggregate=weights))
+    assert again.phases[0].fingerprint == chain.phases[0].fingerprint
+    run(again, lab.store)
+    manifest = read_json(
+        lab.store.run_dir(again.config.tasks, again.run_fingerprint) / "manifest.json"
+    )
+    phase = manifest["phases"][0]
+    assert phase["reused"] and manifest["phases"][1]["reused"]
+    main = {t: phase["dev"][t]["en"][registry.load(t).main_metric] for t in PHASE}
+    expected = (3 * main["qqp"] + main["hellaswag"] + main["ccg"] + main["squad"]) / 6
+    assert phase["dev_aggregate"]["aggregate"] == weights
+    assert phase["dev_aggregate"]["value"] == pytest.approx(expected)
+    assert read_json(phase_dir / PHASE_MANIFEST)["dev_aggregate"]["aggregate"] == "mean"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("median", "unknown dev aggregate 'median'.*mean"),
+        ("mean:x=1", "takes no options"),
+        ("weighted:", "weighs no task"),
+        ("weighted:qqp=0,hellaswag=1", "'qqp=0' is not TASK=W with W > 0"),
+        ("weighted:qqp=nan,hellaswag=1", "'qqp=nan' is not TASK=W"),
+        ("weighted:qqp=1", "gives no weight to hellaswag"),
+        ("weighted:qqp=1,hellaswg=1", "weighs 'hellaswg'.*did you mean 'hellaswag'"),
+    ],
+)
+def test_bad_dev_aggregates_fail_in_plan_with_one_line(lab, text, error):
+    with pytest.raises(StiltsError, match=error) as raised:
+        plan(lab.config("qqp+hellaswag", TARGET, dev_aggregate=text))
+    assert "\n" not in str(raised.value)
+
+
+def test_a_weighted_aggregate_needs_a_multitask_phase(lab):
+    with pytest.raises(StiltsError, match="this chain has none"):
+        plan(lab.config("qqp", TARGET, dev_aggregate="weighted:qqp=1"))
 
 
 def test_a_reloaded_head_predicts_exactly_as_the_trained_model(lab, finished):
