@@ -14,12 +14,14 @@ import torch
 from fixtures import write_fixtures
 
 from stilts import StiltsError, registry
+from stilts.adapters import parse_adapter
 from stilts.arguments import RunOptions
 from stilts.chain import ChainConfig, plan, run
 from stilts.data import DataLocator
 from stilts.multitask.model import MultiTaskModel, load_task_model
 from stilts.multitask.sampling import SamplerConfig, TaskSchedule
 from stilts.multitask.stream import TASK_INDEX, TaskBlocks
+from stilts.phase_model import load_trained
 from stilts.store import PHASE_MANIFEST, Store, read_json
 from stilts.testing import build_tiny_model, task_texts
 from stilts.training import ModelSource, starting_encoder, train_phase
@@ -204,8 +206,10 @@ def test_the_stream_cycles_each_task_in_seeded_permutations():
     assert rows != [example["input_ids"][0] for example in TaskBlocks(features, ["a"] * 7, 3, 6)]
 
 
-def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path):
-    """Stopped right after a checkpoint, rerun: the resumed phase equals an unbroken one."""
+@pytest.mark.parametrize("adapter", [None, "lora:handoff=stack"])
+def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path, adapter):
+    """Stopped right after a checkpoint, rerun: the resumed phase equals an unbroken one
+    (the adapter's weights included)."""
     from transformers import TrainerCallback
 
     class Killed(Exception):
@@ -222,7 +226,7 @@ def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path):
     def train(phase_dir: Path, options: RunOptions) -> None:
         train_phase(
             phase.members, source, chain.data, phase.hyperparameters, 0, phase_dir, options,
-            sampler=phase.sampler,
+            sampler=phase.sampler, adapter=parse_adapter(adapter) if adapter else None,
         )  # fmt: skip
 
     train(tmp_path / "whole", RunOptions(checkpoint_steps=10_000))
@@ -233,9 +237,11 @@ def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path):
         )
     assert not (tmp_path / "resumed" / "model").exists()
     train(tmp_path / "resumed", RunOptions(checkpoint_steps=10_000))
-    for task in ("qqp", "hellaswag"):
-        whole = load_task_model(tmp_path / "whole" / "model", task).state_dict()
-        resumed = load_task_model(tmp_path / "resumed" / "model", task).state_dict()
+    for task in phase.members:
+        whole = load_trained(task.task, tmp_path / "whole" / "model").state_dict()
+        resumed = load_trained(task.task, tmp_path / "resumed" / "model").state_dict()
+        assert whole.keys() == resumed.keys()
+        assert any("lora_A" in key for key in whole) == bool(adapter)
         for key, value in whole.items():
             torch.testing.assert_close(resumed[key], value, rtol=1e-5, atol=1e-6, msg=key)
 
