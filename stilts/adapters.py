@@ -79,6 +79,7 @@ _IA3_FEEDFORWARD = "output.dense"
 _IA3_EXCLUDED = "attention.output.dense"
 _OPTIONS = ("handoff", "r", "alpha", "dropout", "target_modules")
 _LIST_SEPARATOR = "+"  # inside one option value: target_modules=query+key+value
+_POOLER = "pooler"  # the encoder's pooler module (BERT, RoBERTa, XLM-R)
 _NAME_PREFIX = "adapter"  # adapters on an encoder are adapter0, adapter1, … in stack order
 
 
@@ -249,17 +250,19 @@ def apply_stack(encoder: nn.Module, model_dir: str | Path) -> nn.Module:
 
 
 def add_adapter(encoder: nn.Module, config: AdapterConfig) -> nn.Module:
-    """Add a trainable adapter on top of any stack: it alone trains in `encoder`.
+    """Add a trainable adapter on top of any stack: it and the pooler train in `encoder`.
 
     The encoder's weights and any stacked adapters are frozen; heads are not touched, so
-    every head model holding this encoder trains its head in full. Returns `encoder`,
-    changed in place.
+    every head model holding this encoder trains its head in full. The pooler counts as head:
+    only the multiple-choice head reads it, and a masked-LM checkpoint (XLM-R's) has none, so
+    it starts freshly initialised like the head itself. Returns `encoder`, changed in place.
     """
     name = f"{_NAME_PREFIX}{len(_adapter_names(encoder))}"
     _inject(encoder, _peft_config(config, encoder), name)
     _activate_all(encoder)
     for key, parameter in encoder.named_parameters():
-        parameter.requires_grad_(name in key.split("."))
+        parts = key.split(".")
+        parameter.requires_grad_(name in parts or parts[0] == _POOLER)
     return encoder
 
 

@@ -385,3 +385,17 @@ def test_importing_the_module_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_pooler_trains_with_the_adapter_as_part_of_the_head(base):
+    """Multiple choice reads the pooler, which an MLM checkpoint lacks: it starts fresh, so it
+    must train like the head; every other encoder weight stays frozen."""
+    from transformers import AutoModelForMultipleChoice
+
+    model = AutoModelForMultipleChoice.from_config(AutoConfig.from_pretrained(base))
+    encoder = adapters.add_adapter(adapters.encoder_of(model), parse_adapter("lora"))
+    trainable = {key for key, p in encoder.named_parameters() if p.requires_grad}
+    pooler = {key for key in trainable if key.startswith("pooler.")}
+    assert pooler == {"pooler.dense.weight", "pooler.dense.bias"}
+    assert all("adapter0" in key.split(".") for key in trainable - pooler)
+    assert all(p.requires_grad for p in model.classifier.parameters())
