@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from stilts.data import DataLocator
+from stilts.lock import directory_lock
 from stilts.store import Store, publish_dir
 from stilts.task import Task
 
@@ -48,7 +50,7 @@ def key() -> str:
     return hashlib.sha256(f"{BUILD_VERSION}:{_sample_hash()}".encode()).hexdigest()
 
 
-def materialize(store: Store) -> Path:
+def materialize(store: Store, log: Callable[[str], None] = lambda _message: None) -> Path:
     """The bundled model's directory in `store`, built once (atomically) on first use."""
     from stilts import registry
     from stilts.testing import build_tiny_model, task_texts
@@ -56,12 +58,14 @@ def materialize(store: Store) -> Path:
     final = store.model_dir("tiny-xlmr", key())
     if (final / "config.json").is_file():
         return final
-    staging = final.with_name(final.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    tasks = [registry.load(name) for name in SAMPLE_TASKS]
-    texts = task_texts(tasks, DataLocator(SAMPLE_DATA))
-    build_tiny_model(staging, texts, vocab_size=VOCAB_SIZE, seed=0)
-    publish_dir(staging, final)
+    with directory_lock(final, log):  # another run may be building it
+        if not (final / "config.json").is_file():
+            staging = final.with_name(final.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            tasks = [registry.load(name) for name in SAMPLE_TASKS]
+            texts = task_texts(tasks, DataLocator(SAMPLE_DATA))
+            build_tiny_model(staging, texts, vocab_size=VOCAB_SIZE, seed=0)
+            publish_dir(staging, final)
     return final
 
 

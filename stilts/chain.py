@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from stilts.data import DataLocator, sha256_files
 from stilts.errors import StiltsError, did_you_mean
 from stilts.eval.results import ChainResult
 from stilts.eval.submission import path_for
+from stilts.lock import directory_lock
 from stilts.multitask.aggregate import Aggregate, parse_aggregate
 from stilts.multitask.sampling import (
     DEFAULT_SAMPLER,
@@ -311,13 +313,13 @@ def run(
     from stilts.eval.encoder import evaluate_encoder
     from stilts.eval.predict import evaluate_languages
     from stilts.provenance import hardware, package_versions
-    from stilts.training import ModelSource, train_phase
+    from stilts.training import ModelSource
 
     options = options or RunOptions()
     state = process_state()
     started = time.perf_counter()
     _preflight(chain)
-    source = start = _start_source(chain.config, store, state)
+    source = start = _start_source(chain.config, store, state, log)
     phase_records = []
     phases = [
         [replace(m, task=m.task.bound(chain.data)) for m in phase.members] for phase in chain.phases
@@ -326,50 +328,15 @@ def run(
         if not members[0].task.trains:  # the last task, evaluating the encoder as it is
             break
         phase_dir = store.phase_dir(phase.name, phase.fingerprint)
-        reused = Store.is_complete(phase_dir) and not force
-        if reused:
-            log(f"phase {phase.name}: reusing {phase_dir}")
-            record = read_json(phase_dir / PHASE_MANIFEST)
-        else:
-            log(f"phase {phase.name}: training from {source.name}")
-            if state.is_main_process:  # a retrained phase is incomplete until it is rewritten
-                (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
-            training = train_phase(
-                members, source, chain.data, phase.hyperparameters, chain.config.seed,
-                phase_dir, options, sampler=phase.sampler, start=start, adapter=phase.adapter,
-            )  # fmt: skip
-            dev = {}
-            for m in members:
-                dev[m.task.name] = evaluate_languages(
-                    m.task, phase_dir / "model", "dev", [m.task.train_language],
-                    chain.data, m.hyperparameters, chain.config.seed, options,
-                    trust_remote_code=chain.config.trust_remote_code,
-                )  # fmt: skip
-            record = {
-                "task": phase.name,
-                "fingerprint": phase.fingerprint,
-                "spec": phase.spec,
-                "started_from": source.name,
-                "train_rows": training.train_rows,
-                "train_loss": training.train_loss,
-                "training_arguments": training.arguments,
-                "parameters": training.parameters,
-                "dev": _dev_scores(members, {name: e.scores for name, e in dev.items()}),
-                "seconds": {
-                    "train": training.seconds,
-                    "dev": sum(e.seconds for e in dev.values()),
-                },
-                "data": _records_for(chain.data, [m.task for m in members]),
-                "packages": package_versions(),
-                "stilts": __version__,
-            }
-            if training.steps_per_task is not None:
-                record["steps_per_task"] = training.steps_per_task
-            if phase.aggregate is not None:
-                record["dev_aggregate"] = _dev_aggregate(phase.aggregate, members, record["dev"])
-            if state.is_main_process:
-                write_json(phase_dir / PHASE_MANIFEST, record)
-                shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
+        needed = force or not Store.is_complete(phase_dir)
+        with _one_writer(phase_dir, state, log, locked=needed):
+            reused = Store.is_complete(phase_dir) and not force
+            if reused:
+                log(f"phase {phase.name}: reusing {phase_dir}")
+                record = read_json(phase_dir / PHASE_MANIFEST)
+            else:
+                log(f"phase {phase.name}: training from {source.name}")
+                record = _train(chain, phase, members, source, start, phase_dir, options, state)
         if reused and phase.aggregate is not None:  # as asked now, from the recorded scores
             record["dev_aggregate"] = _dev_aggregate(phase.aggregate, members, record["dev"])
         phase_records.append({**record, "dir": str(phase_dir), "reused": reused})
@@ -416,6 +383,71 @@ def run(
     return result
 
 
+def _train(
+    chain: ChainPlan,
+    phase: PlannedPhase,
+    members: list[PhaseTask],
+    source: Any,
+    start: Any,
+    phase_dir: Path,
+    options: RunOptions,
+    state: Any,
+) -> dict[str, Any]:
+    """Train one phase, score it on its dev sets, write its manifest; return that record."""
+    from stilts.eval.predict import evaluate_languages
+    from stilts.provenance import package_versions
+    from stilts.training import train_phase
+
+    if state.is_main_process:  # a retrained phase is incomplete until it is rewritten
+        (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
+    training = train_phase(
+        members, source, chain.data, phase.hyperparameters, chain.config.seed,
+        phase_dir, options, sampler=phase.sampler, start=start, adapter=phase.adapter,
+    )  # fmt: skip
+    dev = {}
+    for m in members:
+        dev[m.task.name] = evaluate_languages(
+            m.task, phase_dir / "model", "dev", [m.task.train_language],
+            chain.data, m.hyperparameters, chain.config.seed, options,
+            trust_remote_code=chain.config.trust_remote_code,
+        )  # fmt: skip
+    record = {
+        "task": phase.name,
+        "fingerprint": phase.fingerprint,
+        "spec": phase.spec,
+        "started_from": source.name,
+        "train_rows": training.train_rows,
+        "train_loss": training.train_loss,
+        "training_arguments": training.arguments,
+        "parameters": training.parameters,
+        "dev": _dev_scores(members, {name: e.scores for name, e in dev.items()}),
+        "seconds": {
+            "train": training.seconds,
+            "dev": sum(e.seconds for e in dev.values()),
+        },
+        "data": _records_for(chain.data, [m.task for m in members]),
+        "packages": package_versions(),
+        "stilts": __version__,
+    }
+    if training.steps_per_task is not None:
+        record["steps_per_task"] = training.steps_per_task
+    if phase.aggregate is not None:
+        record["dev_aggregate"] = _dev_aggregate(phase.aggregate, members, record["dev"])
+    if state.is_main_process:
+        write_json(phase_dir / PHASE_MANIFEST, record)
+        shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
+    return record
+
+
+@contextmanager
+def _one_writer(directory: Path, state: Any, log: Log, *, locked: bool) -> Iterator[None]:
+    """The block during which `directory` may be written: the main process holds its lock
+    (waiting for another run that holds it), then every process looks at the store again."""
+    with directory_lock(directory, log) if locked and state.is_main_process else nullcontext():
+        state.wait_for_everyone()  # the others wait with it; then all see what it sees
+        yield
+
+
 def _preflight(chain: ChainPlan) -> None:
     """Load every table the chain will read, so bad data fails before any training."""
     for phase in chain.phases:
@@ -427,13 +459,13 @@ def _preflight(chain: ChainPlan) -> None:
         chain.target.task.load("test", language, chain.data)
 
 
-def _start_source(config: ChainConfig, store: Store, state: Any) -> Any:
+def _start_source(config: ChainConfig, store: Store, state: Any, log: Log) -> Any:
     from stilts.training import ModelSource
 
     if not bundled.is_bundled(config.model):
         return ModelSource(config.model, config.revision, config.trust_remote_code)
     with state.main_process_first():
-        return ModelSource(str(bundled.materialize(store)))
+        return ModelSource(str(bundled.materialize(store, log)))
 
 
 def _records_for(data: DataLocator, tasks: list[Task]) -> list[dict[str, Any]]:

@@ -9,6 +9,9 @@ Layout under the store root::
         phase.json              the phase manifest; written last, so it marks the phase complete
     runs/<tasks>-<fp>/          one chain's results: results.json, results.csv, manifest.json
 
+Beside each phase or model directory, ``.<name>.lock`` is the lock its writer holds while it
+writes (`stilts.lock`): a second run needing the same phase waits for it and then reuses it.
+
 Anything not marked complete is never read as a result: a killed run leaves only partial
 directories that the next run resumes or replaces.
 """

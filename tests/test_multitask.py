@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -222,10 +222,11 @@ def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path, ada
     chain = plan(lab.config("qqp+hellaswag", TARGET, sampler="uniform"))
     phase = chain.phases[0]
     source = ModelSource(str(lab.model))
+    hp = replace(phase.hyperparameters, epochs=1)  # about 110 steps: the kill comes at 40
 
     def train(phase_dir: Path, options: RunOptions) -> None:
         train_phase(
-            phase.members, source, chain.data, phase.hyperparameters, 0, phase_dir, options,
+            phase.members, source, chain.data, hp, 0, phase_dir, options,
             sampler=phase.sampler, adapter=parse_adapter(adapter) if adapter else None,
         )  # fmt: skip
 

@@ -1,0 +1,86 @@
+"""One writer per phase: a second process waits, says who holds the lock, and reuses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO
+
+from stilts import chain
+from stilts.lock import directory_lock, lock_path
+from stilts.store import Store
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from stilts.lock import directory_lock
+with directory_lock(Path(sys.argv[1]), print):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold(directory: Path, seconds: float) -> subprocess.Popen:
+    """Another process holding `directory`'s lock for `seconds`, once it says so."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(directory), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_a_second_writer_names_the_holder_and_waits_for_it(tmp_path):
+    holder = hold(tmp_path / "phases" / "mnli-abc", 1.5)
+    said: list[str] = []
+    started = time.perf_counter()
+    with directory_lock(tmp_path / "phases" / "mnli-abc", said.append):
+        assert time.perf_counter() - started > 1  # the lock came only once the holder let go
+    holder.wait(timeout=60)
+    assert len(said) == 1
+    assert f"mnli-abc is being written by process {holder.pid} on " in said[0]
+    assert said[0].endswith("; waiting for it")
+    assert lock_path(tmp_path / "phases" / "mnli-abc").read_text() == ""  # released, unnamed
+
+
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
+    holder = hold(tmp_path / "phase", 600)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    said: list[str] = []
+    started = time.perf_counter()
+    with directory_lock(tmp_path / "phase", said.append):
+        pass
+    assert said == [] and time.perf_counter() - started < 1
+
+
+def test_the_same_chain_started_twice_trains_each_phase_once(tmp_path):
+    """The demo chain twice at once on one store: the later run waits and retrains nothing."""
+    store = tmp_path / "store"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "stilts", "chain", "mnli", "xnli", "--store", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    plan = chain.plan(chain.ChainConfig(tasks=("mnli", "xnli")))
+    mnli = Store(store).phase_dir("mnli", plan.phases[0].fingerprint)
+    deadline = time.monotonic() + 120
+    while not lock_path(mnli).is_file() or not lock_path(mnli).read_text():
+        assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+        time.sleep(0.05)
+    said: list[str] = []
+    result = chain.run(plan, Store(store), log=said.append)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert any(f"is being written by process {first.pid}" in line for line in said), said
+    assert not any("training" in line for line in said), said
+    reference = chain.run(plan, Store(store))  # the first run's phases, read back
+    assert result.test == reference.test
