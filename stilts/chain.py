@@ -56,6 +56,9 @@ class ChainConfig:
     """'sample', 'hub', or a local mirror directory; None: sample for the bundled model."""
     seed: int = 42
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    """Hyperparameters for every phase (over each task's defaults)."""
+    phase_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Phase name -> hyperparameters for that phase alone (over `overrides`)."""
     trust_remote_code: bool = False
     translations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Task name -> training languages (its own language keeps the original rows)."""
@@ -161,11 +164,13 @@ def plan(config: ChainConfig) -> ChainPlan:
     preset = bundled.SMOKE_HYPERPARAMETERS if bundled.is_bundled(config.model) else {}
     start = _start_identity(config)
     phases = []
+    _check_phase_names(config.phase_overrides, phases_tasks, "phase hyperparameters")
     for phase_tasks, adapter in zip(phases_tasks, adapters, strict=True):
         members = []
+        own = config.phase_overrides.get(PHASE_JOIN.join(task.name for task in phase_tasks), {})
         for task in phase_tasks:
             try:
-                hp = task.defaults.updated(preset).updated(config.overrides)
+                hp = task.defaults.updated(preset).updated(config.overrides).updated(own)
             except ValueError as error:
                 raise StiltsError(str(error)) from None
             training = TrainingData(config.translations.get(task.name, ()), files)
@@ -236,14 +241,22 @@ def _aggregate(config: ChainConfig, phases_tasks: list[list[Task]]) -> Aggregate
     return aggregate
 
 
-def _adapters(config: ChainConfig, phases_tasks: list[list[Task]]) -> list[AdapterConfig | None]:
-    """Each phase's adapter: its own (named), else the intermediate phases' default."""
+def _check_phase_names(
+    keyed: Mapping[str, Any], phases_tasks: list[list[Task]], what: str, *extra: str
+) -> list[str]:
+    """The chain's phase names; refuse a key of `keyed` that names none of them."""
     names = [PHASE_JOIN.join(task.name for task in phase) for phase in phases_tasks]
-    for name in set(config.adapters) - {*names, EVERY_INTERMEDIATE}:
+    for name in sorted(set(keyed) - {*names, *extra}):
         raise StiltsError(
-            f"--adapter names phase {name!r}, which this chain does not have"
+            f"{what} names phase {name!r}, which this chain does not have"
             f"{did_you_mean(name, names)}; its phases: {', '.join(names)}"
         )
+    return names
+
+
+def _adapters(config: ChainConfig, phases_tasks: list[list[Task]]) -> list[AdapterConfig | None]:
+    """Each phase's adapter: its own (named), else the intermediate phases' default."""
+    names = _check_phase_names(config.adapters, phases_tasks, "--adapter", EVERY_INTERMEDIATE)
     default = config.adapters.get(EVERY_INTERMEDIATE)
     if default is not None and len(names) == 1:
         raise StiltsError(

@@ -23,6 +23,7 @@ from stilts.errors import StiltsError
 from stilts.translation import parse_translations
 
 if TYPE_CHECKING:
+    from stilts.chain import ChainConfig
     from stilts.eval.results import ChainResult
 
 app = typer.Typer(
@@ -158,6 +159,9 @@ def chain(
         bool, typer.Option(help="Allow the model repo to run its own code.")
     ] = False,
     force: Annotated[bool, typer.Option(help="Retrain phases found in the store.")] = False,
+    print_recipe: Annotated[
+        bool, typer.Option(help="Print this chain as a recipe (YAML) and run nothing.")
+    ] = False,
 ) -> None:
     """Train TASKS one after another, then evaluate the last zero-shot on all its languages.
 
@@ -191,20 +195,60 @@ def chain(
             dev_aggregate=dev_aggregate,
             adapters=parse_phase_adapters(adapter or []),
         )
-        plan = chains.plan(config)
-        _quiet_libraries()
-        from stilts.arguments import RunOptions
-        from stilts.progress import RichProgress
-        from stilts.store import Store
+        if print_recipe:
+            from stilts.recipe import Recipe
 
-        options = RunOptions(
-            per_device_batch_size=per_device_batch_size, callbacks=(RichProgress(console),)
-        )
-        runs = Store(store)
-        result = chains.run(plan, runs, options, force=force, log=_say)
-        console.print(_results_table(result))
-        run_dir = runs.run_dir(plan.config.tasks, plan.run_fingerprint)
-        _say(f"results, manifest: {run_dir}")
+            chains.plan(config)  # a recipe that would not run is not printed
+            typer.echo(Recipe.from_config(config).to_yaml(), nl=False)
+            return
+        _run_chain(config, store, per_device_batch_size, force)
+
+
+@app.command("run")
+def run_recipe(
+    recipe: Annotated[Path, typer.Argument(help="A recipe file (YAML), e.g. recipes/….yaml.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Change one recipe value: PATH=VALUE, e.g. seed=3 or phases.0.tasks=[qqp].",
+        ),
+    ] = None,
+    store: Annotated[
+        Path, typer.Option(envvar="STILTS_STORE", help="Where phases and runs are kept.")
+    ] = Path("stilts-runs"),
+    per_device_batch_size: Annotated[
+        int | None, typer.Option(help="Lower it to fit memory; accumulation keeps the batch.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Retrain phases found in the store.")] = False,
+) -> None:
+    """Run the experiment a recipe describes (see `stilts chain --print-recipe`)."""
+    with user_errors():
+        from stilts.recipe import load_recipe
+
+        _run_chain(load_recipe(recipe, set_ or []).to_config(), store, per_device_batch_size, force)
+
+
+def _run_chain(
+    config: ChainConfig, store: Path, per_device_batch_size: int | None, force: bool
+) -> None:
+    """Plan `config` (a ChainConfig), run it in `store`, print its table."""
+    from stilts import chain as chains
+
+    plan = chains.plan(config)
+    _quiet_libraries()
+    from stilts.arguments import RunOptions
+    from stilts.progress import RichProgress
+    from stilts.store import Store
+
+    options = RunOptions(
+        per_device_batch_size=per_device_batch_size, callbacks=(RichProgress(console),)
+    )
+    runs = Store(store)
+    result = chains.run(plan, runs, options, force=force, log=_say)
+    console.print(_results_table(result))
+    run_dir = runs.run_dir(plan.config.tasks, plan.run_fingerprint)
+    _say(f"results, manifest: {run_dir}")
 
 
 @app.command("eval")

@@ -1,0 +1,140 @@
+"""Recipes: a chain as a YAML file, checked whole with one-line errors, and run by `stilts run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, stilts_cli
+
+from stilts import StiltsError
+from stilts.chain import ChainConfig, plan
+from stilts.recipe import Recipe, load_recipe
+
+REAL = ChainConfig(
+    tasks=("mnli+squad", "xnli"),
+    model="FacebookAI/xlm-roberta-large",
+    revision="abc123",
+    data="hub",
+    seed=7,
+    overrides={"learning_rate": 2e-5, "epochs": None},
+    phase_overrides={"mnli+squad": {"epochs": 1}},
+    translations={"mnli": ("en", "de")},
+    sampler="temperature:T=2",
+    dev_aggregate="weighted:mnli=2,squad=1",
+    adapters={"*": "lora:r=4,handoff=stack", "xnli": "ia3"},
+)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_printed_recipe_runs_the_same_chain(tmp_path):
+    recipe = load_recipe(write(tmp_path, Recipe.from_config(REAL).to_yaml()))
+    again, original = plan(recipe.to_config()), plan(REAL)
+    assert [p.fingerprint for p in again.phases] == [p.fingerprint for p in original.phases]
+    assert again.run_fingerprint == original.run_fingerprint
+    assert again.phases[1].adapter.kind == "ia3" and again.phases[0].adapter.r == 4
+
+
+def test_phase_hyperparameters_apply_to_their_phase_only():
+    chain = plan(REAL)
+    assert chain.phases[0].hyperparameters.epochs == 1
+    assert chain.phases[1].hyperparameters.epochs == 2  # xnli's own default
+    assert {m.hyperparameters.learning_rate for p in chain.phases for m in p.members} == {2e-5}
+
+
+def test_set_changes_values_before_the_recipe_is_checked(tmp_path):
+    path = write(tmp_path, (REPO / "recipes" / "smoke" / "mnli-xnli.yaml").read_text())
+    recipe = load_recipe(path, ["seed=3", "phases.0.tasks=[mnli, mlm]", "hyperparameters.epochs=1"])
+    config = recipe.to_config()
+    assert config.seed == 3 and config.tasks == ("mnli+mlm", "xnli")
+    assert config.overrides == {"epochs": 1}
+
+
+@pytest.mark.parametrize("recipe", sorted((REPO / "recipes").rglob("*.yaml")), ids=str)
+def test_every_shipped_recipe_is_valid(recipe):
+    plan(load_recipe(recipe).to_config())
+
+
+BAD = [
+    ("stilts: 1\nphasess: []\n", "unknown key phasess (did you mean 'phases'?); allowed here: "),
+    (
+        "stilts: 1\nphases:\n- tasks: [mnli]\n  adaptr: lora\n",
+        "unknown key phases[0].adaptr (did you mean 'adapter'?)",
+    ),
+    ("phases:\n- tasks: [mnli]\n", "stilts is missing"),
+    ("stilts: 2\nphases:\n- tasks: [mnli]\n", "stilts: Input should be 1 (got 2)"),
+    ("stilts: 1\nphases: []\n", "phases: List should have at least 1 item"),
+    ("stilts: 1\nseed: many\nphases:\n- tasks: [mnli]\n", "seed: Input should be a valid integer"),
+    ("stilts: 1\nphases:\n- tasks: mnli\n", "phases[0].tasks: Input should be a valid list"),
+    ("stilts: 1\nmodel: {revision: x}\nphases:\n- tasks: [mnli]\n", "model.id is missing"),
+    ("stilts: 1\nphases: [\n", "(line 3): expected the node content"),
+    ("- stilts\n", "expected a mapping of keys"),
+    (
+        "stilts: 1\nphases: !!python/object/apply:os.system ['touch pwned']\n",
+        "could not determine a constructor",
+    ),
+    (
+        "stilts: 1\nrequires: {stilts-udparse: '>=0.2'}\nphases:\n- tasks: [mnli]\n",
+        "plugin stilts-udparse is not installed (recipe needs stilts-udparse>=0.2)",
+    ),
+    (
+        "stilts: 1\nrequires: {stilts: '>=99'}\nphases:\n- tasks: [mnli]\n",
+        "plugin stilts 0.1.0 is installed, but the recipe needs stilts>=99",
+    ),
+    (
+        "stilts: 1\nrequires: {stilts: 'new'}\nphases:\n- tasks: [mnli]\n",
+        "'new' is not a version specifier",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "error"), BAD, ids=[error for _, error in BAD])
+def test_a_malformed_recipe_is_one_line_naming_the_field(tmp_path, text, error):
+    with pytest.raises(StiltsError) as raised:
+        load_recipe(write(tmp_path, text))
+    message = str(raised.value)
+    assert error in message and "\n" not in message
+    assert message.startswith(f"recipe {tmp_path / 'recipe.yaml'}")
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "error"),
+    [
+        ("seed", "write PATH=VALUE"),
+        ("phases.4.tasks=[qqp]", "phases.4 is not in the recipe"),
+        ("seed.x=1", "seed holds no keys"),
+    ],
+)
+def test_a_bad_set_is_one_line(tmp_path, setting, error):
+    path = write(tmp_path, "stilts: 1\nseed: 3\nphases:\n- tasks: [mnli]\n")
+    with pytest.raises(StiltsError, match=error):
+        load_recipe(path, [setting])
+
+
+def test_phase_hyperparameters_must_name_a_phase_of_the_chain():
+    config = ChainConfig(tasks=("mnli", "xnli"), phase_overrides={"mnlii": {"epochs": 1}})
+    with pytest.raises(StiltsError, match=r"names phase 'mnlii'.*did you mean 'mnli'"):
+        plan(config)
+
+
+def test_print_recipe_then_run_it_reuses_the_demo_phases(mnli_xnli, tmp_path):
+    printed = stilts_cli("chain", "mnli", "xnli", "--print-recipe")
+    assert printed.returncode == 0, printed.stderr
+    assert yaml.safe_load(printed.stdout) == {
+        "stilts": 1,
+        "phases": [{"tasks": ["mnli"]}, {"tasks": ["xnli"]}],
+    }
+    recipe = write(tmp_path, printed.stdout)
+    ran = stilts_cli("run", str(recipe), "--store", str(mnli_xnli.store.root))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.count("reusing") == 2 and "training from" not in ran.stdout
+    bad = stilts_cli("run", str(recipe), "--set", "phases.0.tasks=[mnlii]")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "unknown task 'mnlii'" in bad.stderr
