@@ -211,7 +211,8 @@ def run_recipe(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Change one recipe value: PATH=VALUE, e.g. seed=3 or phases.0.tasks=[qqp].",
+            help="Change one recipe value: PATH=VALUE (read as YAML), e.g. seed=3 or "
+            "phases.0.adapter=lora.",
         ),
     ] = None,
     store: Annotated[
