@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) bench/phase_overhead.py
 	$(PY) bench/mining.py
 	$(PY) bench/adapters.py
+	$(PY) bench/reuse.py
 
 clean:
 	rm -rf $(VENV) stilts-runs
