@@ -18,9 +18,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/stilts chain mnli xnli
 
+# Test files run in PYTEST_WORKERS processes (one file per process at a time: module fixtures
+# stay shared), each with one torch thread: most tests are single-threaded Python (data,
+# tokenisers, subprocesses), so two processes finish in about 60 % of one's time on 2 cores.
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
 	$(VENV)/bin/ruff check stilts tests bench tools
-	$(VENV)/bin/pytest
+	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(PY) bench/cli_speed.py
