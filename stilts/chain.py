@@ -194,7 +194,12 @@ def plan(config: ChainConfig) -> ChainPlan:
             )
         )  # fmt: skip
         start = {"phase": phase_fp}
-    run_fp = fingerprint({"last_phase": phases[-1].fingerprint, "evaluate": "test"})
+    # A finished run is reused whole; the stilts version re-scores it after an upgrade (its
+    # phases are still reused), and a non-default dev aggregate is recomputed into it.
+    run_spec = {"last_phase": phases[-1].fingerprint, "evaluate": "test", "stilts": __version__}
+    if config.dev_aggregate != ChainConfig.dev_aggregate:
+        run_spec["dev_aggregate"] = config.dev_aggregate
+    run_fp = fingerprint(run_spec)
     return ChainPlan(config, data, tuple(phases), run_fp)
 
 
@@ -330,6 +335,10 @@ def run(
 
     options = options or RunOptions()
     state = process_state()
+    run_dir = store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    if not force and (run_dir / "manifest.json").is_file():  # written last: the run is whole
+        log(f"run {run_dir.name}: reusing its results (--force reruns it)")
+        return ChainResult.read(run_dir)
     started = time.perf_counter()
     _preflight(chain)
     source = start = _start_source(chain.config, store, state, log)
@@ -376,7 +385,6 @@ def run(
         dev=phase_records[-1]["dev"] if target.trains else {},
         test=test.scores,
     )
-    run_dir = store.run_dir(chain.config.tasks, chain.run_fingerprint)
     manifest = {
         "stilts": __version__,
         "config": asdict(chain.config),

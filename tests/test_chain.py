@@ -125,13 +125,17 @@ def test_results_and_manifest_are_written(mnli_xnli):
         assert weights == [".safetensors"]  # no pickles (training_args.bin, *.pt) published
 
 
-def test_a_second_run_reuses_finished_phases(mnli_xnli):
+def test_a_second_run_of_a_finished_chain_reads_its_results_back(mnli_xnli):
     again = plan(ChainConfig(tasks=("mnli", "xnli")))
     assert [p.fingerprint for p in again.phases] == [p.fingerprint for p in mnli_xnli.plan.phases]
-    result = run(again, mnli_xnli.store)
-    manifest = json.loads((mnli_xnli.run_dir / "manifest.json").read_text())
-    assert [p["reused"] for p in manifest["phases"]] == [True, True]
-    assert result.test == mnli_xnli.result.test
+    assert again.run_fingerprint == mnli_xnli.plan.run_fingerprint
+    manifest = mnli_xnli.run_dir / "manifest.json"
+    written = manifest.stat().st_mtime_ns
+    said: list[str] = []
+    result = run(again, mnli_xnli.store, log=said.append)
+    assert said == [f"run {mnli_xnli.run_dir.name}: reusing its results (--force reruns it)"]
+    assert manifest.stat().st_mtime_ns == written  # nothing trained, scored or rewritten
+    assert result == mnli_xnli.result
 
 
 def test_predictions_are_written_in_the_xtreme_layout_and_rescore_to_the_table(mnli_xnli):

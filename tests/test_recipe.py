@@ -124,7 +124,7 @@ def test_phase_hyperparameters_must_name_a_phase_of_the_chain():
         plan(config)
 
 
-def test_print_recipe_then_run_it_reuses_the_demo_phases(mnli_xnli, tmp_path):
+def test_print_recipe_then_run_it_reuses_the_demo_run(mnli_xnli, tmp_path):
     printed = stilts_cli("chain", "mnli", "xnli", "--print-recipe")
     assert printed.returncode == 0, printed.stderr
     assert yaml.safe_load(printed.stdout) == {
@@ -134,7 +134,7 @@ def test_print_recipe_then_run_it_reuses_the_demo_phases(mnli_xnli, tmp_path):
     recipe = write(tmp_path, printed.stdout)
     ran = stilts_cli("run", str(recipe), "--store", str(mnli_xnli.store.root))
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.count("reusing") == 2 and "training from" not in ran.stdout
+    assert "reusing its results" in ran.stdout and "training from" not in ran.stdout
     bad = stilts_cli("run", str(recipe), "--set", "phases.0.tasks=[mnlii]")
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "unknown task 'mnlii'" in bad.stderr

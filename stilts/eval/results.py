@@ -9,7 +9,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from stilts.store import write_json, write_text
+from stilts.store import read_json, write_json, write_text
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,19 @@ class ChainResult:
                     writer.writerow([split, language, name, f"{value:.4f}"])
         writer.writerow(["test", "average", self.metric, f"{self.average:.4f}"])
         return out.getvalue()
+
+    @classmethod
+    def read(cls, run_dir: Path) -> ChainResult:
+        """The results a finished run wrote."""
+        saved = read_json(run_dir / "results.json")
+        return cls(
+            tasks=tuple(saved["chain"]),
+            target=saved["target"],
+            metric=saved["metric"],
+            train_language=saved["train_language"],
+            dev=saved["dev"],
+            test=saved["test"],
+        )
 
     def write(self, run_dir: Path) -> None:
         """results.json and results.csv, each written atomically."""
