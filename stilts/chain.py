@@ -319,6 +319,15 @@ def _start_identity(config: ChainConfig) -> dict[str, Any]:
 Log = Callable[[str], None]
 
 
+def finished(chain: ChainPlan, store: Store, log: Log) -> ChainResult | None:
+    """The results of this very run if it finished before (read without importing torch)."""
+    run_dir = store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    if not (run_dir / "manifest.json").is_file():  # written last: the run is whole
+        return None
+    log(f"run {run_dir.name}: reusing its results (--force reruns it)")
+    return ChainResult.read(run_dir)
+
+
 def run(
     chain: ChainPlan,
     store: Store,
@@ -333,12 +342,11 @@ def run(
     from stilts.provenance import hardware, package_versions
     from stilts.training import ModelSource
 
+    if not force and (done := finished(chain, store, log)) is not None:
+        return done
     options = options or RunOptions()
     state = process_state()
     run_dir = store.run_dir(chain.config.tasks, chain.run_fingerprint)
-    if not force and (run_dir / "manifest.json").is_file():  # written last: the run is whole
-        log(f"run {run_dir.name}: reusing its results (--force reruns it)")
-        return ChainResult.read(run_dir)
     started = time.perf_counter()
     _preflight(chain)
     source = start = _start_source(chain.config, store, state, log)

@@ -235,18 +235,20 @@ def _run_chain(
 ) -> None:
     """Plan `config` (a ChainConfig), run it in `store`, print its table."""
     from stilts import chain as chains
-
-    plan = chains.plan(config)
-    _quiet_libraries()
-    from stilts.arguments import RunOptions
-    from stilts.progress import RichProgress
     from stilts.store import Store
 
-    options = RunOptions(
-        per_device_batch_size=per_device_batch_size, callbacks=(RichProgress(console),)
-    )
+    plan = chains.plan(config)
     runs = Store(store)
-    result = chains.run(plan, runs, options, force=force, log=_say)
+    result = None if force else chains.finished(plan, runs, _say)
+    if result is None:  # not run before: train what the store lacks (torch imports here)
+        _quiet_libraries()
+        from stilts.arguments import RunOptions
+        from stilts.progress import RichProgress
+
+        options = RunOptions(
+            per_device_batch_size=per_device_batch_size, callbacks=(RichProgress(console),)
+        )
+        result = chains.run(plan, runs, options, force=force, log=_say)
     console.print(_results_table(result))
     run_dir = runs.run_dir(plan.config.tasks, plan.run_fingerprint)
     _say(f"results, manifest: {run_dir}")
