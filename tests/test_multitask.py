@@ -18,6 +18,7 @@ from stilts.adapters import parse_adapter
 from stilts.arguments import RunOptions
 from stilts.chain import ChainConfig, plan, run
 from stilts.data import DataLocator
+from stilts.eval.results import ChainResult
 from stilts.multitask.model import MultiTaskModel, load_task_model
 from stilts.multitask.sampling import SamplerConfig, TaskSchedule
 from stilts.multitask.stream import TASK_INDEX, TaskBlocks
@@ -284,7 +285,8 @@ def _table(columns: dict) -> object:
 
 def test_a_multitask_phase_trains_under_ddp_with_two_processes(lab, tmp_path):
     """Two gloo processes, each step's other heads unused: DDP must neither fail nor hang,
-    only the main process writes, and the shared encoder still learns both tasks."""
+    only the main process writes, the shared encoder still learns both tasks, and the
+    metrics agree with one process's run of the same chain."""
     settings = {**SETTINGS, "epochs": 2}
     phases = ("qqp+hellaswag", TARGET)
     launched = subprocess.run(
@@ -313,3 +315,18 @@ def test_a_multitask_phase_trains_under_ddp_with_two_processes(lab, tmp_path):
     for task in ("qqp", "hellaswag"):
         metric = registry.load(task).main_metric
         assert record["dev"][task]["en"][metric] > ABOVE_CHANCE[task], record["dev"]
+
+    # One process, the same effective batch and schedule: the same steps, close metrics
+    # (the two processes pad their halves of a batch separately; float sums differ).
+    single = run(chain, Store(tmp_path / "single"))
+    alone = read_json(
+        Store(tmp_path / "single").phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST
+    )
+    assert alone["steps_per_task"] == record["steps_per_task"]
+    for task in ("qqp", "hellaswag"):
+        metric = registry.load(task).main_metric
+        ddp_dev, one_dev = record["dev"][task]["en"][metric], alone["dev"][task]["en"][metric]
+        assert abs(ddp_dev - one_dev) <= 5, (task, ddp_dev, one_dev)
+    ddp = ChainResult.read(Store(tmp_path / "store").run_dir(phases, chain.run_fingerprint))
+    for language, scores in single.test.items():
+        assert abs(ddp.test[language]["accuracy"] - scores["accuracy"]) <= 5, language
