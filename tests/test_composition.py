@@ -8,36 +8,23 @@ from pathlib import Path
 
 import pytest
 import torch
-from fixtures import write_fixtures
+from lab import FixtureLab, build_lab
 from safetensors.torch import load_file
 
 from stilts import StiltsError, registry
 from stilts.adapters import ADAPTERS_DIR, STACK_FILE, parse_phase_adapters
 from stilts.arguments import RunOptions
-from stilts.chain import ChainConfig, ChainPlan, plan, run
+from stilts.chain import ChainPlan, plan, run
 from stilts.data import DataLocator
 from stilts.eval.predict import evaluate_languages
 from stilts.eval.results import ChainResult
 from stilts.plugins.mlm import MULTI
 from stilts.plugins.nli import GLUE_MNLI
 from stilts.store import PHASE_MANIFEST, Store, read_json
-from stilts.testing import build_tiny_model, task_texts, write_table
+from stilts.testing import write_table
 
 SETTINGS = {"learning_rate": 3e-3, "epochs": 3, "max_length": 64, "batch_size": 16}
 TRANSLATED = "de"
-
-
-@dataclass(frozen=True)
-class Lab:
-    data: Path
-    translated: Path
-    model: Path
-    store: Store
-
-    def config(self, *phases: str, **kwargs) -> ChainConfig:
-        return ChainConfig(
-            tasks=phases, model=str(self.model), data=str(self.data), overrides=SETTINGS, **kwargs
-        )
 
 
 @dataclass(frozen=True)
@@ -57,30 +44,32 @@ class Finished:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
-    root = tmp_path_factory.mktemp("composition")
-    write_fixtures(root / "data")
-    data = DataLocator(root / "data")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> FixtureLab:
+    lab = build_lab(
+        tmp_path_factory.mktemp("composition"), ("mnli", "mlm", "xnli"), SETTINGS, vocab_size=1200
+    )
     # A user's German copy of MNLI in MNLI's own schema: the English rows, marked.
-    english = data.load(GLUE_MNLI, "train")
+    english = DataLocator(lab.data).load(GLUE_MNLI, "train")
     german = english.map(
         lambda row: {k: f"{TRANSLATED} {row[k]}" for k in ("premise", "hypothesis")}
     )
-    write_table(root / "translated" / TRANSLATED, GLUE_MNLI, "train", german)
-    tasks = [registry.load(name).bound(data) for name in ("mnli", "mlm", "xnli")]
-    model = build_tiny_model(root / "model", task_texts(tasks, data), vocab_size=1200, seed=0)
-    return Lab(root / "data", root / "translated", model, Store(root / "store"))
+    write_table(translated_dir(lab) / TRANSLATED, GLUE_MNLI, "train", german)
+    return lab
+
+
+def translated_dir(lab: FixtureLab) -> Path:
+    return lab.root / "translated"
 
 
 @pytest.fixture(scope="module")
-def composed(lab: Lab) -> Finished:
+def composed(lab: FixtureLab) -> Finished:
     """`stilts chain mnli+mlm xnli --translate mnli=en,de --translated-data DIR
     --adapter lora:handoff=stack --sampler probabilities:mnli=1,mlm=1`."""
     chain = plan(
         lab.config(
             "mnli+mlm", "xnli",
             translations={"mnli": ("en", TRANSLATED)},
-            translated_data=str(lab.translated),
+            translated_data=str(translated_dir(lab)),
             adapters=parse_phase_adapters(["lora:handoff=stack"]),
             sampler="probabilities:mnli=1,mlm=1",  # mlm's few blocks would get 5 % of steps
         )

@@ -8,17 +8,10 @@ trained on their text. Intermediate phases are trained once and reused by finger
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fixtures import write_fixtures
-
-from stilts import registry
-from stilts.chain import ChainConfig, plan, run
-from stilts.data import DataLocator
-from stilts.store import Store
-from stilts.testing import build_tiny_model, task_texts
+from lab import FixtureLab, build_lab
 
 INTERMEDIATES = ("qqp", "hellaswag", "ccg", "squad")  # classification, choice, tagging, QA
 TARGETS = ("pawsx", "xcopa", "udpos", "tydiqa")
@@ -37,29 +30,10 @@ LEARNED = {  # main metric on English dev that a wired-up head clears; chance is
 SETTINGS = {"learning_rate": 1e-3, "epochs": 4, "max_length": 64, "batch_size": 16}
 
 
-@dataclass(frozen=True)
-class Lab:
-    data: Path
-    model: Path
-    store: Store
-
-    def run(self, *tasks: str):
-        config = ChainConfig(
-            tasks=tasks, model=str(self.model), data=str(self.data), overrides=SETTINGS
-        )
-        chain = plan(config)
-        return chain, run(chain, self.store)
-
-
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
-    root = tmp_path_factory.mktemp("lab")
-    write_fixtures(root / "data")
-    tasks = [registry.load(name) for name in (*INTERMEDIATES, *TARGETS, *ALONE)]
-    data = DataLocator(root / "data")
-    texts = task_texts([task.bound(data) for task in tasks], data)
-    model = build_tiny_model(root / "model", texts, vocab_size=1500, seed=0)
-    return Lab(root / "data", model, Store(root / "store"))
+def lab(tmp_path_factory: pytest.TempPathFactory) -> FixtureLab:
+    tasks = (*INTERMEDIATES, *TARGETS, *ALONE)
+    return build_lab(tmp_path_factory.mktemp("lab"), tasks, SETTINGS, vocab_size=1500)
 
 
 @pytest.mark.parametrize("name", INTERMEDIATES + TARGETS + ALONE)

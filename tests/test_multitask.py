@@ -6,12 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
-from fixtures import write_fixtures
+from lab import FixtureLab, build_lab
 
 from stilts import StiltsError, registry
 from stilts.adapters import parse_adapter
@@ -24,7 +24,6 @@ from stilts.multitask.sampling import SamplerConfig, TaskSchedule
 from stilts.multitask.stream import TASK_INDEX, TaskBlocks
 from stilts.phase_model import load_trained
 from stilts.store import PHASE_MANIFEST, Store, read_json
-from stilts.testing import build_tiny_model, task_texts
 from stilts.training import ModelSource, starting_encoder, train_phase
 
 PHASE = ("qqp", "hellaswag", "ccg", "squad")  # one task per head kind
@@ -33,30 +32,14 @@ ABOVE_CHANCE = {"qqp": 75, "hellaswag": 60, "ccg": 60, "squad": 50}  # chance: 5
 SETTINGS = {"learning_rate": 1e-3, "epochs": 4, "max_length": 64, "batch_size": 16}
 
 
-@dataclass(frozen=True)
-class Lab:
-    data: Path
-    model: Path
-    store: Store
-
-    def config(self, *phases: str, **kwargs) -> ChainConfig:
-        return ChainConfig(
-            tasks=phases, model=str(self.model), data=str(self.data), overrides=SETTINGS, **kwargs
-        )
-
-
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+def lab(tmp_path_factory: pytest.TempPathFactory) -> FixtureLab:
     root = tmp_path_factory.mktemp("multitask")
-    write_fixtures(root / "data")
-    data = DataLocator(root / "data")
-    tasks = [registry.load(name).bound(data) for name in (*PHASE, TARGET)]
-    model = build_tiny_model(root / "model", task_texts(tasks, data), vocab_size=1500, seed=0)
-    return Lab(root / "data", model, Store(root / "store"))
+    return build_lab(root, (*PHASE, TARGET), SETTINGS, vocab_size=1500)
 
 
 @pytest.fixture(scope="module")
-def finished(lab: Lab):
+def finished(lab: FixtureLab):
     chain = plan(lab.config("+".join(PHASE), TARGET))
     result = run(chain, lab.store)
     phase = chain.phases[0]
