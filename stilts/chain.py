@@ -32,7 +32,15 @@ from stilts.multitask.sampling import (
     parse_sampler,
     task_probabilities,
 )
-from stilts.store import PHASE_MANIFEST, Store, fingerprint, read_json, write_json, write_text
+from stilts.store import (
+    PHASE_MANIFEST,
+    RUN_MANIFEST,
+    Store,
+    fingerprint,
+    read_json,
+    write_json,
+    write_text,
+)
 from stilts.task import Hyperparameters, Task
 from stilts.training import PhaseTask
 from stilts.translation import TrainingData
@@ -71,6 +79,13 @@ class ChainConfig:
     adapters: Mapping[str, str] = field(default_factory=dict)
     """Phase name (or `EVERY_INTERMEDIATE`) -> PEFT adapter spec (`parse_adapter`); a phase
     without one fine-tunes the whole encoder."""
+    declared_tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Task name -> a task declared as data (`stilts.declarative.TaskDeclaration`'s keys), a
+    standard-format dataset that needs no plugin; its name must not be an installed task's."""
+    languages: tuple[str, ...] = ()
+    """The target's languages to score; empty: all of them (its official list)."""
+    split: str = "test"
+    """The target's split scored in each language: test (the zero-shot result) or dev."""
 
     def locator(self) -> DataLocator:
         choice = self.data or ("sample" if bundled.is_bundled(self.model) else "hub")
@@ -125,12 +140,17 @@ class ChainPlan:
     def target(self) -> PlannedPhase:
         return self.phases[-1]
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the target is scored in."""
+        return self.config.languages or self.target.task.languages
+
 
 def plan(config: ChainConfig) -> ChainPlan:
     """Resolve tasks, hyperparameters and phase fingerprints; import no torch."""
     if not config.tasks:
         raise StiltsError("name at least one task, e.g. `stilts chain mnli xnli`")
-    phases_tasks = [_phase_tasks(text) for text in config.tasks]
+    phases_tasks = [_phase_tasks(text, config.declared_tasks) for text in config.tasks]
     if len(phases_tasks[-1]) > 1:
         raise StiltsError(
             f"the last phase is evaluated zero-shot, so it is one task, not "
@@ -179,7 +199,7 @@ def plan(config: ChainConfig) -> ChainPlan:
         phase_sampler = sampler if len(members) > 1 else None
         spec = {
             "start": start,
-            **_phase_spec(members, data, phase_sampler),
+            **_phase_spec(members, data, phase_sampler, config.declared_tasks),
             "seed": config.seed,
             "preprocessing": PREPROCESSING_VERSION,
         }
@@ -194,16 +214,34 @@ def plan(config: ChainConfig) -> ChainPlan:
             )
         )  # fmt: skip
         start = {"phase": phase_fp}
+    _check_evaluation(config, tasks[-1])
     # A finished run is reused whole; the stilts version re-scores it after an upgrade (its
     # phases are still reused), and a non-default dev aggregate is recomputed into it.
-    run_spec = {"last_phase": phases[-1].fingerprint, "evaluate": "test", "stilts": __version__}
+    run_spec = {
+        "last_phase": phases[-1].fingerprint, "evaluate": config.split, "stilts": __version__
+    }  # fmt: skip
+    if config.languages:
+        run_spec["languages"] = list(config.languages)
     if config.dev_aggregate != ChainConfig.dev_aggregate:
         run_spec["dev_aggregate"] = config.dev_aggregate
     run_fp = fingerprint(run_spec)
     return ChainPlan(config, data, tuple(phases), run_fp)
 
 
-def _phase_tasks(text: str) -> list[Task]:
+def _check_evaluation(config: ChainConfig, target: Task) -> None:
+    if config.split not in ("test", "dev"):
+        raise StiltsError(f"evaluation split {config.split!r}: choose test or dev")
+    if config.split != "test" and not target.trains:
+        raise StiltsError(f"{target.name} scores the encoder on its test data only, not dev")
+    for code in config.languages:
+        if code not in target.languages:
+            raise StiltsError(
+                f"evaluation language {code!r} is not one of {target.name}'s"
+                f"{did_you_mean(code, target.languages)}: {', '.join(target.languages)}"
+            )
+
+
+def _phase_tasks(text: str, declared: Mapping[str, Mapping[str, Any]]) -> list[Task]:
     names = [name.strip() for name in text.split(PHASE_JOIN)]
     if not all(names):
         raise StiltsError(
@@ -213,7 +251,11 @@ def _phase_tasks(text: str) -> list[Task]:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise StiltsError(f"phase {text!r} names {', '.join(repeated)} more than once")
-    return [registry.load(name) for name in names]
+    if not declared:  # pydantic, which checks declarations, is imported only when needed
+        return [registry.load(name) for name in names]
+    from stilts.declarative import resolve
+
+    return [resolve(name, declared) for name in names]
 
 
 def _sampler(config: ChainConfig, phases_tasks: list[list[Task]]) -> SamplerConfig | None:
@@ -279,7 +321,10 @@ def _adapters(config: ChainConfig, phases_tasks: list[list[Task]]) -> list[Adapt
 
 
 def _phase_spec(
-    members: list[PhaseTask], data: DataLocator, sampler: SamplerConfig | None
+    members: list[PhaseTask],
+    data: DataLocator,
+    sampler: SamplerConfig | None,
+    declared: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
     """What a phase trains: one task's spec, or each task's and the sampler's."""
     specs = []
@@ -294,6 +339,10 @@ def _phase_spec(
         }
         if member.training.languages:  # only then: plain phases keep their fingerprints
             spec["training_data"] = member.training.identity(task, data)
+        if task.name in declared:  # only then: installed tasks keep their fingerprints
+            from stilts.declarative import declaration_identity
+
+            spec["declaration"] = declaration_identity(task.name, declared[task.name])
         specs.append(spec)
     if len(specs) == 1:
         return specs[0]
@@ -322,7 +371,7 @@ Log = Callable[[str], None]
 def finished(chain: ChainPlan, store: Store, log: Log) -> ChainResult | None:
     """The results of this very run if it finished before (read without importing torch)."""
     run_dir = store.run_dir(chain.config.tasks, chain.run_fingerprint)
-    if not (run_dir / "manifest.json").is_file():  # written last: the run is whole
+    if not (run_dir / RUN_MANIFEST).is_file():  # written last: the run is whole
         return None
     log(f"run {run_dir.name}: reusing its results (--force reruns it)")
     return ChainResult.read(run_dir)
@@ -374,12 +423,11 @@ def run(
             str(phase_dir / "model"), trust_remote_code=chain.config.trust_remote_code
         )
 
-    target = phases[-1][0].task
-    languages = target.languages
-    log(f"evaluating {target.name} zero-shot on {len(languages)} languages")
+    target, languages = phases[-1][0].task, chain.languages
+    log(f"evaluating {target.name} zero-shot on {len(languages)} languages ({chain.config.split})")
     if target.trains:
         test = evaluate_languages(
-            target, Path(source.name), "test", languages, chain.data,
+            target, Path(source.name), chain.config.split, languages, chain.data,
             chain.target.hyperparameters, chain.config.seed, options,
             trust_remote_code=chain.config.trust_remote_code,
         )  # fmt: skip
@@ -392,6 +440,7 @@ def run(
         train_language=target.train_language,
         dev=phase_records[-1]["dev"] if target.trains else {},
         test=test.scores,
+        split=chain.config.split,
     )
     manifest = {
         "stilts": __version__,
@@ -408,7 +457,7 @@ def run(
         for language, (extension, text) in test.submissions.items():
             write_text(run_dir / "predictions" / path_for(target.name, language, extension), text)
         result.write(run_dir)
-        write_json(run_dir / "manifest.json", manifest)
+        write_json(run_dir / RUN_MANIFEST, manifest)
     return result
 
 
@@ -484,8 +533,8 @@ def _preflight(chain: ChainPlan) -> None:
             if member.task.trains:
                 member.training.rows(member.task, chain.data)
                 member.task.load("dev", member.task.train_language, chain.data)
-    for language in chain.target.task.languages:
-        chain.target.task.load("test", language, chain.data)
+    for language in chain.languages:
+        chain.target.task.load(chain.config.split, language, chain.data)
 
 
 def _start_source(config: ChainConfig, store: Store, state: Any, log: Log) -> Any:

@@ -8,13 +8,14 @@ inside the commands that need it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stilts import __version__, bundled, registry
@@ -42,7 +43,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except StiltsError as error:
-        errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -76,9 +77,82 @@ def list_tasks() -> None:
             table.add_row(name, task.head.describe(), languages, entry.provider, task.summary)
     console.print(table)
     for failure in failures:
-        errors.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
+        errors.print(f"[bold red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
     if failures:
         raise typer.Exit(2)
+
+
+Model = Annotated[str, typer.Option(help="Hub id or local directory of the starting encoder.")]
+Revision = Annotated[str | None, typer.Option(help="Hub revision of --model.")]
+Data = Annotated[
+    str | None,
+    typer.Option(
+        help="'sample' (bundled), 'hub', or a local mirror root holding <org>/<dataset> "
+        "copies of the hub repos. Default: sample with the bundled model, else hub."
+    ),
+]
+StoreRoot = Annotated[
+    Path, typer.Option(envvar="STILTS_STORE", help="Where phases and runs are kept.")
+]
+Seed = Annotated[int, typer.Option(help="Random seed of every phase.")]
+LearningRate = Annotated[float | None, typer.Option("--lr")]
+Epochs = Annotated[float | None, typer.Option()]
+BatchSize = Annotated[int | None, typer.Option(help="Effective batch size.")]
+MaxLength = Annotated[int | None, typer.Option()]
+MaxTrain = Annotated[int | None, typer.Option()]
+MaxEval = Annotated[int | None, typer.Option()]
+Layer = Annotated[
+    int | None,
+    typer.Option(help="Retrieval: hidden layer to pool (default: 14/24 of the depth)."),
+]
+PerDevice = Annotated[
+    int | None, typer.Option(help="Lower it to fit memory; accumulation keeps the batch.")
+]
+Translate = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Train TASK on translated data: TASK=LANG[,LANG…]; list the task's own "
+        "language (en) too to keep its original rows. Repeatable."
+    ),
+]
+TranslatedData = Annotated[
+    str | None,
+    typer.Option(
+        help="Your translated copies of the tasks' files: DIR/<lang>/<org>/<dataset>/…; "
+        "default: the task's own translations (mnli, xnli: facebook/xnli)."
+    ),
+]
+Sampler = Annotated[
+    str | None,
+    typer.Option(
+        help="Multi-task phases: which task each step trains. uniform, proportional[:cap=N],"
+        " temperature:T=2[,cap=N] or probabilities:TASK=P,… (default: proportional)."
+    ),
+]
+DevAggregate = Annotated[
+    str,
+    typer.Option(
+        help="Multi-task phases: one dev figure from their tasks' main metrics, mean or "
+        "weighted:TASK=W,… (recorded in phase.json; not fingerprinted)."
+    ),
+]
+Adapter = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Train a PEFT adapter instead of the whole encoder: KIND[:option=value,…] "
+        "for every intermediate phase, or PHASE=KIND… for one (kinds: lora, ia3, loha, "
+        "lokr; options: handoff=merge|stack, r, alpha, dropout, target_modules=a+b), "
+        "e.g. lora or mnli+mlm=lora:handoff=stack. Repeatable."
+    ),
+]
+Languages = Annotated[
+    str | None,
+    typer.Option(help="Score the target in these languages only: CODE,CODE… (default: all)."),
+]
+Split = Annotated[str, typer.Option(help="The target's split scored per language: test, or dev.")]
+TrustRemoteCode = Annotated[bool, typer.Option(help="Allow the model repo to run its own code.")]
+Force = Annotated[bool, typer.Option(help="Retrain phases found in the store.")]
+PrintRecipe = Annotated[bool, typer.Option(help="Print this as a recipe (YAML) and run nothing.")]
 
 
 @app.command()
@@ -90,78 +164,29 @@ def chain(
             "multi-task phase (a shared encoder, one head per task)."
         ),
     ],
-    model: Annotated[
-        str, typer.Option(help="Hub id or local directory of the starting encoder.")
-    ] = bundled.MODEL,
-    revision: Annotated[str | None, typer.Option(help="Hub revision of --model.")] = None,
-    data: Annotated[
-        str | None,
-        typer.Option(
-            help="'sample' (bundled), 'hub', or a local mirror root holding <org>/<dataset> "
-            "copies of the hub repos. Default: sample with the bundled model, else hub."
-        ),
-    ] = None,
-    store: Annotated[
-        Path, typer.Option(envvar="STILTS_STORE", help="Where phases and runs are kept.")
-    ] = Path("stilts-runs"),
-    seed: Annotated[int, typer.Option(help="Random seed of every phase.")] = 42,
-    learning_rate: Annotated[float | None, typer.Option("--lr")] = None,
-    epochs: Annotated[float | None, typer.Option()] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Effective batch size.")] = None,
-    max_length: Annotated[int | None, typer.Option()] = None,
-    max_train_examples: Annotated[int | None, typer.Option()] = None,
-    max_eval_examples: Annotated[int | None, typer.Option()] = None,
-    layer: Annotated[
-        int | None,
-        typer.Option(help="Retrieval: hidden layer to pool (default: 14/24 of the depth)."),
-    ] = None,
-    per_device_batch_size: Annotated[
-        int | None, typer.Option(help="Lower it to fit memory; accumulation keeps the batch.")
-    ] = None,
-    translate: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Train TASK on translated data: TASK=LANG[,LANG…]; list the task's own "
-            "language (en) too to keep its original rows. Repeatable."
-        ),
-    ] = None,
-    translated_data: Annotated[
-        str | None,
-        typer.Option(
-            help="Your translated copies of the tasks' files: DIR/<lang>/<org>/<dataset>/…; "
-            "default: the task's own translations (mnli, xnli: facebook/xnli)."
-        ),
-    ] = None,
-    sampler: Annotated[
-        str | None,
-        typer.Option(
-            help="Multi-task phases: which task each step trains. uniform, proportional[:cap=N],"
-            " temperature:T=2[,cap=N] or probabilities:TASK=P,… (default: proportional)."
-        ),
-    ] = None,
-    dev_aggregate: Annotated[
-        str,
-        typer.Option(
-            help="Multi-task phases: one dev figure from their tasks' main metrics, mean or "
-            "weighted:TASK=W,… (recorded in phase.json; not fingerprinted)."
-        ),
-    ] = "mean",
-    adapter: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Train a PEFT adapter instead of the whole encoder: KIND[:option=value,…] "
-            "for every intermediate phase, or PHASE=KIND… for one (kinds: lora, ia3, loha, "
-            "lokr; options: handoff=merge|stack, r, alpha, dropout, target_modules=a+b), "
-            "e.g. lora or mnli+mlm=lora:handoff=stack. Repeatable."
-        ),
-    ] = None,
-    trust_remote_code: Annotated[
-        bool, typer.Option(help="Allow the model repo to run its own code.")
-    ] = False,
-    force: Annotated[bool, typer.Option(help="Retrain phases found in the store.")] = False,
-    print_recipe: Annotated[
-        bool, typer.Option(help="Print this chain as a recipe (YAML) and run nothing.")
-    ] = False,
+    model: Model = bundled.MODEL,
+    revision: Revision = None,
+    data: Data = None,
+    store: StoreRoot = Path("stilts-runs"),
+    seed: Seed = 42,
+    learning_rate: LearningRate = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    max_length: MaxLength = None,
+    max_train_examples: MaxTrain = None,
+    max_eval_examples: MaxEval = None,
+    layer: Layer = None,
+    per_device_batch_size: PerDevice = None,
+    translate: Translate = None,
+    translated_data: TranslatedData = None,
+    sampler: Sampler = None,
+    dev_aggregate: DevAggregate = "mean",
+    adapter: Adapter = None,
+    languages: Languages = None,
+    split: Split = "test",
+    trust_remote_code: TrustRemoteCode = False,
+    force: Force = False,
+    print_recipe: PrintRecipe = False,
 ) -> None:
     """Train TASKS one after another, then evaluate the last zero-shot on all its languages.
 
@@ -172,29 +197,7 @@ def chain(
     with user_errors():
         from stilts import chain as chains
 
-        overrides = {
-            "learning_rate": learning_rate,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "max_length": max_length,
-            "max_train_examples": max_train_examples,
-            "max_eval_examples": max_eval_examples,
-            "embedding_layer": layer,
-        }
-        config = chains.ChainConfig(
-            tasks=tuple(tasks),
-            model=model,
-            revision=revision,
-            data=data,
-            seed=seed,
-            overrides=overrides,
-            trust_remote_code=trust_remote_code,
-            translations=parse_translations(translate or []),
-            translated_data=translated_data,
-            sampler=sampler,
-            dev_aggregate=dev_aggregate,
-            adapters=parse_phase_adapters(adapter or []),
-        )
+        config = _chain_config(tuple(tasks), locals())
         if print_recipe:
             from stilts.recipe import Recipe
 
@@ -202,6 +205,75 @@ def chain(
             typer.echo(Recipe.from_config(config).to_yaml(), nl=False)
             return
         _run_chain(config, store, per_device_batch_size, force)
+
+
+@app.command()
+def grid(
+    intermediate: Annotated[
+        str,
+        typer.Option(
+            help="Intermediate phases, comma-separated: each starts one row of the table "
+            "(TASK+TASK… is one multi-task phase), e.g. mnli,squad,hellaswag."
+        ),
+    ],
+    target: Annotated[
+        str, typer.Option(help="Target tasks, comma-separated: the columns, e.g. xnli,pawsx.")
+    ],
+    seeds: Annotated[
+        int, typer.Option(min=1, help="Run every chain with seeds SEED, SEED+1, …")
+    ] = 1,
+    baselines: Annotated[
+        bool, typer.Option(help="Also train each target alone: the gains' reference row.")
+    ] = True,
+    heatmap: Annotated[
+        bool, typer.Option(help="Draw study.png (needs matplotlib: stilts[plot]).")
+    ] = True,
+    model: Model = bundled.MODEL,
+    revision: Revision = None,
+    data: Data = None,
+    store: StoreRoot = Path("stilts-runs"),
+    seed: Seed = 42,
+    learning_rate: LearningRate = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    max_length: MaxLength = None,
+    max_train_examples: MaxTrain = None,
+    max_eval_examples: MaxEval = None,
+    layer: Layer = None,
+    per_device_batch_size: PerDevice = None,
+    translate: Translate = None,
+    translated_data: TranslatedData = None,
+    sampler: Sampler = None,
+    dev_aggregate: DevAggregate = "mean",
+    adapter: Adapter = None,
+    languages: Languages = None,
+    split: Split = "test",
+    trust_remote_code: TrustRemoteCode = False,
+    force: Force = False,
+    print_recipe: PrintRecipe = False,
+) -> None:
+    """Every intermediate → target chain, and each target alone, as the study's table.
+
+    `stilts grid --intermediate mnli,squad --target xnli,pawsx --seeds 3` trains each
+    intermediate phase once per seed, then every target after each of them and alone; the
+    table's cells are scores (mean ± std over seeds) and their change against the target alone.
+    """
+    with user_errors():
+        from stilts.grid import grid_chains
+
+        base = _chain_config((), locals())
+        rows, columns = _names(intermediate), _names(target)
+        seed_list = [seed + offset for offset in range(seeds)]
+        configs = grid_chains(base, rows, columns, seed_list, baselines=baselines)
+        if print_recipe:
+            from stilts.grid import plan_all
+            from stilts.recipe import Recipe
+
+            plan_all(configs)  # a recipe that would not run is not printed
+            recipe = Recipe.from_config(base, seeds=seed_list, grid=(rows, columns, baselines))
+            typer.echo(recipe.to_yaml(), nl=False)
+            return
+        _run_grid(configs, store, per_device_batch_size, force, heatmap=heatmap)
 
 
 @app.command("run")
@@ -215,25 +287,67 @@ def run_recipe(
             "phases.0.adapter=lora.",
         ),
     ] = None,
-    store: Annotated[
-        Path, typer.Option(envvar="STILTS_STORE", help="Where phases and runs are kept.")
-    ] = Path("stilts-runs"),
-    per_device_batch_size: Annotated[
-        int | None, typer.Option(help="Lower it to fit memory; accumulation keeps the batch.")
-    ] = None,
-    force: Annotated[bool, typer.Option(help="Retrain phases found in the store.")] = False,
+    store: StoreRoot = Path("stilts-runs"),
+    per_device_batch_size: PerDevice = None,
+    force: Force = False,
+    heatmap: Annotated[
+        bool, typer.Option(help="Grids: draw study.png (needs matplotlib: stilts[plot]).")
+    ] = True,
 ) -> None:
-    """Run the experiment a recipe describes (see `stilts chain --print-recipe`)."""
+    """Run the experiment a recipe describes (see `stilts chain --print-recipe`).
+
+    A recipe of one chain prints its per-language table; a grid, or several seeds, prints
+    the study's table and writes it (Markdown, CSV, heatmap) beside the runs.
+    """
     with user_errors():
         from stilts.recipe import load_recipe
 
-        _run_chain(load_recipe(recipe, set_ or []).to_config(), store, per_device_batch_size, force)
+        loaded = load_recipe(recipe, set_ or [])
+        configs = loaded.to_configs()
+        if loaded.grid is None and len(configs) == 1:
+            _run_chain(configs[0], store, per_device_batch_size, force)
+        else:
+            _run_grid(configs, store, per_device_batch_size, force, heatmap=heatmap)
+
+
+def _chain_config(tasks: tuple[str, ...], options: dict[str, Any]) -> ChainConfig:
+    """The ChainConfig of a command's options (`chain`'s and `grid`'s are the same)."""
+    from stilts.chain import ChainConfig
+
+    return ChainConfig(
+        tasks=tasks,
+        model=options["model"],
+        revision=options["revision"],
+        data=options["data"],
+        seed=options["seed"],
+        overrides={
+            "learning_rate": options["learning_rate"],
+            "epochs": options["epochs"],
+            "batch_size": options["batch_size"],
+            "max_length": options["max_length"],
+            "max_train_examples": options["max_train_examples"],
+            "max_eval_examples": options["max_eval_examples"],
+            "embedding_layer": options["layer"],
+        },
+        trust_remote_code=options["trust_remote_code"],
+        translations=parse_translations(options["translate"] or []),
+        translated_data=options["translated_data"],
+        sampler=options["sampler"],
+        dev_aggregate=options["dev_aggregate"],
+        adapters=parse_phase_adapters(options["adapter"] or []),
+        languages=tuple(_names(options["languages"] or "")),
+        split=options["split"],
+    )
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _run_chain(
     config: ChainConfig, store: Path, per_device_batch_size: int | None, force: bool
 ) -> None:
-    """Plan `config` (a ChainConfig), run it in `store`, print its table."""
+    """Plan `config`, run it in `store`, print its table."""
     from stilts import chain as chains
     from stilts.store import Store
 
@@ -242,16 +356,56 @@ def _run_chain(
     result = None if force else chains.finished(plan, runs, _say)
     if result is None:  # not run before: train what the store lacks (torch imports here)
         _quiet_libraries()
-        from stilts.arguments import RunOptions
         from stilts.progress import RichProgress
 
-        options = RunOptions(
-            per_device_batch_size=per_device_batch_size, callbacks=(RichProgress(console),)
-        )
+        options = _run_options(per_device_batch_size, RichProgress(console))
         result = chains.run(plan, runs, options, force=force, log=_say)
     console.print(_results_table(result))
     run_dir = runs.run_dir(plan.config.tasks, plan.run_fingerprint)
     _say(f"results, manifest: {run_dir}")
+
+
+def _run_grid(
+    configs: Sequence[ChainConfig],
+    store: Path,
+    per_device_batch_size: int | None,
+    force: bool,
+    *,
+    heatmap: bool,
+) -> None:
+    """Plan every chain, run them (shared phases once) with a progress display, print and
+    write the study's table."""
+    from stilts import chain as chains
+    from stilts.grid import grid_dir, phase_counts, plan_all, read_back, run_all
+    from stilts.store import Store
+    from stilts.study_table import StudyTable
+
+    plans = plan_all(configs)
+    runs = Store(store)
+    done = None if force else read_back(plans, runs)
+    if done is None:  # something to train or score (torch imports here)
+        _quiet_libraries()
+        from stilts.progress import GridProgress
+
+        names = [f"{' → '.join(p.config.tasks)} (seed {p.config.seed})" for p in plans]
+        with GridProgress(console, names, lambda: phase_counts(plans, runs)) as progress:
+            options = _run_options(per_device_batch_size, progress.trainer_bar())
+            done = run_all(
+                plans, runs, lambda p: chains.run(p, runs, options, log=_say),
+                force=force, log=_say, on_chain=lambda index, _p: progress.chain_starting(index),
+            )  # fmt: skip
+    table = StudyTable.from_results(run.result for run in done)
+    console.print(table.rich())
+    reused = sum(run.reused for run in done)
+    _say(f"{len(done)} chains: {len(done) - reused} run now, {reused} read back from the store")
+    written = table.write(grid_dir(runs, plans), heatmap=heatmap)
+    _say(f"study table: {', '.join(str(path) for path in written)}")
+
+
+def _run_options(per_device_batch_size: int | None, progress: Any) -> Any:
+    from stilts.arguments import RunOptions
+
+    return RunOptions(per_device_batch_size=per_device_batch_size, callbacks=(progress,))
 
 
 @app.command("eval")
@@ -322,12 +476,12 @@ def report(
 
         result = build(runs)
         written = write(result, out or runs[0])
-        console.print(result.markdown(), highlight=False)
+        console.print(result.markdown(), highlight=False, markup=False)
         _say(f"report: {', '.join(str(path) for path in written)}")
 
 
 def _say(message: str) -> None:
-    console.print(f"[dim]·[/] {message}", highlight=False)
+    console.print(f"[dim]·[/] {escape(message)}", highlight=False)
 
 
 def _quiet_libraries() -> None:

@@ -5,7 +5,7 @@ A recipe says what `stilts chain` options say, as data::
     stilts: 1                            # the recipe format's version
     model: {id: FacebookAI/xlm-roberta-large, revision: <commit>}
     data: hub                            # or sample, or a local mirror directory
-    seed: 42
+    seed: 42                             # or seeds: [1, 2, 3]: the experiment once per seed
     hyperparameters: {learning_rate: 1.0e-5}   # every phase (each task's defaults otherwise)
     phases:
       - tasks: [mnli, mlm]               # one phase; several tasks share one encoder
@@ -13,142 +13,247 @@ A recipe says what `stilts chain` options say, as data::
         adapter: lora:handoff=stack
         translate: {mnli: [en, de]}      # a task's data variant: training languages
         hyperparameters: {epochs: 2}     # this phase only
-      - tasks: [xnli]                    # the last phase: evaluated zero-shot
+      - xnli                             # a phase's short form; the last one is evaluated
+    evaluation: {languages: [de, sw], split: test}   # default: every language, test
     requires: {stilts-udparse: ">=0.2"}  # plugin distributions the recipe needs
+
+Instead of `phases`, a grid runs every intermediate × target chain, and each target alone::
+
+    grid:
+      intermediate: [mnli, squad, mnli+squad]
+      target: [xnli, pawsx]
+      baselines: true
 
 It is read with `yaml.safe_load` (a recipe never runs code) and checked whole before anything
 runs: an unknown key, a wrong type or a value out of range is one line naming its path
 (``phases[0].adapterr``) and what is allowed. `to_config` makes the `ChainConfig` that
-`stilts.chain.plan` checks further (task names, sampler and adapter specs); `from_config`
-is the way back, so `stilts chain … --print-recipe` turns a command into a file.
+`stilts.chain.plan` checks further (task names, sampler and adapter specs) — `to_configs`
+makes every chain of a grid or of several seeds; `from_config` is the way back, so
+`stilts chain … --print-recipe` turns a command into a file.
 
-Pydantic does the checking: its errors carry the path and the expected values, and
-``extra="forbid"`` refuses unknown keys instead of dropping them.
+Pydantic does the checking (`stilts.schema`).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from stilts import bundled
 from stilts.chain import PHASE_JOIN, ChainConfig
-from stilts.errors import StiltsError, did_you_mean
+from stilts.declarative import TaskDeclaration
+from stilts.errors import StiltsError
+from stilts.schema import Strict, describe
 
 FORMAT = 1
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelSpec(_Strict):
+class ModelSpec(Strict):
     id: str = Field(min_length=1)
     revision: str | None = None
     trust_remote_code: bool = False
 
 
-class PhaseSpec(_Strict):
+class PhaseSpec(Strict):
     tasks: list[str] = Field(min_length=1)
     sampler: str | None = None
     adapter: str | None = None
     translate: dict[str, list[str]] = Field(default_factory=dict)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        """`- mnli+squad` stands for `- tasks: [mnli, squad]`."""
+        if isinstance(value, str):
+            return {"tasks": value.split(PHASE_JOIN)}
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"a phase is a task name (mnli, or mnli+squad for one multi-task phase) or a "
+                f"mapping with tasks: [...], not {value!r}"
+            )
+        return value
 
-class Recipe(_Strict):
+    @property
+    def name(self) -> str:
+        return PHASE_JOIN.join(self.tasks)
+
+
+class GridSpec(Strict):
+    intermediate: list[PhaseSpec] = Field(default_factory=list)
+    target: list[PhaseSpec] = Field(min_length=1)
+    baselines: bool = True
+    """Also run each target with no intermediate phase (the gains' reference)."""
+
+
+class EvaluationSpec(Strict):
+    languages: list[str] | None = Field(default=None, min_length=1)
+    """A subset of the target's languages; None: all of them."""
+    split: Literal["test", "dev"] = "test"
+
+
+class Recipe(Strict):
     stilts: Literal[1]
     model: ModelSpec = ModelSpec(id=bundled.MODEL)
     data: str | None = None
     seed: int = 42
+    seeds: list[int] | None = Field(default=None, min_length=1)
+    """Run the experiment once per seed (instead of `seed`)."""
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    phases: list[PhaseSpec] = Field(min_length=1)
+    phases: list[PhaseSpec] | None = Field(default=None, min_length=1)
+    grid: GridSpec | None = None
+    evaluation: EvaluationSpec = EvaluationSpec()
     dev_aggregate: str = "mean"
     translated_data: str | None = None
+    tasks: dict[str, TaskDeclaration] = Field(default_factory=dict)
+    """Tasks declared as data (a standard-format dataset), usable by name in phases."""
     requires: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _one_experiment(self) -> Recipe:
+        if (self.phases is None) == (self.grid is None):
+            raise ValueError("give phases (one chain) or grid (intermediate × target), not both")
+        if self.seeds is not None and "seed" in self.model_fields_set:
+            raise ValueError("give seed (one) or seeds (a list), not both")
+        return self
+
+    def to_configs(self) -> tuple[ChainConfig, ...]:
+        """Every chain the recipe runs: its chain or its grid's, once per seed."""
+        from stilts.grid import grid_chains
+
+        base = self._base()
+        seeds = self.seeds or [self.seed]
+        if self.grid is None:
+            return tuple(replace(base, seed=seed) for seed in seeds)
+        return grid_chains(
+            base,
+            [phase.name for phase in self.grid.intermediate],
+            [phase.name for phase in self.grid.target],
+            seeds,
+            baselines=self.grid.baselines,
+        )
+
     def to_config(self) -> ChainConfig:
-        """The chain this recipe describes (checked further by `stilts.chain.plan`)."""
-        names = [PHASE_JOIN.join(phase.tasks) for phase in self.phases]
-        samplers = {phase.sampler for phase in self.phases if phase.sampler is not None}
+        """The one chain of a recipe with `phases` and one seed."""
+        configs = self.to_configs()
+        if len(configs) != 1:
+            raise StiltsError(f"the recipe runs {len(configs)} chains, not one")
+        return configs[0]
+
+    def _base(self) -> ChainConfig:
+        """The settings every chain of the recipe shares; per-phase ones keyed by phase."""
+        phases = self.phases or [*self.grid.intermediate, *self.grid.target]
+        samplers = {phase.sampler for phase in phases if phase.sampler is not None}
         if len(samplers) > 1:
             raise StiltsError(
                 "recipe phases name different samplers; stilts runs one sampler per chain for "
                 "now: give the same sampler to every multi-task phase"
             )
         translations = {}
-        for phase in self.phases:
+        for phase in phases:
             translations.update({task: tuple(codes) for task, codes in phase.translate.items()})
         return ChainConfig(
-            tasks=tuple(names),
+            tasks=tuple(phase.name for phase in self.phases or ()),
             model=self.model.id,
             revision=self.model.revision,
             data=self.data,
             seed=self.seed,
             overrides=dict(self.hyperparameters),
             phase_overrides={
-                name: dict(phase.hyperparameters)
-                for name, phase in zip(names, self.phases, strict=True)
-                if phase.hyperparameters
+                phase.name: dict(phase.hyperparameters) for phase in phases if phase.hyperparameters
             },
             trust_remote_code=self.model.trust_remote_code,
             translations=translations,
             translated_data=self.translated_data,
             sampler=samplers.pop() if samplers else None,
             dev_aggregate=self.dev_aggregate,
-            adapters={
-                name: phase.adapter
-                for name, phase in zip(names, self.phases, strict=True)
-                if phase.adapter is not None
+            adapters={phase.name: phase.adapter for phase in phases if phase.adapter is not None},
+            languages=tuple(self.evaluation.languages or ()),
+            split=self.evaluation.split,
+            declared_tasks={
+                name: task.model_dump(mode="json", exclude_defaults=True)
+                for name, task in self.tasks.items()
             },
         )
 
     @classmethod
-    def from_config(cls, config: ChainConfig) -> Recipe:
-        """The recipe of a chain given on the command line (its every option written out)."""
+    def from_config(
+        cls,
+        config: ChainConfig,
+        *,
+        seeds: Sequence[int] = (),
+        grid: tuple[Sequence[str], Sequence[str], bool] | None = None,
+    ) -> Recipe:
+        """The recipe of a command line (its every option written out): the chain `config`,
+        or with `grid` = (intermediates, targets, baselines) the grid sharing its settings."""
         from stilts.adapters import EVERY_INTERMEDIATE
 
-        phases = []
-        for index, name in enumerate(config.tasks):
+        def phase(name: str, *, intermediate: bool) -> dict[str, Any]:
             tasks = name.split(PHASE_JOIN)
-            default = config.adapters.get(EVERY_INTERMEDIATE)
-            adapter = config.adapters.get(name, default if index < len(config.tasks) - 1 else None)
-            phase: dict[str, Any] = {"tasks": tasks}
+            default = config.adapters.get(EVERY_INTERMEDIATE) if intermediate else None
+            adapter = config.adapters.get(name, default)
+            entry: dict[str, Any] = {"tasks": tasks}
             if config.sampler is not None and len(tasks) > 1:
-                phase["sampler"] = config.sampler
+                entry["sampler"] = config.sampler
             if adapter is not None:
-                phase["adapter"] = adapter
+                entry["adapter"] = adapter
             translate = {t: list(config.translations[t]) for t in tasks if t in config.translations}
             if translate:
-                phase["translate"] = translate
+                entry["translate"] = translate
             if config.phase_overrides.get(name):
-                phase["hyperparameters"] = dict(config.phase_overrides[name])
-            phases.append(phase)
+                entry["hyperparameters"] = dict(config.phase_overrides[name])
+            return entry
+
+        body: dict[str, Any] = {}
+        if grid is None:
+            last = len(config.tasks) - 1
+            body["phases"] = [
+                phase(name, intermediate=index < last) for index, name in enumerate(config.tasks)
+            ]
+        else:
+            intermediates, targets, baselines = grid
+            body["grid"] = {
+                "intermediate": [phase(name, intermediate=True) for name in intermediates],
+                "target": [phase(name, intermediate=False) for name in targets],
+                "baselines": baselines,
+            }
+        if len(seeds) > 1:
+            body["seeds"] = list(seeds)
+        else:
+            body["seed"] = seeds[0] if seeds else config.seed
         model = {"id": config.model, "revision": config.revision}
         if config.trust_remote_code:
             model["trust_remote_code"] = True
+        evaluation = {"languages": list(config.languages) or None, "split": config.split}
         return cls(
             stilts=FORMAT,
             model=model,
             data=config.data,
-            seed=config.seed,
             hyperparameters={k: v for k, v in config.overrides.items() if v is not None},
-            phases=phases,
+            evaluation=evaluation,
             dev_aggregate=config.dev_aggregate,
             translated_data=config.translated_data,
+            tasks=dict(config.declared_tasks),
+            **body,
         )
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(
-            self.model_dump(exclude_defaults=True, mode="json"),
-            sort_keys=False,
-            allow_unicode=True,
-        )
+        """The recipe as YAML, defaults left out and phases that only name tasks in short."""
+        data = self.model_dump(exclude_defaults=True, mode="json")
+        for entries in (data.get("phases"), *data.get("grid", {}).values()):
+            if isinstance(entries, list):
+                entries[:] = [_short(entry) for entry in entries]
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+
+
+def _short(phase: dict[str, Any]) -> dict[str, Any] | str:
+    return PHASE_JOIN.join(phase["tasks"]) if set(phase) == {"tasks"} else phase
 
 
 def load_recipe(path: Path, settings: list[str] = ()) -> Recipe:
@@ -169,29 +274,12 @@ def load_recipe(path: Path, settings: list[str] = ()) -> Recipe:
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as error:
-        raise StiltsError(f"recipe {path}: {describe(error)}") from None
+        raise StiltsError(f"recipe {path}: {describe(error, Recipe)}") from None
     try:
         check_requirements(recipe.requires)
     except StiltsError as error:
         raise StiltsError(f"recipe {path}: {error}") from None
     return recipe
-
-
-def describe(error: ValidationError) -> str:
-    """A validation error in one line: the first problem's path and what is allowed (an
-    unknown key first: a misspelt key also makes the key it meant missing)."""
-    first = min(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    location = _path(first["loc"])
-    if first["type"] == "extra_forbidden":
-        allowed = list(_model_at(first["loc"][:-1]).model_fields)
-        key = str(first["loc"][-1])
-        return (
-            f"unknown key {location}{did_you_mean(key, allowed)}; allowed here: "
-            f"{', '.join(allowed)}"
-        )
-    if first["type"] == "missing":
-        return f"{location} is missing"
-    return f"{location}: {first['msg']} (got {first.get('input')!r})"
 
 
 def check_requirements(requires: Mapping[str, str]) -> None:
@@ -228,7 +316,12 @@ def _apply_setting(data: dict[str, Any], setting: str) -> None:
     node: Any = data
     for depth, key in enumerate(keys[:-1]):
         try:
-            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+            if isinstance(node, list):
+                if isinstance(node[int(key)], str):  # a phase's short form, as a mapping
+                    node[int(key)] = PhaseSpec._short_form(node[int(key)])
+                node = node[int(key)]
+            else:
+                node = node.setdefault(key, {})
         except (ValueError, IndexError, AttributeError):
             raise StiltsError(
                 f"--set {setting!r}: {'.'.join(keys[: depth + 1])} is not in the recipe"
@@ -243,22 +336,3 @@ def _apply_setting(data: dict[str, Any], setting: str) -> None:
         node[keys[-1]] = value
     else:
         raise StiltsError(f"--set {setting!r}: {'.'.join(keys[:-1])} holds no keys")
-
-
-def _path(location: tuple[Any, ...]) -> str:
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
-    return text
-
-
-def _model_at(location: tuple[Any, ...]) -> type[BaseModel]:
-    """The recipe section (model class) at a validation error's location."""
-    model: type[BaseModel] = Recipe
-    for part in location:
-        if isinstance(part, int):
-            continue
-        annotation = model.model_fields[str(part)].annotation
-        inner = getattr(annotation, "__args__", (annotation,))
-        model = next(a for a in inner if isinstance(a, type) and issubclass(a, BaseModel))
-    return model

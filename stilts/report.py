@@ -33,10 +33,9 @@ from stilts.errors import StiltsError
 from stilts.eval.benchmark import BenchmarkScore, TaskScore, benchmark_score, benchmarks_with
 from stilts.eval.benchmark import task_score as benchmark_task_score
 from stilts.eval.languages import Language, language
-from stilts.store import write_json, write_text
+from stilts.store import RUN_MANIFEST, write_json, write_text
 
 RESULTS = "results.json"
-MANIFEST = "manifest.json"
 UNKNOWN = "(unknown)"
 FILES = ("report.json", "report.csv", "report.md")
 
@@ -275,7 +274,7 @@ def _run_report(run_dir: Path) -> RunReport:
         rows.append(_language_score(code, float(scores[metric])))
     train_language = results.get("train_language", "en")
     dev_scores = results.get("dev", {}).get(train_language, {})
-    manifest = _read(run_dir, MANIFEST, required=False)
+    manifest = _read(run_dir, RUN_MANIFEST, required=False)
     return RunReport(
         run=run_dir.name,
         path=run_dir,

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 PHASE_MANIFEST = "phase.json"
+RUN_MANIFEST = "manifest.json"
+"""A run's manifest: written last, so it marks the run whole (its results may be read)."""
 
 
 def fingerprint(spec: Mapping[str, Any]) -> str:
@@ -42,11 +44,16 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file atomically (see `write_json`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

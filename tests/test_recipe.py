@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from conftest import REPO, stilts_cli
 
 from stilts import StiltsError
 from stilts.chain import ChainConfig, plan
+from stilts.grid import plan_all
 from stilts.recipe import Recipe, load_recipe
 
 REAL = ChainConfig(
@@ -58,11 +61,30 @@ def test_set_changes_values_before_the_recipe_is_checked(tmp_path):
 
 @pytest.mark.parametrize("recipe", sorted((REPO / "recipes").rglob("*.yaml")), ids=str)
 def test_every_shipped_recipe_is_valid(recipe):
-    plan(load_recipe(recipe).to_config())
+    plan_all(load_recipe(recipe).to_configs())
 
 
 BAD = [
-    ("stilts: 1\nphasess: []\n", "unknown key phasess (did you mean 'phases'?); allowed here: "),
+    (
+        "stilts: 1\nphasess: []\n",
+        "unknown key phasess (did you mean 'phases' or",
+    ),
+    ("stilts: 1\nphases: [mnli, 3]\n", "phases[1]: a phase is a task name (mnli, or mnli+squad"),
+    (
+        "stilts: 1\nphases: [mnli, xnli]\ngrid: {target: [xnli]}\n",
+        "give phases (one chain) or grid (intermediate × target), not both",
+    ),
+    ("stilts: 1\ngrid: {intermediate: [mnli]}\n", "grid.target is missing"),
+    (
+        "stilts: 1\ngrid: {target: [xnli], intermediat: [mnli]}\n",
+        "unknown key grid.intermediat (did you mean 'intermediate'?)",
+    ),
+    ("stilts: 1\nseed: 3\nseeds: [1]\nphases: [xnli]\n", "give seed (one) or seeds (a list)"),
+    ("stilts: 1\nseeds: []\nphases: [xnli]\n", "seeds: List should have at least 1 item"),
+    (
+        "stilts: 1\nphases: [mnli, xnli]\nevaluation: {split: train}\n",
+        "evaluation.split: Input should be 'test' or 'dev' (got 'train')",
+    ),
     (
         "stilts: 1\nphases:\n- tasks: [mnli]\n  adaptr: lora\n",
         "unknown key phases[0].adaptr (did you mean 'adapter'?)",
@@ -129,7 +151,7 @@ def test_print_recipe_then_run_it_reuses_the_demo_run(mnli_xnli, tmp_path):
     assert printed.returncode == 0, printed.stderr
     assert yaml.safe_load(printed.stdout) == {
         "stilts": 1,
-        "phases": [{"tasks": ["mnli"]}, {"tasks": ["xnli"]}],
+        "phases": ["mnli", "xnli"],
     }
     recipe = write(tmp_path, printed.stdout)
     ran = stilts_cli("run", str(recipe), "--store", str(mnli_xnli.store.root))
@@ -138,3 +160,22 @@ def test_print_recipe_then_run_it_reuses_the_demo_run(mnli_xnli, tmp_path):
     bad = stilts_cli("run", str(recipe), "--set", "phases.0.tasks=[mnlii]")
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "unknown task 'mnlii'" in bad.stderr
+    missing = stilts_cli("run", str(recipe), "--set", "phases.4.tasks=[qqp]")
+    assert "--set 'phases.4.tasks=[qqp]': phases.4 is not" in missing.stderr  # text, not markup
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "error"),
+    [
+        ("{languages: [de, sv]}", "evaluation language 'sv' is not one of xnli's (did you mean"),
+        ("{split: dev}", None),
+    ],
+)
+def test_evaluation_names_languages_of_the_target(tmp_path, evaluation, error):
+    path = write(tmp_path, f"stilts: 1\nphases: [mnli, xnli]\nevaluation: {evaluation}\n")
+    config = load_recipe(path).to_config()
+    if error is None:
+        assert plan(config).run_fingerprint != plan(replace(config, split="test")).run_fingerprint
+    else:
+        with pytest.raises(StiltsError, match=re.escape(error)):
+            plan(config)

@@ -17,7 +17,8 @@ class ChainResult:
     """Scores of the target task: English dev (model selection) and zero-shot test per language.
 
     `average` is the unweighted mean of the main metric over the task's language list, English
-    included, as XTREME defines a task score.
+    included, as XTREME defines a task score. `test` holds the scores of `split`: the test
+    sets, unless the chain asked for each language's dev set instead.
     """
 
     tasks: tuple[str, ...]
@@ -26,6 +27,7 @@ class ChainResult:
     train_language: str
     dev: dict[str, dict[str, float]]
     test: dict[str, dict[str, float]]
+    split: str = "test"
 
     @property
     def average(self) -> float:
@@ -39,6 +41,7 @@ class ChainResult:
             "train_language": self.train_language,
             "dev": self.dev,
             "test": self.test,
+            "split": self.split,
             "average": {self.metric: self.average},
         }
 
@@ -46,11 +49,11 @@ class ChainResult:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["split", "language", "metric", "value"])
-        for split, table in (("dev", self.dev), ("test", self.test)):
+        for split, table in (("dev", self.dev), (self.split, self.test)):
             for language, scores in table.items():
                 for name, value in scores.items():
                     writer.writerow([split, language, name, f"{value:.4f}"])
-        writer.writerow(["test", "average", self.metric, f"{self.average:.4f}"])
+        writer.writerow([self.split, "average", self.metric, f"{self.average:.4f}"])
         return out.getvalue()
 
     @classmethod
@@ -64,6 +67,7 @@ class ChainResult:
             train_language=saved["train_language"],
             dev=saved["dev"],
             test=saved["test"],
+            split=saved.get("split", "test"),
         )
 
     def write(self, run_dir: Path) -> None:

@@ -74,18 +74,20 @@ def choice_loader(
     def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
         if language != "en":
             raise StiltsError(f"{task} has English data only, not {language!r}")
-        return _choices(data, source, splits[role], columns, formatter)
+        return choice_rows(data, source, splits[role], columns, formatter)
 
     return load
 
 
-def _choices(
+def choice_rows(
     data: DataLocator,
     source: HubSource,
     split: str,
     columns: tuple[str, ...],
     formatter: Formatter,
 ) -> datasets.Dataset:
+    """A table's rows in the multiple-choice head's columns, each made by `formatter` from the
+    table's own `columns` (one shared reader for every choice dataset's layout)."""
     import datasets
 
     table = data.load(source, split, columns=columns)
@@ -149,7 +151,7 @@ def load_xcopa(role: Role, language: str, data: DataLocator) -> datasets.Dataset
         raise StiltsError(
             f"xcopa has no language {language!r} (it has {', '.join(XCOPA_LANGUAGES)})"
         )
-    return _choices(data, xcopa_source(language), "test", COPA_COLUMNS, copa_row)
+    return choice_rows(data, xcopa_source(language), "test", COPA_COLUMNS, copa_row)
 
 
 def _english(

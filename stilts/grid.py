@@ -1,0 +1,169 @@
+"""Grids: many chains (intermediate × target, each once per seed) run as one experiment.
+
+A grid is nothing but chains: each is planned and run by `stilts.chain`, whose store trains
+a phase only when its fingerprint is not complete yet. So a grid of I intermediate and T
+target tasks with baselines trains I intermediate phases, I × T target phases after them and T
+baseline phases: every intermediate phase once, however many targets follow it. Every chain
+is planned before the first trains, so a bad name anywhere fails before any training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from stilts.adapters import EVERY_INTERMEDIATE
+from stilts.chain import PHASE_JOIN, ChainConfig, ChainPlan, Log, finished, plan
+from stilts.errors import StiltsError
+from stilts.eval.results import ChainResult
+from stilts.store import PHASE_MANIFEST, RUN_MANIFEST, Store, fingerprint
+
+
+def grid_chains(
+    base: ChainConfig,
+    intermediates: Sequence[str],
+    targets: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    baselines: bool = True,
+) -> tuple[ChainConfig, ...]:
+    """Every intermediate → target chain (and each target alone, with `baselines`) per seed.
+
+    `base` holds what every chain shares; its per-phase settings (adapters, translations,
+    phase hyperparameters) are kept by the chains that have those phases.
+    """
+    if not intermediates and not baselines:
+        raise StiltsError("a grid needs intermediate tasks, or baselines, or both")
+    if not targets:
+        raise StiltsError("a grid needs at least one target task, e.g. --target xnli")
+    for what, names in (("intermediate", intermediates), ("target", targets)):
+        repeated = sorted({name for name in names if list(names).count(name) > 1})
+        if repeated:
+            raise StiltsError(f"the grid names {what} {', '.join(repeated)} more than once")
+    starts: list[tuple[str, ...]] = [(name,) for name in intermediates]
+    if baselines:
+        starts.insert(0, ())
+    return tuple(
+        chain_for(base, (*start, target), seed)
+        for seed in seeds
+        for start in starts
+        for target in targets
+    )
+
+
+def chain_for(base: ChainConfig, phases: tuple[str, ...], seed: int) -> ChainConfig:
+    """`base` for the chain `phases` with `seed`: the shared settings that apply to it."""
+    names = set(phases)
+    tasks = {task for phase in phases for task in phase.split(PHASE_JOIN)}
+    multitask = any(PHASE_JOIN in phase for phase in phases)
+    return replace(
+        base,
+        tasks=phases,
+        seed=seed,
+        adapters={
+            name: spec
+            for name, spec in base.adapters.items()
+            if name in names or (name == EVERY_INTERMEDIATE and len(phases) > 1)
+        },
+        translations={task: codes for task, codes in base.translations.items() if task in tasks},
+        phase_overrides={
+            name: values for name, values in base.phase_overrides.items() if name in names
+        },
+        sampler=base.sampler if multitask else None,
+        dev_aggregate=base.dev_aggregate if multitask else ChainConfig.dev_aggregate,
+    )
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One chain of a grid and what became of it."""
+
+    plan: ChainPlan
+    result: ChainResult
+    reused: bool
+    """Whether the whole run was read back from the store (nothing trained or scored)."""
+
+
+RunChain = Callable[[ChainPlan], ChainResult]
+"""Trains and scores one planned chain (`stilts.chain.run` with the caller's options)."""
+
+
+def plan_all(configs: Iterable[ChainConfig]) -> tuple[ChainPlan, ...]:
+    """Plan every chain first: the grid fails on any bad input before training anything."""
+    plans = tuple(plan(config) for config in configs)
+    if not plans:
+        raise StiltsError("the experiment has no chains to run")
+    return plans
+
+
+def run_all(
+    plans: Sequence[ChainPlan],
+    store: Store,
+    run_chain: RunChain,
+    *,
+    force: bool = False,
+    log: Log = lambda _message: None,
+    on_chain: Callable[[int, ChainPlan], None] = lambda _index, _plan: None,
+) -> list[GridRun]:
+    """Run each chain in turn (phases shared between chains train once), in order.
+
+    `on_chain(index, plan)` is told before each chain starts (for progress displays).
+    """
+    runs = []
+    forgotten: set[str] = set()
+    for index, chain in enumerate(plans):
+        on_chain(index, chain)
+        if force:
+            _forget_once(chain, store, forgotten)
+        done = finished(chain, store, log)
+        if done is not None:
+            runs.append(GridRun(chain, done, reused=True))
+        else:
+            runs.append(GridRun(chain, run_chain(chain), reused=False))
+    return runs
+
+
+def read_back(plans: Sequence[ChainPlan], store: Store) -> list[GridRun] | None:
+    """Every chain's results if every chain finished before (nothing imports torch)."""
+    results = [finished(chain, store, lambda _message: None) for chain in plans]
+    if any(result is None for result in results):
+        return None
+    return [
+        GridRun(chain, result, reused=True) for chain, result in zip(plans, results, strict=True)
+    ]
+
+
+def _forget_once(chain: ChainPlan, store: Store, forgotten: set[str]) -> None:
+    """`--force` in a grid: mark each phase incomplete the first time a chain needs it, so
+    it retrains once and the chains after reuse the retrained phase; rescore every run."""
+    from stilts.arguments import process_state
+
+    if not process_state().is_main_process:
+        return
+    for phase in chain.phases:
+        if phase.fingerprint not in forgotten and phase.members[0].task.trains:
+            forgotten.add(phase.fingerprint)
+            phase_dir = store.phase_dir(phase.name, phase.fingerprint)
+            (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
+    run_dir = store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    (run_dir / RUN_MANIFEST).unlink(missing_ok=True)
+
+
+def grid_dir(store: Store, plans: Sequence[ChainPlan]) -> Path:
+    """Where a grid's tables go: named by the runs it holds."""
+    key = fingerprint({"runs": [chain.run_fingerprint for chain in plans]})
+    return store.root / "grids" / f"grid-{key[:12]}"
+
+
+def phase_counts(plans: Sequence[ChainPlan], store: Store) -> dict[str, Any]:
+    """The distinct trained phases of `plans` and how many are complete in `store` now."""
+    phases = {
+        phase.fingerprint: store.phase_dir(phase.name, phase.fingerprint)
+        for chain in plans
+        for phase in chain.phases
+        if phase.members[0].task.trains
+    }
+    complete = sum(Store.is_complete(path) for path in phases.values())
+    return {"phases": len(phases), "complete": complete}

@@ -1,0 +1,75 @@
+"""What recipes and task declarations share: strict pydantic models, one-line errors.
+
+Pydantic checks every key (``extra="forbid"`` refuses unknown keys instead of dropping them)
+and its errors carry the key path and the expected values; `describe` turns them into the one
+line a user reads, naming the path as it is written in YAML (``phases[0].adapter``).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from stilts.errors import did_you_mean
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def describe(error: ValidationError, root: type[BaseModel]) -> str:
+    """A validation error of a `root` document in one line: the first problem's path and what
+    is allowed (an unknown key first: a misspelt key also makes the key it meant missing)."""
+    first = min(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    location = path(first["loc"])
+    if first["type"] == "extra_forbidden":
+        allowed = list(_section(root, first["loc"][:-1]).model_fields)
+        key = str(first["loc"][-1])
+        return (
+            f"unknown key {location}{did_you_mean(key, allowed)}; allowed here: "
+            f"{', '.join(allowed)}"
+        )
+    if first["type"] == "missing":
+        return f"{location} is missing"
+    if first["type"] == "value_error":  # the models' own checks say what to do
+        message = str(first["ctx"]["error"])
+        return f"{location}: {message}" if location else message
+    return f"{location}: {first['msg']} (got {first.get('input')!r})"
+
+
+def path(location: tuple[Any, ...]) -> str:
+    """A key path as YAML spells it: ``phases[0].tasks``."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+def _section(root: type[BaseModel], location: tuple[Any, ...]) -> type[BaseModel]:
+    """The model class at `location`: list indices and mapping keys step into their items."""
+    annotation: Any = root
+    for part in location:
+        annotation = _bare(annotation)
+        origin = typing.get_origin(annotation)
+        if origin in (list, tuple):
+            annotation = typing.get_args(annotation)[0]
+        elif origin is dict:
+            annotation = typing.get_args(annotation)[1]
+        else:
+            annotation = annotation.model_fields[str(part)].annotation
+    return _bare(annotation)
+
+
+def _bare(annotation: Any) -> Any:
+    """`annotation` without `| None` and `Annotated[...]` wrappers."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation

@@ -1,0 +1,145 @@
+"""Grids: every intermediate × target chain and each target alone, each phase trained once.
+
+A 3 × 3 grid with baselines on the fixtures runs exactly 3 + 9 + 3 Trainer runs (counted by a
+Trainer callback, Trainer's public hook); run again it runs none and reads every result back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lab import FixtureLab, build_lab
+from transformers import TrainerCallback
+
+from stilts import StiltsError
+from stilts.arguments import RunOptions
+from stilts.chain import ChainConfig, run
+from stilts.grid import chain_for, grid_chains, grid_dir, plan_all, read_back, run_all
+from stilts.store import Store
+from stilts.study_table import BASELINE, HEATMAP, StudyTable
+
+INTERMEDIATES = ("mnli", "qqp", "snli")
+TARGETS = ("xnli", "pawsx", "xcopa")
+SETTINGS = {  # small: this file counts runs; other tests show each head learns
+    "learning_rate": 1e-3, "epochs": 1, "max_length": 48, "batch_size": 16,
+    "max_train_examples": 64, "max_eval_examples": 8,
+}  # fmt: skip
+
+
+class TrainerRuns(TrainerCallback):
+    """Counts Trainer.train calls, and which output directories they trained into."""
+
+    def __init__(self) -> None:
+        self.outputs: list[str] = []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.outputs.append(args.output_dir)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> FixtureLab:
+    tasks = (*INTERMEDIATES, *TARGETS)
+    return build_lab(tmp_path_factory.mktemp("lab"), tasks, SETTINGS, vocab_size=1500)
+
+
+def run_grid(lab: FixtureLab, configs, *, force: bool = False):
+    counter = TrainerRuns()
+    options = RunOptions(callbacks=(counter,))
+    plans = plan_all(configs)
+    runs = run_all(plans, lab.store, lambda chain: run(chain, lab.store, options), force=force)
+    return plans, runs, counter
+
+
+@pytest.fixture(scope="module")
+def grid(lab):
+    configs = grid_chains(lab.config(), INTERMEDIATES, TARGETS, [7])
+    return run_grid(lab, configs)
+
+
+def test_a_3x3_grid_with_baselines_runs_3_plus_9_plus_3_trainer_runs(lab, grid):
+    plans, runs, counter = grid
+    assert len(plans) == 12  # 9 chains and 3 baselines
+    assert len(counter.outputs) == 3 + 9 + 3
+    assert len(set(counter.outputs)) == 15  # no phase trained twice
+    phases = [p for p in (lab.store.root / "phases").iterdir() if p.is_dir()]  # not locks
+    assert len(phases) == 15 and all(Store.is_complete(phase) for phase in phases)
+    assert not any(r.reused for r in runs)
+
+
+def test_a_finished_grid_runs_no_trainer_and_reads_every_result_back(lab, grid):
+    plans, first, _ = grid
+    _, again, counter = run_grid(lab, [p.config for p in plans])
+    assert counter.outputs == []
+    assert all(r.reused for r in again)
+    assert [r.result for r in again] == [r.result for r in first]
+    assert [r.result for r in read_back(plans, lab.store)] == [r.result for r in first]
+
+
+def test_the_study_table_holds_each_chains_score_and_its_gain(lab, grid):
+    plans, runs, _ = grid
+    table = StudyTable.from_results(r.result for r in runs)
+    assert table.rows == (BASELINE, *INTERMEDIATES) and table.columns == TARGETS
+    by_chain = {r.result.tasks: r.result.average for r in runs}
+    for row in INTERMEDIATES:
+        for column in TARGETS:
+            cell = table.cells[row, column]
+            assert cell.mean == pytest.approx(by_chain[(row, column)])
+            assert cell.delta == pytest.approx(by_chain[(row, column)] - by_chain[(column,)])
+            assert cell.std is None  # one seed
+    written = table.write(grid_dir(lab.store, plans))
+    assert [p.name for p in written] == ["study.md", "study.csv", HEATMAP]
+    assert written[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = written[0].read_text()
+    assert "| mnli |" in markdown and f"({table.cells['mnli', 'xnli'].delta:+.1f})" in markdown
+    assert len(written[1].read_text().splitlines()) == 1 + 12
+
+
+def test_force_retrains_each_shared_phase_once(lab, grid):
+    configs = grid_chains(lab.config(), ("mnli",), ("xnli", "pawsx"), [7], baselines=False)
+    _, runs, counter = run_grid(lab, configs, force=True)
+    assert len(counter.outputs) == 1 + 2  # mnli once, not once per target
+    assert not any(r.reused for r in runs)
+
+
+def test_a_grid_keeps_each_phases_own_settings_for_the_chains_that_have_it():
+    base = ChainConfig(
+        tasks=(),
+        adapters={"*": "lora", "xnli": "ia3"},
+        translations={"mnli": ("en", "de")},
+        phase_overrides={"mnli+mlm": {"epochs": 1}},
+        sampler="uniform",
+    )
+    baseline, intermediate = chain_for(base, ("xnli",), 3), chain_for(base, ("mnli+mlm", "xnli"), 3)
+    assert baseline.adapters == {"xnli": "ia3"} and baseline.translations == {}
+    assert baseline.sampler is None and baseline.phase_overrides == {} and baseline.seed == 3
+    assert intermediate.adapters == base.adapters and intermediate.sampler == "uniform"
+    assert intermediate.translations == {"mnli": ("en", "de")}
+    assert intermediate.phase_overrides == {"mnli+mlm": {"epochs": 1}}
+
+
+def test_a_grid_runs_every_seed_of_every_chain():
+    chains = grid_chains(ChainConfig(tasks=()), ("mnli",), ("xnli", "pawsx"), [1, 2])
+    assert [(c.tasks, c.seed) for c in chains] == [
+        (("xnli",), 1), (("pawsx",), 1), (("mnli", "xnli"), 1), (("mnli", "pawsx"), 1),
+        (("xnli",), 2), (("pawsx",), 2), (("mnli", "xnli"), 2), (("mnli", "pawsx"), 2),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("intermediates", "targets", "baselines", "error"),
+    [
+        ((), ("xnli",), False, "needs intermediate tasks, or baselines"),
+        (("mnli",), (), True, "needs at least one target task"),
+        (("mnli", "mnli"), ("xnli",), True, "names intermediate mnli more than once"),
+    ],
+)
+def test_a_malformed_grid_is_refused(intermediates, targets, baselines, error):
+    with pytest.raises(StiltsError, match=error):
+        grid_chains(ChainConfig(tasks=()), intermediates, targets, [1], baselines=baselines)
+
+
+def test_a_bad_name_anywhere_in_the_grid_fails_before_any_training(tmp_path: Path):
+    configs = grid_chains(ChainConfig(tasks=()), ("mnli", "qqq"), ("xnli",), [1])
+    with pytest.raises(StiltsError, match=r"unknown task 'qqq' \(did you mean 'qqp'"):
+        plan_all(configs)
