@@ -38,7 +38,8 @@ class Hyperparameters:
     epochs: float = 2.0
     max_length: int = 256
     warmup_ratio: float = 0.1
-    weight_decay: float = 0.0
+    weight_decay: float = 0.01
+    """jiant's AdamW decay (as Trainer, not on biases and LayerNorm weights)."""
     max_train_examples: int | None = None
     max_eval_examples: int | None = None
     embedding_layer: int | None = None

@@ -180,6 +180,7 @@ def test_target_tasks_test_the_official_languages(name):
 
 STUDY_EPOCHS = {"xnli": 2, "pawsx": 5, "udpos": 10, "panx": 10}
 QA_TASKS = ("squad", "squad_v2", "xquad", "mlqa", "tydiqa")
+JIANT_RETRIEVAL = ("bucc2018", "tatoeba")  # jiant embeds their sentences at up to 512 tokens
 
 
 @pytest.mark.parametrize("name", sorted(registry.entries()))
@@ -187,8 +188,9 @@ def test_every_task_declares_the_study_hyperparameters(name):
     hp = registry.load(name).defaults
     qa = name in QA_TASKS
     assert hp.epochs == (2 if qa else STUDY_EPOCHS.get(name, 2))
-    assert (hp.max_length, hp.batch_size) == ((384, 16) if qa else (256, 32))
-    assert (hp.learning_rate, hp.warmup_ratio) == (1e-5, 0.1)
+    length = 384 if qa else 512 if name in JIANT_RETRIEVAL else 256
+    assert (hp.max_length, hp.batch_size) == (length, 16 if qa else 32)
+    assert (hp.learning_rate, hp.warmup_ratio, hp.weight_decay) == (1e-5, 0.1, 0.01)
 
 
 def test_snli_drops_rows_without_a_gold_label(root, data):

@@ -18,7 +18,7 @@ from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
 from stilts.heads.embedding import SentenceEmbedding
 from stilts.plugins.xtreme import xtreme_source
-from stilts.task import Embed, Role, Task
+from stilts.task import Embed, Hyperparameters, Role, Task
 
 if TYPE_CHECKING:
     import datasets
@@ -134,6 +134,9 @@ def evaluate_bucc(
     return {**scores, "threshold": threshold}, ("tsv", lines)
 
 
+RETRIEVAL_DEFAULTS = Hyperparameters(max_length=512)
+"""jiant's XTREME scripts embed the retrieval sentences at up to 512 tokens."""
+
 tatoeba = Task(
     name="tatoeba",
     summary="Tatoeba sentence retrieval, English to 36 languages; evaluates the encoder",
@@ -143,6 +146,7 @@ tatoeba = Task(
     load=load_tatoeba,
     metric=None,
     main_metric="accuracy",
+    defaults=RETRIEVAL_DEFAULTS,
     evaluate_encoder=evaluate_tatoeba,
 )
 
@@ -155,5 +159,6 @@ bucc2018 = Task(
     load=load_bucc,
     metric=None,
     main_metric="f1",
+    defaults=RETRIEVAL_DEFAULTS,
     evaluate_encoder=evaluate_bucc,
 )
