@@ -6,16 +6,22 @@ Trainer callback, Trainer's public hook); run again it runs none and reads every
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import REPO, stilts_cli
 from lab import FixtureLab, build_lab
 from transformers import TrainerCallback
 
 from stilts import StiltsError
 from stilts.arguments import RunOptions
 from stilts.chain import ChainConfig, run
+from stilts.eval.results import ChainResult
 from stilts.grid import chain_for, grid_chains, grid_dir, plan_all, read_back, run_all
+from stilts.recipe import load_recipe
 from stilts.store import Store
 from stilts.study_table import BASELINE, HEATMAP, StudyTable
 
@@ -143,3 +149,52 @@ def test_a_bad_name_anywhere_in_the_grid_fails_before_any_training(tmp_path: Pat
     configs = grid_chains(ChainConfig(tasks=()), ("mnli", "qqq"), ("xnli",), [1])
     with pytest.raises(StiltsError, match=r"unknown task 'qqq' \(did you mean 'qqp'"):
         plan_all(configs)
+
+
+def test_a_grid_recipe_trains_only_what_the_store_lacks_then_reads_everything_back(
+    mnli_xnli, tmp_path
+):
+    store = tmp_path / "store"
+    shutil.copytree(mnli_xnli.store.root, store)  # it holds mnli and mnli → xnli already
+    recipe = str(REPO / "recipes" / "smoke" / "grid.yaml")
+    first = stilts_cli("run", recipe, "--store", str(store))
+    assert first.returncode == 0, first.stderr
+    assert "phases: 1 trained, 2 reused, 0 to go" in first.stdout  # the xnli baseline only
+    assert "2 chains: 1 run now, 1 read back" in first.stdout
+    gain = mnli_xnli.result.average - first_baseline(store)
+    cell = re.escape(f"{mnli_xnli.result.average:.1f} ({gain:+.1f})")
+    assert re.search(rf"│ mnli +│ {cell} +│", first.stdout)
+    again = stilts_cli("run", recipe, "--store", str(store), "--no-heatmap")
+    assert again.returncode == 0, again.stderr
+    assert "2 chains: 0 run now, 2 read back" in again.stdout and "training" not in again.stdout
+
+
+def first_baseline(store: Path) -> float:
+    """The xnli baseline's task score, read from its run directory."""
+    (run_dir,) = (store / "runs").glob("xnli-*")
+    return ChainResult.read(run_dir).average
+
+
+def test_grid_prints_the_recipe_that_runs_it(tmp_path):
+    printed = stilts_cli(
+        "grid", "--intermediate", "mnli, mnli+mlm", "--target", "xnli", "--seeds", "2",
+        "--adapter", "lora", "--print-recipe", "--model", "FacebookAI/xlm-roberta-large",
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    assert yaml.safe_load(printed.stdout) == {
+        "stilts": 1,
+        "model": {"id": "FacebookAI/xlm-roberta-large"},
+        "seeds": [42, 43],
+        "grid": {
+            "intermediate": [
+                {"tasks": ["mnli"], "adapter": "lora"},
+                {"tasks": ["mnli", "mlm"], "adapter": "lora"},
+            ],
+            "target": ["xnli"],
+        },
+    }
+    path = tmp_path / "grid.yaml"
+    path.write_text(printed.stdout)
+    configs = load_recipe(path).to_configs()
+    assert len(configs) == 2 * (1 + 2)
+    assert [c.adapters for c in configs[:3]] == [{}, {"mnli": "lora"}, {"mnli+mlm": "lora"}]
