@@ -389,6 +389,7 @@ def run(
     from stilts.eval.encoder import evaluate_encoder
     from stilts.eval.predict import evaluate_languages
     from stilts.provenance import hardware, package_versions
+    from stilts.recipe import Recipe
     from stilts.training import ModelSource
 
     if not force and (done := finished(chain, store, log)) is not None:
@@ -445,6 +446,7 @@ def run(
     manifest = {
         "stilts": __version__,
         "config": asdict(chain.config),
+        "recipe": Recipe.from_config(chain.config).model_dump(mode="json", exclude_defaults=True),
         "model": {"name": chain.config.model, "start": chain.phases[0].spec["start"]},
         "seed": chain.config.seed,
         "phases": phase_records,

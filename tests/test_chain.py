@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
+import yaml
 from conftest import stilts_cli
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
@@ -16,6 +17,7 @@ from stilts.bundled import SAMPLE_DATA
 from stilts.chain import ChainConfig, plan, run
 from stilts.evaluate import evaluate
 from stilts.plugins.nli import XNLI_LANGUAGES, XTREME_XNLI
+from stilts.recipe import load_recipe
 from stilts.store import PHASE_MANIFEST, read_json
 from stilts.training import ModelSource, model_with_fresh_head, starting_encoder
 
@@ -116,6 +118,7 @@ def test_results_and_manifest_are_written(mnli_xnli):
     assert ("google/xtreme", "test") in read
     assert all(len(r["sha256"]) == 64 and r["rows"] > 0 for r in manifest["data"])
     assert manifest["seconds"]["total"] > 0
+    assert manifest["hardware"] and manifest["stilts"]
     for phase in manifest["phases"]:
         assert phase["seconds"]["train"] > 0
         assert phase["training_arguments"]["seed"] == 42
@@ -165,3 +168,10 @@ def test_report_command_writes_json_csv_and_markdown(mnli_xnli, tmp_path):
     rows = (tmp_path / "report.csv").read_text().splitlines()
     assert sum(",xnli,accuracy,test," in row for row in rows) == len(XNLI_LANGUAGES)
     assert report["runs"][0]["target"] == "xnli"
+
+
+def test_the_manifests_recipe_reruns_the_same_run(mnli_xnli, tmp_path):
+    manifest = json.loads((mnli_xnli.run_dir / "manifest.json").read_text())
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(manifest["recipe"]))
+    assert plan(load_recipe(path).to_config()).run_fingerprint == mnli_xnli.plan.run_fingerprint
