@@ -454,6 +454,7 @@ def run(
         "packages": package_versions(),
         "hardware": hardware(),
         "seconds": {"test": test.seconds, "total": time.perf_counter() - started},
+        "results": result.as_dict(),
     }
     if state.is_main_process:
         for language, (extension, text) in test.submissions.items():

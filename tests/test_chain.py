@@ -119,6 +119,7 @@ def test_results_and_manifest_are_written(mnli_xnli):
     assert all(len(r["sha256"]) == 64 and r["rows"] > 0 for r in manifest["data"])
     assert manifest["seconds"]["total"] > 0
     assert manifest["hardware"] and manifest["stilts"]
+    assert manifest["results"] == results
     for phase in manifest["phases"]:
         assert phase["seconds"]["train"] > 0
         assert phase["training_arguments"]["seed"] == 42
