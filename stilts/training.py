@@ -128,7 +128,6 @@ def train_phase(
     run left one. Only the main process publishes.
     """
     from transformers import PrinterCallback, Trainer, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     from stilts.adapters import count_parameters, handoff_for, prepare_encoder, save_phase_model
     from stilts.multitask.model import MultiTaskModel
@@ -158,8 +157,7 @@ def train_phase(
         **setup, args=args, processing_class=tokenizer, callbacks=list(options.callbacks)
     )
     trainer.remove_callback(PrinterCallback)  # logs stay in trainer.state.log_history
-    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    output = trainer.train(resume_from_checkpoint=resume)
+    output = trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
     staging = phase_dir / "model.partial"
     if len(members) == 1 and handoff is None:
         trainer.save_model(str(staging))  # gathers sharded (FSDP/DeepSpeed) weights
@@ -182,6 +180,23 @@ def train_phase(
         parameters=count_parameters(model)._asdict(),
         steps_per_task=counts,
     )
+
+
+def last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest Trainer checkpoint that was written to the end, to resume from.
+
+    Trainer writes ``checkpoint-N/`` in place, its ``trainer_state.json`` last, and only then
+    deletes the one before; a kill during the save leaves a partial ``checkpoint-N`` beside a
+    whole older one. `transformers.trainer_utils.get_last_checkpoint` would pick the partial
+    one (by number alone), and every rerun would then fail on it.
+    """
+    from transformers.trainer import TRAINER_STATE_NAME
+
+    whole = [p for p in checkpoints.glob("checkpoint-*") if (p / TRAINER_STATE_NAME).is_file()]
+    numbered = [path for path in whole if path.name.removeprefix("checkpoint-").isdigit()]
+    if not numbered:
+        return None
+    return str(max(numbered, key=lambda path: int(path.name.removeprefix("checkpoint-"))))
 
 
 def _multitask_setup(
