@@ -152,6 +152,9 @@ Languages = Annotated[
 Split = Annotated[str, typer.Option(help="The target's split scored per language: test, or dev.")]
 TrustRemoteCode = Annotated[bool, typer.Option(help="Allow the model repo to run its own code.")]
 Force = Annotated[bool, typer.Option(help="Retrain phases found in the store.")]
+Plot = Annotated[
+    bool, typer.Option(help="Draw the figure (PNG; needs matplotlib: pip install 'stilts[plot]').")
+]
 PrintRecipe = Annotated[bool, typer.Option(help="Print this as a recipe (YAML) and run nothing.")]
 
 
@@ -225,9 +228,7 @@ def grid(
     baselines: Annotated[
         bool, typer.Option(help="Also train each target alone: the gains' reference row.")
     ] = True,
-    heatmap: Annotated[
-        bool, typer.Option(help="Draw study.png (needs matplotlib: stilts[plot]).")
-    ] = True,
+    plot: Plot = True,
     model: Model = bundled.MODEL,
     revision: Revision = None,
     data: Data = None,
@@ -273,7 +274,7 @@ def grid(
             recipe = Recipe.from_config(base, seeds=seed_list, grid=(rows, columns, baselines))
             typer.echo(recipe.to_yaml(), nl=False)
             return
-        _run_grid(configs, store, per_device_batch_size, force, heatmap=heatmap)
+        _run_grid(configs, store, per_device_batch_size, force, plot=plot)
 
 
 @app.command("run")
@@ -290,9 +291,7 @@ def run_recipe(
     store: StoreRoot = Path("stilts-runs"),
     per_device_batch_size: PerDevice = None,
     force: Force = False,
-    heatmap: Annotated[
-        bool, typer.Option(help="Grids: draw study.png (needs matplotlib: stilts[plot]).")
-    ] = True,
+    plot: Plot = True,
 ) -> None:
     """Run the experiment a recipe describes (see `stilts chain --print-recipe`).
 
@@ -307,7 +306,7 @@ def run_recipe(
         if loaded.grid is None and len(configs) == 1:
             _run_chain(configs[0], store, per_device_batch_size, force)
         else:
-            _run_grid(configs, store, per_device_batch_size, force, heatmap=heatmap)
+            _run_grid(configs, store, per_device_batch_size, force, plot=plot)
 
 
 def _chain_config(tasks: tuple[str, ...], options: dict[str, Any]) -> ChainConfig:
@@ -371,12 +370,12 @@ def _run_grid(
     per_device_batch_size: int | None,
     force: bool,
     *,
-    heatmap: bool,
+    plot: bool,
 ) -> None:
     """Plan every chain, run them (shared phases once) with a progress display, print and
     write the study's table."""
     from stilts import chain as chains
-    from stilts.grid import grid_dir, phase_counts, plan_all, read_back, run_all
+    from stilts.grid import phase_counts, plan_all, read_back, record, run_all
     from stilts.store import Store
     from stilts.study_table import StudyTable
 
@@ -398,7 +397,7 @@ def _run_grid(
     console.print(table.rich())
     reused = sum(run.reused for run in done)
     _say(f"{len(done)} chains: {len(done) - reused} run now, {reused} read back from the store")
-    written = table.write(grid_dir(runs, plans), heatmap=heatmap)
+    written = table.write(record(runs, plans), plot=plot)
     _say(f"study table: {', '.join(str(path) for path in written)}")
 
 

@@ -18,7 +18,10 @@ from stilts.adapters import EVERY_INTERMEDIATE
 from stilts.chain import PHASE_JOIN, ChainConfig, ChainPlan, Log, finished, plan
 from stilts.errors import StiltsError
 from stilts.eval.results import ChainResult
-from stilts.store import PHASE_MANIFEST, RUN_MANIFEST, Store, fingerprint
+from stilts.store import PHASE_MANIFEST, RUN_MANIFEST, Store, fingerprint, write_json
+
+GRID_RUNS = "runs.json"
+"""In a grid's directory: its runs' directories, relative to the store root."""
 
 
 def grid_chains(
@@ -151,10 +154,19 @@ def _forget_once(chain: ChainPlan, store: Store, forgotten: set[str]) -> None:
     (run_dir / RUN_MANIFEST).unlink(missing_ok=True)
 
 
-def grid_dir(store: Store, plans: Sequence[ChainPlan]) -> Path:
-    """Where a grid's tables go: named by the runs it holds."""
+def _grid_dir(store: Store, plans: Sequence[ChainPlan]) -> Path:
+    """Where a grid's tables go, named by the runs it holds; `GRID_RUNS` there lists them
+    (for the analyses), written by `record`."""
     key = fingerprint({"runs": [chain.run_fingerprint for chain in plans]})
     return store.root / "grids" / f"grid-{key[:12]}"
+
+
+def record(store: Store, plans: Sequence[ChainPlan]) -> Path:
+    """Write the grid's run list into its directory; return the directory."""
+    out = _grid_dir(store, plans)
+    runs = [store.run_dir(p.config.tasks, p.run_fingerprint) for p in plans]
+    write_json(out / GRID_RUNS, [str(path.relative_to(store.root)) for path in runs])
+    return out
 
 
 def phase_counts(plans: Sequence[ChainPlan], store: Store) -> dict[str, Any]:

@@ -19,9 +19,10 @@ from statistics import fmean, stdev
 
 from rich.table import Table
 
+from stilts import plots
 from stilts.errors import StiltsError
 from stilts.eval.results import ChainResult
-from stilts.store import write_bytes, write_text
+from stilts.store import write_text
 
 BASELINE = "none"
 """The row of targets trained with no intermediate phase."""
@@ -164,61 +165,34 @@ class StudyTable:
             table.add_row(*line)
         return table
 
-    def write(self, out: Path, *, heatmap: bool = True) -> list[Path]:
+    def write(self, out: Path, *, plot: bool = True) -> list[Path]:
         """study.md, study.csv and (with matplotlib, when asked) study.png, each atomically."""
         written = []
         for name, text in zip(FILES, (self.markdown(), self.csv()), strict=True):
             write_text(out / name, text)
             written.append(out / name)
-        if heatmap:
+        if plot:
             self.heatmap(out / HEATMAP)
             written.append(out / HEATMAP)
         return written
 
     def heatmap(self, path: Path) -> None:
-        """Gains (or scores, without baselines) as a colour grid, written atomically."""
-        try:
-            from matplotlib.colors import Normalize, TwoSlopeNorm
-            from matplotlib.figure import Figure
-        except ImportError:
-            raise StiltsError(
-                "the heatmap needs matplotlib: pip install 'stilts[plot]' (or pass --no-heatmap)"
-            ) from None
+        """Gains (or scores, without baselines) as a colour grid."""
         rows = [row for row in self.rows if row != BASELINE]
         gains = bool(rows) and all(self.cells[row, column].delta is not None
                                    for row, column in self.cells if row != BASELINE)  # fmt: skip
         rows = rows or list(self.rows)
-        values = [
-            [_value(self.cells.get((row, column)), gains) for column in self.columns]
-            for row in rows
-        ]
-        figure = Figure(figsize=(max(5.0, 1.2 * len(self.columns) + 3), 0.5 * len(rows) + 2))
-        axes = figure.add_subplot()
-        finite = [v for line in values for v in line if v == v] or [0.0]
-        if gains:
-            bound = max(1e-9, *(abs(v) for v in finite))
-            norm, cmap = TwoSlopeNorm(0.0, -bound, bound), "RdBu"
-        else:
-            low, high = min(finite), max(finite)
-            norm, cmap = Normalize(low, max(high, low + 1e-9)), "viridis"
-        image = axes.imshow(values, cmap=cmap, norm=norm, aspect="auto")
-        axes.set_xticks(range(len(self.columns)), self.columns, rotation=30, ha="right")
-        axes.set_yticks(range(len(rows)), rows)
-        for i, line in enumerate(values):
-            for j, value in enumerate(line):
-                if value == value:  # not NaN: the cell ran
-                    strong = abs(norm(value) - 0.5) > 0.3  # a dark cell: white text on it
-                    axes.text(j, i, f"{value:+.1f}" if gains else f"{value:.1f}",
-                              ha="center", va="center", fontsize=8,
-                              color="white" if strong else "black")  # fmt: skip
-        figure.colorbar(image, ax=axes, label="gain over none" if gains else "score")
         seeds = f"mean of {self.seeds} seeds" if self.seeds > 1 else "one seed"
-        what = "gain over no intermediate task" if gains else "test score"
-        axes.set_title(f"{what} ({seeds})", fontsize=9)
-        figure.tight_layout()
-        png = io.BytesIO()
-        figure.savefig(png, format="png", dpi=120)
-        write_bytes(path, png.getvalue())
+        values = [[_value(self.cells.get((r, c)), gains) for c in self.columns] for r in rows]
+        plots.heatmap(
+            path,
+            values,
+            rows,
+            self.columns,
+            title=f"{'gain over no intermediate task' if gains else 'test score'} ({seeds})",
+            label="gain over none" if gains else "score",
+            diverging=gains,
+        )
 
 
 def _value(cell: Cell | None, gains: bool) -> float:

@@ -6,6 +6,7 @@ Trainer callback, Trainer's public hook); run again it runs none and reads every
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -20,7 +21,7 @@ from stilts import StiltsError
 from stilts.arguments import RunOptions
 from stilts.chain import ChainConfig, run
 from stilts.eval.results import ChainResult
-from stilts.grid import chain_for, grid_chains, grid_dir, plan_all, read_back, run_all
+from stilts.grid import GRID_RUNS, chain_for, grid_chains, plan_all, read_back, record, run_all
 from stilts.recipe import load_recipe
 from stilts.store import Store
 from stilts.study_table import BASELINE, HEATMAP, StudyTable
@@ -93,7 +94,10 @@ def test_the_study_table_holds_each_chains_score_and_its_gain(lab, grid):
             assert cell.mean == pytest.approx(by_chain[(row, column)])
             assert cell.delta == pytest.approx(by_chain[(row, column)] - by_chain[(column,)])
             assert cell.std is None  # one seed
-    written = table.write(grid_dir(lab.store, plans))
+    out = record(lab.store, plans)
+    listed = [lab.store.root / name for name in json.loads((out / GRID_RUNS).read_text())]
+    assert [ChainResult.read(path) for path in listed] == [r.result for r in runs]
+    written = table.write(out)
     assert [p.name for p in written] == ["study.md", "study.csv", HEATMAP]
     assert written[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = written[0].read_text()
@@ -164,7 +168,7 @@ def test_a_grid_recipe_trains_only_what_the_store_lacks_then_reads_everything_ba
     gain = mnli_xnli.result.average - first_baseline(store)
     cell = re.escape(f"{mnli_xnli.result.average:.1f} ({gain:+.1f})")
     assert re.search(rf"│ mnli +│ {cell} +│", first.stdout)
-    again = stilts_cli("run", recipe, "--store", str(store), "--no-heatmap")
+    again = stilts_cli("run", recipe, "--store", str(store), "--no-plot")
     assert again.returncode == 0, again.stderr
     assert "2 chains: 0 run now, 2 read back" in again.stdout and "training" not in again.stdout
 
