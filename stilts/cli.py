@@ -407,6 +407,35 @@ def _run_options(per_device_batch_size: int | None, progress: Any) -> Any:
     return RunOptions(per_device_batch_size=per_device_batch_size, callbacks=(progress,))
 
 
+analyze_app = typer.Typer(
+    help="Answer a research question from finished runs in the store (never trains).",
+    no_args_is_help=True,
+)
+app.add_typer(analyze_app, name="analyze")
+RunsPath = Annotated[
+    Path, typer.Argument(help="A grid directory (STORE/grids/grid-…), a store, or a run.")
+]
+AnalysisOut = Annotated[
+    Path | None, typer.Option(help="Where its files go; default: PATH/analysis.")
+]
+
+
+@analyze_app.command("families")
+def analyze_families(path: RunsPath, out: AnalysisOut = None, plot: Plot = True) -> None:
+    """Which intermediate tasks help most, and is their ranking the same in every language
+    family? Gains by WALS family, each family's ranking, Kendall's W and pairwise tau."""
+    with user_errors():
+        from stilts.analysis.families import analyze
+
+        _show(analyze(path), out or path / "analysis", plot=plot)
+
+
+def _show(analysis: Any, out: Path, *, plot: bool) -> None:
+    console.print(analysis.rich())
+    written = analysis.write(out, plot=plot)
+    _say(f"{analysis.name}: {', '.join(str(path) for path in written)}")
+
+
 @app.command("eval")
 def evaluate(
     model: Annotated[

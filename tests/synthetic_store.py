@@ -1,0 +1,48 @@
+"""Stores of finished runs written without training, whose answers are known by construction.
+
+Each run is written the way `stilts.chain.run` writes one (results.json through ChainResult,
+manifest.json last, with the keys the analyses read), so an analysis reading it reads exactly
+what it would read from a real grid; only the scores are planted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from stilts.eval.results import ChainResult
+from stilts.store import RUN_MANIFEST, Store, fingerprint, write_json
+
+
+def write_run(
+    store: Path,
+    phases: Sequence[str],
+    seed: int,
+    scores: Mapping[str, float],
+    *,
+    metric: str = "accuracy",
+    specs: Sequence[Mapping[str, Any]] = (),
+    config: Mapping[str, Any] | None = None,
+) -> Path:
+    """A finished run of the chain `phases` whose target scored `scores` per language."""
+    phases = tuple(phases)
+    specs = list(specs) or [{"task": phase} for phase in phases]
+    result = ChainResult(
+        phases, phases[-1], metric, "en", {}, {code: {metric: v} for code, v in scores.items()}
+    )
+    key = fingerprint({"phases": phases, "seed": seed, "specs": specs, "config": config})
+    run_dir = Store(store).run_dir(phases, key)
+    result.write(run_dir)
+    write_json(
+        run_dir / RUN_MANIFEST,
+        {
+            "seed": seed,
+            "config": {"tasks": list(phases), "seed": seed, **(config or {})},
+            "phases": [
+                {"task": phase, "spec": spec} for phase, spec in zip(phases, specs, strict=True)
+            ],
+            "results": result.as_dict(),
+        },
+    )
+    return run_dir
