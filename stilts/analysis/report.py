@@ -68,13 +68,13 @@ class Analysis:
 
     def markdown(self) -> str:
         parts = [f"## {self.title}", "", *(f"- {finding}" for finding in self.findings), ""]
-        parts += [table.markdown() for table in self.tables]
+        parts += [table.markdown() for table in self.tables if table.rows]
         return "\n".join(parts)
 
     def rich(self) -> Group:
         findings = [Text(f"• {finding}") for finding in self.findings]
         return Group(Text(self.title, style="bold"), *findings,
-                     *(table.rich() for table in self.tables))  # fmt: skip
+                     *(table.rich() for table in self.tables if table.rows))  # fmt: skip
 
     def write(self, out: Path, *, plot: bool = True) -> list[Path]:
         """<name>.md, a CSV per table and (with `plot`) <name>.png, each atomically."""
