@@ -26,6 +26,7 @@ from stilts.translation import parse_translations
 if TYPE_CHECKING:
     from stilts.chain import ChainConfig
     from stilts.eval.results import ChainResult
+    from stilts.grid import GridCell
 
 app = typer.Typer(
     help="Intermediate-task transfer experiments for zero-shot cross-lingual NLP.",
@@ -265,16 +266,16 @@ def grid(
         base = _chain_config((), locals())
         rows, columns = _names(intermediate), _names(target)
         seed_list = [seed + offset for offset in range(seeds)]
-        configs = grid_chains(base, rows, columns, seed_list, baselines=baselines)
+        cells = grid_chains(base, rows, columns, seed_list, baselines=baselines)
         if print_recipe:
             from stilts.grid import plan_all
             from stilts.recipe import Recipe
 
-            plan_all(configs)  # a recipe that would not run is not printed
+            plan_all(cell.config for cell in cells)  # a recipe that would not run isn't printed
             recipe = Recipe.from_config(base, seeds=seed_list, grid=(rows, columns, baselines))
             typer.echo(recipe.to_yaml(), nl=False)
             return
-        _run_grid(configs, store, per_device_batch_size, force, plot=plot)
+        _run_grid(cells, store, per_device_batch_size, force, plot=plot)
 
 
 @app.command("run")
@@ -302,11 +303,11 @@ def run_recipe(
         from stilts.recipe import load_recipe
 
         loaded = load_recipe(recipe, set_ or [])
-        configs = loaded.to_configs()
-        if loaded.grid is None and len(configs) == 1:
-            _run_chain(configs[0], store, per_device_batch_size, force)
+        cells = loaded.chains()
+        if loaded.grid is None and len(cells) == 1:
+            _run_chain(cells[0].config, store, per_device_batch_size, force)
         else:
-            _run_grid(configs, store, per_device_batch_size, force, plot=plot)
+            _run_grid(cells, store, per_device_batch_size, force, plot=plot)
 
 
 def _chain_config(tasks: tuple[str, ...], options: dict[str, Any]) -> ChainConfig:
@@ -365,7 +366,7 @@ def _run_chain(
 
 
 def _run_grid(
-    configs: Sequence[ChainConfig],
+    cells: Sequence[GridCell],
     store: Path,
     per_device_batch_size: int | None,
     force: bool,
@@ -379,7 +380,7 @@ def _run_grid(
     from stilts.store import Store
     from stilts.study_table import StudyTable
 
-    plans = plan_all(configs)
+    plans = plan_all(cell.config for cell in cells)
     runs = Store(store)
     done = None if force else read_back(plans, runs)
     if done is None:  # something to train or score (torch imports here)
@@ -393,11 +394,13 @@ def _run_grid(
                 plans, runs, lambda p: chains.run(p, runs, options, log=_say),
                 force=force, log=_say, on_chain=lambda index, _p: progress.chain_starting(index),
             )  # fmt: skip
-    table = StudyTable.from_results(run.result for run in done)
+    table = StudyTable.from_results(
+        (cell.row, cell.column, run.result) for cell, run in zip(cells, done, strict=True)
+    )
     console.print(table.rich())
     reused = sum(run.reused for run in done)
     _say(f"{len(done)} chains: {len(done) - reused} run now, {reused} read back from the store")
-    written = table.write(record(runs, plans), plot=plot)
+    written = table.write(record(runs, plans, cells), plot=plot)
     _say(f"study table: {', '.join(str(path) for path in written)}")
 
 

@@ -9,8 +9,8 @@ is planned before the first trains, so a bad name anywhere fails before any trai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,60 +21,112 @@ from stilts.eval.results import ChainResult
 from stilts.store import PHASE_MANIFEST, RUN_MANIFEST, Store, fingerprint, write_json
 
 GRID_RUNS = "runs.json"
-"""In a grid's directory: its runs' directories, relative to the store root."""
+"""In a grid's directory: its runs (directories relative to the store root, rows, columns)."""
+BASELINE = "none"
+"""The row of targets trained with no intermediate phase."""
+
+
+@dataclass(frozen=True)
+class GridPhase:
+    """A row (intermediate phase) or column (target) of a grid, with the settings it alone
+    has: two rows may train the same task differently (data size, translations, adapter), so
+    a row is known by its label, not its task."""
+
+    name: str
+    """The phase: a task, or tasks joined by `PHASE_JOIN`."""
+    label: str = ""
+    """How the table names it; empty: its name."""
+    adapter: str | None = None
+    translations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    sampler: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One chain of a grid: its configuration, and the row and column it fills."""
+
+    config: ChainConfig
+    row: str
+    column: str
 
 
 def grid_chains(
     base: ChainConfig,
-    intermediates: Sequence[str],
-    targets: Sequence[str],
+    intermediates: Sequence[GridPhase | str],
+    targets: Sequence[GridPhase | str],
     seeds: Sequence[int],
     *,
     baselines: bool = True,
-) -> tuple[ChainConfig, ...]:
+) -> tuple[GridCell, ...]:
     """Every intermediate → target chain (and each target alone, with `baselines`) per seed.
 
     `base` holds what every chain shares; its per-phase settings (adapters, translations,
-    phase hyperparameters) are kept by the chains that have those phases.
+    phase hyperparameters, keyed by phase name) are kept by the chains that have those
+    phases, and each `GridPhase` adds its own.
     """
-    if not intermediates and not baselines:
+    rows = [GridPhase(p) if isinstance(p, str) else p for p in intermediates]
+    columns = [GridPhase(p) if isinstance(p, str) else p for p in targets]
+    if not rows and not baselines:
         raise StiltsError("a grid needs intermediate tasks, or baselines, or both")
-    if not targets:
+    if not columns:
         raise StiltsError("a grid needs at least one target task, e.g. --target xnli")
-    for what, names in (("intermediate", intermediates), ("target", targets)):
-        repeated = sorted({name for name in names if list(names).count(name) > 1})
+    for what, phases in (("intermediate", rows), ("target", columns)):
+        titles = [phase.title for phase in phases]
+        repeated = sorted({title for title in titles if titles.count(title) > 1})
         if repeated:
-            raise StiltsError(f"the grid names {what} {', '.join(repeated)} more than once")
-    starts: list[tuple[str, ...]] = [(name,) for name in intermediates]
+            raise StiltsError(
+                f"the grid names {what} {', '.join(repeated)} more than once; to compare "
+                "variants of one task, give each a label"
+            )
+    starts: list[tuple[GridPhase, ...]] = [(row,) for row in rows]
     if baselines:
         starts.insert(0, ())
     return tuple(
-        chain_for(base, (*start, target), seed)
+        GridCell(
+            chain_for(base, (*start, column), seed),
+            start[0].title if start else BASELINE,
+            column.title,
+        )
         for seed in seeds
         for start in starts
-        for target in targets
+        for column in columns
     )
 
 
-def chain_for(base: ChainConfig, phases: tuple[str, ...], seed: int) -> ChainConfig:
-    """`base` for the chain `phases` with `seed`: the shared settings that apply to it."""
-    names = set(phases)
-    tasks = {task for phase in phases for task in phase.split(PHASE_JOIN)}
-    multitask = any(PHASE_JOIN in phase for phase in phases)
+def chain_for(base: ChainConfig, phases: Sequence[GridPhase | str], seed: int) -> ChainConfig:
+    """`base` for the chain `phases` with `seed`: the shared settings that apply to it, and
+    each phase's own."""
+    phases = [GridPhase(p) if isinstance(p, str) else p for p in phases]
+    names = {phase.name for phase in phases}
+    tasks = {task for phase in names for task in phase.split(PHASE_JOIN)}
+    multitask = any(PHASE_JOIN in name for name in names)
+    sampler = next((p.sampler for p in phases if p.sampler is not None), base.sampler)
     return replace(
         base,
-        tasks=phases,
+        tasks=tuple(phase.name for phase in phases),
         seed=seed,
         adapters={
-            name: spec
-            for name, spec in base.adapters.items()
-            if name in names or (name == EVERY_INTERMEDIATE and len(phases) > 1)
+            **{
+                name: spec
+                for name, spec in base.adapters.items()
+                if name in names or (name == EVERY_INTERMEDIATE and len(phases) > 1)
+            },
+            **{p.name: p.adapter for p in phases if p.adapter is not None},
         },
-        translations={task: codes for task, codes in base.translations.items() if task in tasks},
+        translations={
+            **{task: codes for task, codes in base.translations.items() if task in tasks},
+            **{task: codes for p in phases for task, codes in p.translations.items()},
+        },
         phase_overrides={
-            name: values for name, values in base.phase_overrides.items() if name in names
+            **{name: values for name, values in base.phase_overrides.items() if name in names},
+            **{p.name: dict(p.hyperparameters) for p in phases if p.hyperparameters},
         },
-        sampler=base.sampler if multitask else None,
+        sampler=sampler if multitask else None,
         dev_aggregate=base.dev_aggregate if multitask else ChainConfig.dev_aggregate,
     )
 
@@ -161,11 +213,18 @@ def _grid_dir(store: Store, plans: Sequence[ChainPlan]) -> Path:
     return store.root / "grids" / f"grid-{key[:12]}"
 
 
-def record(store: Store, plans: Sequence[ChainPlan]) -> Path:
-    """Write the grid's run list into its directory; return the directory."""
+def record(store: Store, plans: Sequence[ChainPlan], cells: Sequence[GridCell]) -> Path:
+    """Write the grid's runs (each with its row and column) into its directory; return it."""
     out = _grid_dir(store, plans)
-    runs = [store.run_dir(p.config.tasks, p.run_fingerprint) for p in plans]
-    write_json(out / GRID_RUNS, [str(path.relative_to(store.root)) for path in runs])
+    listed = [
+        {
+            "run": str(store.run_dir(p.config.tasks, p.run_fingerprint).relative_to(store.root)),
+            "row": cell.row,
+            "column": cell.column,
+        }
+        for p, cell in zip(plans, cells, strict=True)
+    ]
+    write_json(out / GRID_RUNS, listed)
     return out
 
 

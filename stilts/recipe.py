@@ -49,6 +49,7 @@ from stilts import bundled
 from stilts.chain import PHASE_JOIN, ChainConfig
 from stilts.declarative import TaskDeclaration
 from stilts.errors import StiltsError
+from stilts.grid import BASELINE, GridCell, GridPhase, grid_chains
 from stilts.schema import Strict, describe
 
 FORMAT = 1
@@ -66,6 +67,9 @@ class PhaseSpec(Strict):
     adapter: str | None = None
     translate: dict[str, list[str]] = Field(default_factory=dict)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = Field(default=None, min_length=1)
+    """A grid row's or column's name, to tell variants of one task apart (default: the
+    phase's name)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -83,6 +87,16 @@ class PhaseSpec(Strict):
     @property
     def name(self) -> str:
         return PHASE_JOIN.join(self.tasks)
+
+    def grid_phase(self) -> GridPhase:
+        return GridPhase(
+            self.name,
+            self.label or "",
+            self.adapter,
+            {task: tuple(codes) for task, codes in self.translate.items()},
+            dict(self.hyperparameters),
+            self.sampler,
+        )
 
 
 class GridSpec(Strict):
@@ -123,21 +137,24 @@ class Recipe(Strict):
             raise ValueError("give seed (one) or seeds (a list), not both")
         return self
 
-    def to_configs(self) -> tuple[ChainConfig, ...]:
-        """Every chain the recipe runs: its chain or its grid's, once per seed."""
-        from stilts.grid import grid_chains
-
-        base = self._base()
+    def chains(self) -> tuple[GridCell, ...]:
+        """Every chain the recipe runs (its chain, or its grid's, once per seed), each with
+        the table row and column it fills."""
         seeds = self.seeds or [self.seed]
         if self.grid is None:
-            return tuple(replace(base, seed=seed) for seed in seeds)
+            base = self._base(self.phases)
+            row = " → ".join(base.tasks[:-1]) or BASELINE
+            return tuple(GridCell(replace(base, seed=s), row, base.tasks[-1]) for s in seeds)
         return grid_chains(
-            base,
-            [phase.name for phase in self.grid.intermediate],
-            [phase.name for phase in self.grid.target],
+            self._base([]),
+            [phase.grid_phase() for phase in self.grid.intermediate],
+            [phase.grid_phase() for phase in self.grid.target],
             seeds,
             baselines=self.grid.baselines,
         )
+
+    def to_configs(self) -> tuple[ChainConfig, ...]:
+        return tuple(cell.config for cell in self.chains())
 
     def to_config(self) -> ChainConfig:
         """The one chain of a recipe with `phases` and one seed."""
@@ -146,9 +163,9 @@ class Recipe(Strict):
             raise StiltsError(f"the recipe runs {len(configs)} chains, not one")
         return configs[0]
 
-    def _base(self) -> ChainConfig:
-        """The settings every chain of the recipe shares; per-phase ones keyed by phase."""
-        phases = self.phases or [*self.grid.intermediate, *self.grid.target]
+    def _base(self, phases: Sequence[PhaseSpec]) -> ChainConfig:
+        """The settings every chain of the recipe shares, and `phases`' own keyed by phase
+        (a grid's phases carry theirs into each chain: `stilts.grid.chain_for`)."""
         samplers = {phase.sampler for phase in phases if phase.sampler is not None}
         if len(samplers) > 1:
             raise StiltsError(
@@ -159,7 +176,7 @@ class Recipe(Strict):
         for phase in phases:
             translations.update({task: tuple(codes) for task, codes in phase.translate.items()})
         return ChainConfig(
-            tasks=tuple(phase.name for phase in self.phases or ()),
+            tasks=tuple(phase.name for phase in phases),
             model=self.model.id,
             revision=self.model.revision,
             data=self.data,

@@ -22,10 +22,9 @@ from rich.table import Table
 from stilts import plots
 from stilts.errors import StiltsError
 from stilts.eval.results import ChainResult
+from stilts.grid import BASELINE
 from stilts.store import write_text
 
-BASELINE = "none"
-"""The row of targets trained with no intermediate phase."""
 AVERAGE = "average"
 FILES = ("study.md", "study.csv")
 HEATMAP = "study.png"
@@ -72,14 +71,13 @@ class StudyTable:
     cells: dict[tuple[str, str], Cell]
 
     @classmethod
-    def from_results(cls, results: Iterable[ChainResult]) -> StudyTable:
-        """Group chain results by (intermediate phases, target); seeds are the repeats."""
+    def from_results(cls, results: Iterable[tuple[str, str, ChainResult]]) -> StudyTable:
+        """Group (row, column, result) triples; the results of one cell are its seeds."""
         scores: dict[tuple[str, str], list[float]] = defaultdict(list)
         metrics: dict[str, str] = {}
-        for result in results:
-            row = " → ".join(result.tasks[:-1]) or BASELINE
-            scores[(row, result.target)].append(result.average)
-            metrics[result.target] = result.metric
+        for row, column, result in results:
+            scores[(row, column)].append(result.average)
+            metrics[column] = result.metric
         if not scores:
             raise StiltsError("no finished runs to tabulate")
         rows = tuple(dict.fromkeys(row for row, _ in scores))

@@ -21,7 +21,16 @@ from stilts import StiltsError
 from stilts.arguments import RunOptions
 from stilts.chain import ChainConfig, run
 from stilts.eval.results import ChainResult
-from stilts.grid import GRID_RUNS, chain_for, grid_chains, plan_all, read_back, record, run_all
+from stilts.grid import (
+    GRID_RUNS,
+    GridPhase,
+    chain_for,
+    grid_chains,
+    plan_all,
+    read_back,
+    record,
+    run_all,
+)
 from stilts.recipe import load_recipe
 from stilts.store import Store
 from stilts.study_table import BASELINE, HEATMAP, StudyTable
@@ -50,22 +59,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> FixtureLab:
     return build_lab(tmp_path_factory.mktemp("lab"), tasks, SETTINGS, vocab_size=1500)
 
 
-def run_grid(lab: FixtureLab, configs, *, force: bool = False):
+def run_grid(lab: FixtureLab, cells, *, force: bool = False):
     counter = TrainerRuns()
     options = RunOptions(callbacks=(counter,))
-    plans = plan_all(configs)
+    plans = plan_all(cell.config for cell in cells)
     runs = run_all(plans, lab.store, lambda chain: run(chain, lab.store, options), force=force)
     return plans, runs, counter
 
 
 @pytest.fixture(scope="module")
 def grid(lab):
-    configs = grid_chains(lab.config(), INTERMEDIATES, TARGETS, [7])
-    return run_grid(lab, configs)
+    cells = grid_chains(lab.config(), INTERMEDIATES, TARGETS, [7])
+    return (cells, *run_grid(lab, cells))
 
 
 def test_a_3x3_grid_with_baselines_runs_3_plus_9_plus_3_trainer_runs(lab, grid):
-    plans, runs, counter = grid
+    _, plans, runs, counter = grid
     assert len(plans) == 12  # 9 chains and 3 baselines
     assert len(counter.outputs) == 3 + 9 + 3
     assert len(set(counter.outputs)) == 15  # no phase trained twice
@@ -75,8 +84,8 @@ def test_a_3x3_grid_with_baselines_runs_3_plus_9_plus_3_trainer_runs(lab, grid):
 
 
 def test_a_finished_grid_runs_no_trainer_and_reads_every_result_back(lab, grid):
-    plans, first, _ = grid
-    _, again, counter = run_grid(lab, [p.config for p in plans])
+    cells, plans, first, _ = grid
+    _, again, counter = run_grid(lab, cells)
     assert counter.outputs == []
     assert all(r.reused for r in again)
     assert [r.result for r in again] == [r.result for r in first]
@@ -84,8 +93,10 @@ def test_a_finished_grid_runs_no_trainer_and_reads_every_result_back(lab, grid):
 
 
 def test_the_study_table_holds_each_chains_score_and_its_gain(lab, grid):
-    plans, runs, _ = grid
-    table = StudyTable.from_results(r.result for r in runs)
+    cells, plans, runs, _ = grid
+    table = StudyTable.from_results(
+        (cell.row, cell.column, run.result) for cell, run in zip(cells, runs, strict=True)
+    )
     assert table.rows == (BASELINE, *INTERMEDIATES) and table.columns == TARGETS
     by_chain = {r.result.tasks: r.result.average for r in runs}
     for row in INTERMEDIATES:
@@ -94,9 +105,10 @@ def test_the_study_table_holds_each_chains_score_and_its_gain(lab, grid):
             assert cell.mean == pytest.approx(by_chain[(row, column)])
             assert cell.delta == pytest.approx(by_chain[(row, column)] - by_chain[(column,)])
             assert cell.std is None  # one seed
-    out = record(lab.store, plans)
-    listed = [lab.store.root / name for name in json.loads((out / GRID_RUNS).read_text())]
-    assert [ChainResult.read(path) for path in listed] == [r.result for r in runs]
+    out = record(lab.store, plans, cells)
+    listed = json.loads((out / GRID_RUNS).read_text())
+    assert [ChainResult.read(lab.store.root / e["run"]) for e in listed] == [r.result for r in runs]
+    assert [(e["row"], e["column"]) for e in listed] == [(c.row, c.column) for c in cells]
     written = table.write(out)
     assert [p.name for p in written] == ["study.md", "study.csv", HEATMAP]
     assert written[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -106,8 +118,8 @@ def test_the_study_table_holds_each_chains_score_and_its_gain(lab, grid):
 
 
 def test_force_retrains_each_shared_phase_once(lab, grid):
-    configs = grid_chains(lab.config(), ("mnli",), ("xnli", "pawsx"), [7], baselines=False)
-    _, runs, counter = run_grid(lab, configs, force=True)
+    cells = grid_chains(lab.config(), ("mnli",), ("xnli", "pawsx"), [7], baselines=False)
+    _, runs, counter = run_grid(lab, cells, force=True)
     assert len(counter.outputs) == 1 + 2  # mnli once, not once per target
     assert not any(r.reused for r in runs)
 
@@ -130,9 +142,11 @@ def test_a_grid_keeps_each_phases_own_settings_for_the_chains_that_have_it():
 
 def test_a_grid_runs_every_seed_of_every_chain():
     chains = grid_chains(ChainConfig(tasks=()), ("mnli",), ("xnli", "pawsx"), [1, 2])
-    assert [(c.tasks, c.seed) for c in chains] == [
-        (("xnli",), 1), (("pawsx",), 1), (("mnli", "xnli"), 1), (("mnli", "pawsx"), 1),
-        (("xnli",), 2), (("pawsx",), 2), (("mnli", "xnli"), 2), (("mnli", "pawsx"), 2),
+    assert [(c.config.tasks, c.config.seed, c.row) for c in chains] == [
+        (("xnli",), 1, "none"), (("pawsx",), 1, "none"),
+        (("mnli", "xnli"), 1, "mnli"), (("mnli", "pawsx"), 1, "mnli"),
+        (("xnli",), 2, "none"), (("pawsx",), 2, "none"),
+        (("mnli", "xnli"), 2, "mnli"), (("mnli", "pawsx"), 2, "mnli"),
     ]  # fmt: skip
 
 
@@ -150,9 +164,9 @@ def test_a_malformed_grid_is_refused(intermediates, targets, baselines, error):
 
 
 def test_a_bad_name_anywhere_in_the_grid_fails_before_any_training(tmp_path: Path):
-    configs = grid_chains(ChainConfig(tasks=()), ("mnli", "qqq"), ("xnli",), [1])
+    cells = grid_chains(ChainConfig(tasks=()), ("mnli", "qqq"), ("xnli",), [1])
     with pytest.raises(StiltsError, match=r"unknown task 'qqq' \(did you mean 'qqp'"):
-        plan_all(configs)
+        plan_all(cell.config for cell in cells)
 
 
 def test_a_grid_recipe_trains_only_what_the_store_lacks_then_reads_everything_back(
@@ -202,3 +216,18 @@ def test_grid_prints_the_recipe_that_runs_it(tmp_path):
     configs = load_recipe(path).to_configs()
     assert len(configs) == 2 * (1 + 2)
     assert [c.adapters for c in configs[:3]] == [{}, {"mnli": "lora"}, {"mnli+mlm": "lora"}]
+
+
+def test_variants_of_one_task_are_rows_of_their_own_with_their_own_settings():
+    small = GridPhase("mnli", "mnli-1k", hyperparameters={"max_train_examples": 1000})
+    german = GridPhase("mnli", "mnli-de", translations={"mnli": ("de",)}, adapter="lora")
+    cells = grid_chains(ChainConfig(tasks=()), (small, german), ("xnli",), [1])
+    assert [c.row for c in cells] == ["none", "mnli-1k", "mnli-de"]
+    assert cells[1].config.phase_overrides == {"mnli": {"max_train_examples": 1000}}
+    assert cells[1].config.translations == {} and cells[1].config.adapters == {}
+    assert cells[2].config.translations == {"mnli": ("de",)}
+    assert cells[2].config.adapters == {"mnli": "lora"}
+    plans = plan_all(cell.config for cell in cells)
+    assert len({p.phases[0].fingerprint for p in plans[1:]}) == 2  # two different phases
+    with pytest.raises(StiltsError, match=r"names intermediate mnli more than once.*label"):
+        grid_chains(ChainConfig(tasks=()), ("mnli", GridPhase("mnli")), ("xnli",), [1])

@@ -179,3 +179,20 @@ def test_evaluation_names_languages_of_the_target(tmp_path, evaluation, error):
     else:
         with pytest.raises(StiltsError, match=re.escape(error)):
             plan(config)
+
+
+def test_a_grid_recipe_compares_labelled_variants_of_one_task(tmp_path):
+    path = write(
+        tmp_path,
+        "stilts: 1\nseeds: [1, 2]\ngrid:\n  intermediate:\n  - mnli\n"
+        "  - {tasks: [mnli], label: mnli-1k, hyperparameters: {max_train_examples: 1000}}\n"
+        "  target: [xnli]\n",
+    )
+    cells = load_recipe(path).chains()
+    assert [(c.row, c.config.seed) for c in cells] == [
+        ("none", 1), ("mnli", 1), ("mnli-1k", 1), ("none", 2), ("mnli", 2), ("mnli-1k", 2),
+    ]  # fmt: skip
+    assert cells[2].config.phase_overrides == {"mnli": {"max_train_examples": 1000}}
+    assert cells[1].config.phase_overrides == {}
+    plans = plan_all(cell.config for cell in cells)
+    assert plans[1].phases[0].fingerprint != plans[2].phases[0].fingerprint

@@ -12,10 +12,13 @@ from stilts.eval.results import ChainResult
 from stilts.study_table import BASELINE, Cell, StudyTable
 
 
-def result(tasks: tuple[str, ...], *scores: float) -> ChainResult:
-    """A chain's result whose languages score `scores` (their mean is its task score)."""
+def result(tasks: tuple[str, ...], *scores: float) -> tuple[str, str, ChainResult]:
+    """A chain's (row, column, result) whose languages score `scores` (their mean is its task
+    score)."""
     test = {f"l{i}": {"accuracy": score} for i, score in enumerate(scores)}
-    return ChainResult(tasks, tasks[-1], "accuracy", "en", {}, test)
+    return " → ".join(tasks[:-1]) or BASELINE, tasks[-1], ChainResult(
+        tasks, tasks[-1], "accuracy", "en", {}, test
+    )
 
 
 RESULTS = [  # two seeds: baseline xnli 60, 62; mnli → xnli 64, 68; pawsx alone 80, 80

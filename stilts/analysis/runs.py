@@ -15,11 +15,8 @@ from statistics import fmean
 from typing import Any
 
 from stilts.errors import StiltsError
-from stilts.grid import GRID_RUNS
+from stilts.grid import BASELINE, GRID_RUNS
 from stilts.store import RUN_MANIFEST, read_json
-
-BASELINE = "none"
-"""The intermediate label of a target trained with no intermediate phase."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +31,14 @@ class Run:
     split: str
     scores: Mapping[str, float]
     manifest: Mapping[str, Any]
+    row: str | None = None
+    """The grid row the run fills (a grid labels variants of one task apart); None: not
+    read through a grid."""
 
     @property
     def intermediate(self) -> str:
-        """The phases before the target, as the study's table labels a row."""
-        return " → ".join(self.phases[:-1]) or BASELINE
+        """The run's row: its grid label, else the phases before the target."""
+        return self.row or " → ".join(self.phases[:-1]) or BASELINE
 
     @property
     def average(self) -> float:
@@ -68,11 +68,13 @@ class Gain:
 def read_runs(path: Path) -> list[Run]:
     """The finished runs at `path`: a run, a grid, or a whole store."""
     path = Path(path)
+    rows: dict[Path, str] = {}
     if (path / RUN_MANIFEST).is_file():
         directories = [path]
     elif (path / GRID_RUNS).is_file():
         store = path.parents[1]
-        directories = [store / name for name in read_json(path / GRID_RUNS)]
+        rows = {store / entry["run"]: entry["row"] for entry in read_json(path / GRID_RUNS)}
+        directories = list(rows)
     elif (path / "runs").is_dir():
         directories = sorted((path / "runs").iterdir())
     else:
@@ -80,13 +82,13 @@ def read_runs(path: Path) -> list[Run]:
             f"{path} is not a run, a grid or a store directory (expected {RUN_MANIFEST}, "
             f"{GRID_RUNS} or runs/ in it)"
         )
-    runs = [read_run(d) for d in directories if (d / RUN_MANIFEST).is_file()]
+    runs = [read_run(d, rows.get(d)) for d in directories if (d / RUN_MANIFEST).is_file()]
     if not runs:
         raise StiltsError(f"{path} holds no finished runs; run the question's recipe first")
     return runs
 
 
-def read_run(run_dir: Path) -> Run:
+def read_run(run_dir: Path, row: str | None = None) -> Run:
     results = read_json(run_dir / "results.json")
     manifest = read_json(run_dir / RUN_MANIFEST)
     metric = results["metric"]
@@ -99,6 +101,7 @@ def read_run(run_dir: Path) -> Run:
         split=results.get("split", "test"),
         scores={language: values[metric] for language, values in results["test"].items()},
         manifest=manifest,
+        row=row,
     )
 
 
