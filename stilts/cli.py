@@ -433,6 +433,16 @@ def analyze_families(path: RunsPath, out: AnalysisOut = None, plot: Plot = True)
         _show(analyze(path), out or path / "analysis", plot=plot)
 
 
+@analyze_app.command("size")
+def analyze_size(path: RunsPath, out: AnalysisOut = None, plot: Plot = True) -> None:
+    """Does more intermediate data help more? Score and gain by the intermediate phase's
+    training rows, their spread over languages, families and seeds, and the size trend."""
+    with user_errors():
+        from stilts.analysis.size import analyze
+
+        _show(analyze(path), out or path / "analysis", plot=plot)
+
+
 def _show(analysis: Any, out: Path, *, plot: bool) -> None:
     console.print(analysis.rich())
     written = analysis.write(out, plot=plot)

@@ -24,14 +24,21 @@ def write_run(
     metric: str = "accuracy",
     specs: Sequence[Mapping[str, Any]] = (),
     config: Mapping[str, Any] | None = None,
+    train_rows: int | None = None,
 ) -> Path:
-    """A finished run of the chain `phases` whose target scored `scores` per language."""
+    """A finished run of the chain `phases` whose target scored `scores` per language (its
+    first phase trained on `train_rows` rows, when given)."""
     phases = tuple(phases)
     specs = list(specs) or [{"task": phase} for phase in phases]
     result = ChainResult(
         phases, phases[-1], metric, "en", {}, {code: {metric: v} for code, v in scores.items()}
     )
-    key = fingerprint({"phases": phases, "seed": seed, "specs": specs, "config": config})
+    key = fingerprint(
+        {"phases": phases, "seed": seed, "specs": specs, "config": config, "rows": train_rows}
+    )
+    records = [{"task": phase, "spec": spec} for phase, spec in zip(phases, specs, strict=True)]
+    if train_rows is not None:
+        records[0]["train_rows"] = train_rows
     run_dir = Store(store).run_dir(phases, key)
     result.write(run_dir)
     write_json(
@@ -39,9 +46,7 @@ def write_run(
         {
             "seed": seed,
             "config": {"tasks": list(phases), "seed": seed, **(config or {})},
-            "phases": [
-                {"task": phase, "spec": spec} for phase, spec in zip(phases, specs, strict=True)
-            ],
+            "phases": records,
             "results": result.as_dict(),
         },
     )
