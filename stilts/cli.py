@@ -443,6 +443,16 @@ def analyze_size(path: RunsPath, out: AnalysisOut = None, plot: Plot = True) -> 
         _show(analyze(path), out or path / "analysis", plot=plot)
 
 
+@analyze_app.command("resource")
+def analyze_resource(path: RunsPath, out: AnalysisOut = None, plot: Plot = True) -> None:
+    """Does the resource level of the intermediate-training language matter? Gains by the
+    resource class of the intermediate language and of the target language."""
+    with user_errors():
+        from stilts.analysis.resource import analyze
+
+        _show(analyze(path), out or path / "analysis", plot=plot)
+
+
 def _show(analysis: Any, out: Path, *, plot: bool) -> None:
     console.print(analysis.rich())
     written = analysis.write(out, plot=plot)

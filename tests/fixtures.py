@@ -4,15 +4,17 @@
 tables for every task: the bundled MNLI/XNLI sample, and for every other task each split and
 language its loader reads, with the real dataset's column names, `datasets.Features` types,
 ClassLabel names, string-vs-int labels, split names and file layout. CCGbank is written as
-AUTO files under ``root/LDC2005T13/ccgbank_1_1/data/AUTO``.
+AUTO files under ``root/LDC2005T13/ccgbank_1_1/data/AUTO``, UD English EWT as CoNLL-U files
+under ``root/UniversalDependencies/UD_English-EWT``.
 
 The English data is learnable by a tiny randomly initialised model in a few epochs, through
 simple surface cues: a marker word decides a classification label; the right choice of a
 multiple-choice row holds a marker word no wrong choice holds; a word's tag is a function of
-the word; a QA answer is the only word of a closed answer set in its context. Other languages
-have the same structure with a language prefix, so each language's table is distinct. The
-masked-LM text repeats one word of its language's own per document, so every masked word
-follows from the words around it.
+the word, and its dependency head and relation follow from it and its neighbours; a QA answer
+is the only word of a closed answer set in its context. Other languages have the same
+structure with a language prefix, so each language's table is distinct. The masked-LM text
+repeats one word of its language's own per document, so every masked word follows from the
+words around it.
 Every table draws from its own seeded `random.Random`, so the output is reproducible.
 """
 
@@ -28,7 +30,7 @@ from datasets import ClassLabel, Features, List, Value
 from fixtures_xtreme_r import write_lareqa, write_mewslix
 
 from stilts.bundled import SAMPLE_DATA
-from stilts.data import HubSource
+from stilts.data import DataLocator, HubSource
 from stilts.plugins.ccg import CCGBANK
 from stilts.plugins.english import glue_source
 from stilts.plugins.mlm import TEXT as MLM_TEXT
@@ -42,7 +44,7 @@ from stilts.plugins.multiple_choice import (
     XCOPA_LANGUAGES,
     xcopa_source,
 )
-from stilts.plugins.nli import ANLI, SNLI
+from stilts.plugins.nli import ANLI, GLUE_MNLI, SNLI, xnli_translation
 from stilts.plugins.paraphrase import PAWSX_LANGUAGES, pawsx_source
 from stilts.plugins.qa import (
     MLQA_LANGUAGES,
@@ -67,13 +69,14 @@ from stilts.plugins.tagging import (
     panx_source,
     udpos_source,
 )
+from stilts.plugins.udparse import UD_EWT
 from stilts.plugins.xtreme import xtreme_source
 from stilts.testing import write_table
 
 FIXTURE_TASKS = (
     "mnli", "xnli", "pawsx", "qqp", "snli", "anli_plus", "squad", "squad_v2", "xquad", "mlqa",
     "tydiqa", "udpos", "panx", "ccg", "hellaswag", "commonsenseqa", "cosmosqa", "siqa", "copa",
-    "xcopa", "tatoeba", "bucc2018", "mewslix", "lareqa", "mlm",
+    "xcopa", "tatoeba", "bucc2018", "mewslix", "lareqa", "mlm", "udparse",
 )  # fmt: skip
 """Every task whose data `write_fixtures` provides (mnli and xnli through the bundled sample)."""
 
@@ -121,6 +124,7 @@ def write_fixtures(root: Path) -> None:
         write_mewslix,
         write_lareqa,
         write_mlm_text,
+        write_ud_ewt,
     ):
         write(root)
 
@@ -943,3 +947,182 @@ def write_mlm_text(root: Path) -> None:
         path = root / MLM_TEXT.repo / MLM_TEXT.pattern(language)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# --- UD English EWT: CoNLL-U dependency trees ---------------------------------------------
+# Sentences of a small grammar whose every arc follows from the words: a determiner,
+# possessive or adjective attaches to the next noun; the first noun phrase is the verb's
+# subject and the one after it its object; a noun after in/near/on is an oblique of the verb,
+# after "of" a modifier of the noun before. Some sentences hold a multiword token ("didn't")
+# and some a gapped second clause ("… and the cook the letter") with an empty node for the
+# missing verb, as EWT's enhanced graphs have: the loader must skip both kinds of line.
+
+UD_LEXICON: dict[str, tuple[str, str, tuple[str, ...]]] = {  # class -> (UPOS, XPOS, words)
+    "det": ("DET", "DT", ("the", "a", "every")),
+    "poss": ("PRON", "PRP$", ("my", "his", "her", "their")),
+    "adj": ("ADJ", "JJ", ("old", "red", "small", "happy", "quiet")),
+    "noun": ("NOUN", "NN", ("farmer", "cook", "key", "letter", "bottle", "lamp", "river")),
+    "name": ("PROPN", "NNP", ("Maria", "John", "Oslo", "Ahmed")),
+    "aux": ("AUX", "MD", ("will", "can", "must")),
+    "adp": ("ADP", "IN", ("in", "near", "on")),
+    "adv": ("ADV", "RB", ("quickly", "again", "slowly")),
+}
+UD_VERBS = (("bought", "buy"), ("found", "find"), ("sold", "sell"), ("opened", "open"))
+UD_UNSEEN_IN_TRAIN = "obl:npmod"
+"""The relation of "today" in some dev sentences, never in training (which has obl:tmod)."""
+UD_SIZES = {"train": 800, "dev": 72, "test": 24}
+
+UDWord = list  # [form, lemma, UPOS, XPOS, head index (0-based; -1: the root), DEPREL]
+VERB = -2
+"""A head not placed yet (the verb, or the noun after a preposition): set once it is."""
+
+
+def _ud_word(kind: str, rng: random.Random, head: int, deprel: str) -> UDWord:
+    upos, xpos, words = UD_LEXICON[kind]
+    form = rng.choice(words)
+    return [form, form, upos, xpos, head, deprel]  # every word here is its own lemma
+
+
+def _ud_nominal(rng: random.Random, words: list[UDWord], head: int, deprel: str) -> int:
+    """Append a noun phrase attached to `head`; return the index of its noun."""
+    if rng.random() < 0.25:
+        words.append(_ud_word("name", rng, head, deprel))
+        return len(words) - 1
+    adjectives = rng.choice((0, 0, 1, 2))
+    noun = len(words) + 1 + adjectives
+    if rng.random() < 0.3:
+        words.append(_ud_word("poss", rng, noun, "nmod:poss"))
+    else:
+        words.append(_ud_word("det", rng, noun, "det"))
+    words += [_ud_word("adj", rng, noun, "amod") for _ in range(adjectives)]
+    words.append(_ud_word("noun", rng, head, deprel))
+    return noun
+
+
+def ud_sentence(
+    rng: random.Random, *, gapped: bool = False, unseen: bool = False, long: bool = False
+) -> tuple[list[UDWord], int | None, int | None]:
+    """(words, index of a multiword token's first word or None, index of the word an empty
+    node follows or None): one clause, 0-2 obliques (9-11 when long)."""
+    words: list[UDWord] = []
+    _ud_nominal(rng, words, VERB, "nsubj")
+    contracted, choice = None, rng.random()
+    if choice < 0.25:
+        contracted = len(words)
+        words.append(["did", "do", "AUX", "VBD", VERB, "aux"])
+        words.append(["n't", "not", "PART", "RB", VERB, "advmod"])
+    elif choice < 0.5:
+        words.append(_ud_word("aux", rng, VERB, "aux"))
+    verb = len(words)
+    past, lemma = rng.choice(UD_VERBS)
+    bare = choice < 0.5  # after an auxiliary
+    words.append([lemma if bare else past, lemma, "VERB", "VB" if bare else "VBD", -1, "root"])
+    for word in words:
+        word[4] = verb if word[4] == VERB else word[4]
+    obj = _ud_nominal(rng, words, verb, "obj")
+    if rng.random() < 0.3:
+        _ud_phrase(rng, words, "of", obj, "nmod")
+    for _ in range(rng.randint(9, 11) if long else rng.randint(0, 2)):
+        _ud_phrase(rng, words, rng.choice(UD_LEXICON["adp"][2]), verb, "obl")
+    if rng.random() < 0.3:
+        words.append(_ud_word("adv", rng, verb, "advmod"))
+    elif rng.random() < 0.3:
+        relation = UD_UNSEEN_IN_TRAIN if unseen else "obl:tmod"
+        words.append(["today", "today", "NOUN", "NN", verb, relation])
+    empty_after = None
+    if gapped:  # "… and the cook the letter": the second verb is elided
+        conjunction = len(words)
+        words.append(["and", "and", "CCONJ", "CC", VERB, "cc"])
+        empty_after = words[conjunction][4] = _ud_nominal(rng, words, verb, "conj")
+        _ud_nominal(rng, words, empty_after, "orphan")
+    words.append([".", ".", "PUNCT", ".", verb, "punct"])
+    return words, contracted, empty_after
+
+
+def _ud_phrase(
+    rng: random.Random, words: list[UDWord], preposition: str, head: int, deprel: str
+) -> None:
+    """Append a prepositional phrase whose noun attaches to `head`."""
+    case = len(words)
+    words.append([preposition, preposition, "ADP", "IN", VERB, "case"])
+    words[case][4] = _ud_nominal(rng, words, head, deprel)
+
+
+def conllu_sentence(
+    sent_id: str, words: list[UDWord], contracted: int | None, empty_after: int | None
+) -> str:
+    """One sentence in CoNLL-U: comments, ten tab-separated columns per line, a blank line."""
+    tokens, i = [], 0
+    while i < len(words):  # the surface tokens, for `# text`
+        step = 2 if i == contracted else 1
+        tokens.append("".join(word[0] for word in words[i : i + step]))
+        i += step
+    text = " ".join(tokens[:-1]) + tokens[-1]  # no space before the full stop
+    lines = [f"# sent_id = {sent_id}", f"# text = {text}"]
+    root = next(n for n, word in enumerate(words, start=1) if word[4] == -1)
+    for i, (form, lemma, upos, xpos, head, deprel) in enumerate(words, start=1):
+        if i - 1 == contracted:
+            lines.append(_conllu_line(f"{i}-{i + 1}", f"{form}{words[i][0]}", *"_" * 8))
+        misc = "SpaceAfter=No" if i == len(words) - 1 else "_"
+        enhanced = f"{head + 1}:{deprel}"
+        lines.append(
+            _conllu_line(i, form, lemma, upos, xpos, "_", head + 1, deprel, enhanced, misc)
+        )
+        if i - 1 == empty_after:  # the elided verb, a copy of the root, in the enhanced graph
+            _, verb_lemma, _, verb_xpos, _, _ = words[root - 1]
+            copy = (words[root - 1][0], verb_lemma, "VERB", verb_xpos, "_", "_", "_")
+            lines.append(_conllu_line(f"{i}.1", *copy, f"{root}:conj:and", f"CopyOf={root}"))
+    return "\n".join(lines) + "\n\n"
+
+
+def _conllu_line(*columns: object) -> str:
+    assert len(columns) == 10, columns
+    return "\t".join(map(str, columns))
+
+
+def write_ud_ewt(root: Path) -> None:
+    """`en_ewt-ud-{train,dev,test}.conllu` where a clone of UD_English-EWT keeps them."""
+    folder = root / UD_EWT.repo
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in UD_SIZES.items():
+        rng = _rng("ud_ewt", split)
+        blocks = [f"# newdoc id = fixture-{split}\n"]
+        for i in range(n):
+            words, contracted, empty_after = ud_sentence(
+                rng, gapped=i % 5 == 3, unseen=split == "dev" and i % 6 == 2, long=i % 25 == 10
+            )
+            blocks.append(
+                conllu_sentence(f"fixture-{split}-{i:04d}", words, contracted, empty_after)
+            )
+        path = folder / UD_EWT.pattern(split)
+        path.write_text("".join(blocks), encoding="utf-8")
+
+
+XNLI_FEATURES = Features(  # facebook/xnli: one config per language
+    {
+        "premise": Value("string"),
+        "hypothesis": Value("string"),
+        "label": ClassLabel(names=["entailment", "neutral", "contradiction"]),
+    }
+)
+
+
+def translated(table: datasets.Dataset, language: str) -> datasets.Dataset:
+    """The sample's MNLI rows "translated": marked by a language word, labels unchanged."""
+    return datasets.Dataset.from_dict(
+        {
+            "premise": [f"{language} {text}" for text in table["premise"]],
+            "hypothesis": [f"{language} {text}" for text in table["hypothesis"]],
+            "label": table["label"],
+        },
+        features=XNLI_FEATURES,
+    )
+
+
+def write_translated_sample(root: Path, languages: tuple[str, ...]) -> Path:
+    """The bundled sample plus facebook/xnli's translated MNLI train in `languages`."""
+    shutil.copytree(SAMPLE_DATA, root, dirs_exist_ok=True)
+    english = DataLocator(SAMPLE_DATA).load(GLUE_MNLI, "train")
+    for language in languages:
+        write_table(root, xnli_translation(language), "train", translated(english, language))
+    return root

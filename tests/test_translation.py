@@ -2,51 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
-
-import datasets
 import pytest
+from fixtures import write_translated_sample
 
 from stilts import StiltsError, registry
 from stilts.bundled import SAMPLE_DATA
 from stilts.chain import ChainConfig, plan, run
 from stilts.data import DataLocator
-from stilts.plugins.nli import GLUE_MNLI, xnli_translation
+from stilts.plugins.nli import GLUE_MNLI
 from stilts.store import PHASE_MANIFEST, Store, read_json
 from stilts.testing import write_table
 from stilts.translation import TrainingData
 
 MNLI = registry.load("mnli")
-XNLI_FEATURES = datasets.Features(  # facebook/xnli: one config per language
-    {
-        "premise": datasets.Value("string"),
-        "hypothesis": datasets.Value("string"),
-        "label": datasets.ClassLabel(names=["entailment", "neutral", "contradiction"]),
-    }
-)
-
-
-def translated(table: datasets.Dataset, language: str) -> datasets.Dataset:
-    """The sample's MNLI rows "translated": marked by a language word, labels unchanged."""
-    return datasets.Dataset.from_dict(
-        {
-            "premise": [f"{language} {text}" for text in table["premise"]],
-            "hypothesis": [f"{language} {text}" for text in table["hypothesis"]],
-            "label": table["label"],
-        },
-        features=XNLI_FEATURES,
-    )
 
 
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory):
     """The bundled sample plus facebook/xnli's translated MNLI train in de and fr."""
-    root = tmp_path_factory.mktemp("mirror")
-    shutil.copytree(SAMPLE_DATA, root, dirs_exist_ok=True)
-    english = DataLocator(SAMPLE_DATA).load(GLUE_MNLI, "train")
-    for language in ("de", "fr"):
-        write_table(root, xnli_translation(language), "train", translated(english, language))
-    return root
+    return write_translated_sample(tmp_path_factory.mktemp("mirror"), ("de", "fr"))
 
 
 def test_the_tasks_own_translations_load_through_its_loader(mirror):

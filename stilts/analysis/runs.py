@@ -9,7 +9,7 @@ and pairs every chain with its baseline: the same target trained alone with the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -59,6 +59,8 @@ class Gain:
     seed: int
     score: float
     baseline: float
+    run: Run = field(compare=False, repr=False)
+    """The chain the score is from (its manifest says how its phases trained)."""
 
     @property
     def gain(self) -> float:
@@ -122,6 +124,6 @@ def gains(runs: Iterable[Run]) -> tuple[list[Gain], list[str]]:
             if language in base.scores:
                 found.append(
                     Gain(run.intermediate, run.target, language, run.seed, score,
-                         base.scores[language])
+                         base.scores[language], run)
                 )  # fmt: skip
     return found, notes
