@@ -16,8 +16,10 @@ def result(tasks: tuple[str, ...], *scores: float) -> tuple[str, str, ChainResul
     """A chain's (row, column, result) whose languages score `scores` (their mean is its task
     score)."""
     test = {f"l{i}": {"accuracy": score} for i, score in enumerate(scores)}
-    return " → ".join(tasks[:-1]) or BASELINE, tasks[-1], ChainResult(
-        tasks, tasks[-1], "accuracy", "en", {}, test
+    return (
+        " → ".join(tasks[:-1]) or BASELINE,
+        tasks[-1],
+        ChainResult(tasks, tasks[-1], "accuracy", "en", {}, test),
     )
 
 

@@ -20,6 +20,7 @@ from fixtures import CCG_UNSEEN_IN_TRAIN, FIXTURE_TASKS, write_fixtures
 from stilts import StiltsError, registry
 from stilts.data import DataLocator, HubSource
 from stilts.heads import (
+    DependencyParsing,
     ExtractiveQA,
     MaskedLanguageModel,
     MultipleChoice,
@@ -123,6 +124,12 @@ def check_rows(task_name: str, head, table: datasets.Dataset, where: str) -> Non
         assert set(table["language"]) <= set(registry.load(task_name).languages), where
         seeds = table["mask_seed"]  # -1 for training rows, a fixed seed for evaluation rows
         assert all(seed == -1 for seed in seeds) or all(seed >= 0 for seed in seeds), where
+    elif isinstance(head, DependencyParsing):
+        for row in table:
+            words = len(row["tokens"])
+            assert len(row["heads"]) == len(row["deprels"]) == words > 0, where
+            assert all(0 <= h <= words for h in row["heads"]), where
+            assert row["heads"].count(0) >= 1 and all(row["deprels"]), where
     else:  # pragma: no cover - a new head kind needs its checks here
         raise AssertionError(f"{where}: no checks for head {head!r}")
 

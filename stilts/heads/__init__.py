@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 from stilts.heads.classification import SequenceClassification
 from stilts.heads.common import ROW
+from stilts.heads.dependency import DependencyParsing
 from stilts.heads.masked_lm import MaskedLanguageModel
 from stilts.heads.multiple_choice import MultipleChoice
 from stilts.heads.question_answering import ExtractiveQA
@@ -88,6 +89,7 @@ class Head(Protocol):
 
 __all__ = [
     "ROW",
+    "DependencyParsing",
     "ExtractiveQA",
     "Head",
     "MaskedLanguageModel",

@@ -30,14 +30,21 @@ def head_model(
 
     Built from config and filled by hand rather than `from_pretrained(previous_phase)` because
     that would also restore the previous phase's head whenever its shape happens to match;
-    each phase must start with a fresh head. Extra source weights (a pooler the head model
-    does not use) are dropped; a missing one is an error.
+    each phase must start with a fresh head.
     """
     import transformers
 
-    # The config comes from the previous phase: none of its head's settings may leak in.
-    # A head without label names gets transformers' default of two outputs (QA's start and
-    # end logits), never the previous phase's label count.
+    set_labels(config, labels)
+    return with_encoder_weights(getattr(transformers, auto_class).from_config(config), encoder)
+
+
+def set_labels(config: PretrainedConfig, labels: Sequence[str] | None) -> None:
+    """Give `config` the head's label names, and none of the previous phase's head settings.
+
+    The config comes from the previous phase: none of its head's settings may leak in. A head
+    without label names gets transformers' default of two outputs (QA's start and end logits),
+    never the previous phase's label count.
+    """
     config.problem_type = None
     config.num_labels = len(labels) if labels is not None else 2
     if labels is not None:
@@ -46,7 +53,14 @@ def head_model(
     else:
         config.id2label = {i: f"LABEL_{i}" for i in range(2)}
         config.label2id = {name: i for i, name in config.id2label.items()}
-    model = getattr(transformers, auto_class).from_config(config)
+
+
+def with_encoder_weights(model: PreTrainedModel, encoder: PreTrainedModel) -> PreTrainedModel:
+    """`model` (a fresh head model) with `encoder`'s weights in its base model.
+
+    Extra source weights (a pooler the head model does not use) are dropped; a missing one is
+    an error.
+    """
     result = model.base_model.load_state_dict(encoder.state_dict(), strict=False)
     if result.missing_keys:
         raise StiltsError(

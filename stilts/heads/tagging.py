@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from stilts.errors import StiltsError
 from stilts.eval.submission import Submission, tag_lines
 from stilts.heads.common import ROW, head_model, trained_model
+from stilts.heads.words import first_subwords, tokenizable_words
 
 if TYPE_CHECKING:
     import datasets
@@ -58,17 +59,9 @@ class TokenTagging:
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
-        flat = [word for words in batch["tokens"] for word in words]
-        pieces = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
         windows, origins = [], []  # words of each window; (row, index of its first word)
-        cursor = 0
-        for row, words in enumerate(batch["tokens"]):
-            lengths = [len(ids) for ids in pieces[cursor : cursor + len(words)]]
-            cursor += len(words)
-            # A word that tokenises to nothing (a lone zero-width space…) becomes the unknown
-            # token, as in XTREME, so that it still has a first sub-word and a prediction.
-            words = [w if n else tokenizer.unk_token for w, n in zip(words, lengths, strict=True)]
-            for start, end in _windows([max(n, 1) for n in lengths], budget):
+        for row, (words, lengths) in enumerate(tokenizable_words(batch["tokens"], tokenizer)):
+            for start, end in _windows(lengths, budget):
                 windows.append(words[start:end])
                 origins.append((row, start))
         encoded = tokenizer(
@@ -83,14 +76,12 @@ class TokenTagging:
         }
         for i, (row, offset) in enumerate(origins):
             tags = batch["tags"][row]
-            labels, word_ids, previous = [], [], None
-            for word in encoded.word_ids(i):
-                first = word is not None and word != previous
-                previous = word
-                word_ids.append(offset + word if first else -1)
-                tag = tags[offset + word] if first else IGNORED
-                labels.append(tag if tag >= 0 else IGNORED)
-            features["labels"].append(labels)
+            starts = first_subwords(encoded.word_ids(i))
+            word_ids = [offset + word if word >= 0 else -1 for word in starts]
+            labelled = [word >= 0 and tags[word] >= 0 for word in word_ids]  # -1: unseen tag
+            features["labels"].append(
+                [tags[word] if ok else IGNORED for word, ok in zip(word_ids, labelled, strict=True)]
+            )
             features["word_ids"].append(word_ids)
             features[ROW].append(row)
         return features
