@@ -90,6 +90,27 @@ def lines(
     save(drawing, path)
 
 
+def scatter(
+    path: Path,
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+) -> None:
+    """One set of points per series name: (x, y), each set in its own colour."""
+    drawing = figure(6.0, 4.0)
+    axes = drawing.add_subplot()
+    for name, (x, y) in series.items():
+        axes.scatter(x, y, label=name, s=18, alpha=0.8)
+    axes.axhline(0.0, color="grey", linewidth=0.8)
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.set_title(title, fontsize=9)
+    axes.legend(fontsize=8)
+    save(drawing, path)
+
+
 def save(drawing: Any, path: Path) -> None:
     drawing.tight_layout()
     png = io.BytesIO()
