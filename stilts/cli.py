@@ -453,6 +453,56 @@ def analyze_resource(path: RunsPath, out: AnalysisOut = None, plot: Plot = True)
         _show(analyze(path), out or path / "analysis", plot=plot)
 
 
+@analyze_app.command("similarity")
+def analyze_similarity(
+    path: RunsPath,
+    out: AnalysisOut = None,
+    plot: Plot = True,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Masked-LM checkpoint to measure with; default: the runs' start."),
+    ] = None,
+    revision: Revision = None,
+    data: Annotated[
+        str | None, typer.Option(help="'sample', 'hub' or a mirror root; default: the runs'.")
+    ] = None,
+    examples: Annotated[int, typer.Option(help="Sequences per task.")] = 256,
+    max_length: Annotated[int, typer.Option()] = 128,
+    fisher_layers: Annotated[int, typer.Option(help="Top encoder layers the Fisher covers.")] = 1,
+) -> None:
+    """Does an intermediate task help a target more, the more similar the two are? Similarity
+    of their data under the pretrained encoder (representations, Fisher) against the gain."""
+    with user_errors():
+        from stilts.analysis.similarity import analyze
+
+        out = out or path / "analysis"
+        _quiet_libraries()
+        analysis = analyze(
+            path, model=model, revision=revision, data=data, examples=examples,
+            max_length=max_length, fisher_layers=fisher_layers, cache=out / "task_vectors",
+            log=_say,
+        )  # fmt: skip
+        _show(analysis, out, plot=plot)
+
+
+@analyze_app.command("syntax")
+def analyze_syntax(
+    path: RunsPath,
+    syntactic: Annotated[
+        str, typer.Option(help="The syntactic intermediate tasks, comma-separated.")
+    ] = "udparse,ccg",
+    out: AnalysisOut = None,
+    plot: Plot = True,
+) -> None:
+    """Do syntactic intermediate tasks transfer differently with typological distance? Gains
+    against each language's URIEL syntactic distance from English, syntactic against
+    semantic intermediate tasks."""
+    with user_errors():
+        from stilts.analysis.syntax import analyze
+
+        _show(analyze(path, _names(syntactic)), out or path / "analysis", plot=plot)
+
+
 def _show(analysis: Any, out: Path, *, plot: bool) -> None:
     console.print(analysis.rich())
     written = analysis.write(out, plot=plot)

@@ -78,8 +78,28 @@ def spearman(x: Sequence[float], y: Sequence[float], *, minimum: int = 5) -> Est
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         raise TooFewPoints("a correlation needs values that vary (one side is constant)")
     rho = spearmanr(x, y)
-    interval = bootstrap(len(x), lambda idx: float(spearmanr(x[idx], y[idx]).statistic))
+    rows = resampled_rows(len(x))
+    interval = percentile_interval(row_spearman(x[rows], y[rows]))
     return Estimate(float(rho.statistic), *interval, p_value=float(rho.pvalue))
+
+
+def resampled_rows(n: int, *, seed: int = 0) -> np.ndarray:
+    """`BOOTSTRAP_SAMPLES` resamples of n items, one row of indices each (drawn with
+    replacement), for statistics computed on every resample at once."""
+    return np.random.default_rng(seed).integers(0, n, (BOOTSTRAP_SAMPLES, n))
+
+
+def row_spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each row of `x` with the same row of `y` (ties: average ranks, as
+    scipy), NaN where a row is constant: a bootstrap's resamples in one call instead of one
+    scipy call each (a hundred times faster)."""
+    from scipy.stats import rankdata
+
+    rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rx * ry).sum(axis=1) / np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
 
 
 def bootstrap(
@@ -87,20 +107,22 @@ def bootstrap(
 ) -> tuple[float | None, float | None]:
     """A percentile interval of a statistic over `BOOTSTRAP_SAMPLES` resamples, each drawn
     by `resampled` with the generator given (the caller knows its units: pairs, languages
-    within families…). Resamples where the statistic is undefined (NaN) are dropped; with too
-    few left the interval is None."""
+    within families…)."""
     rng = np.random.default_rng(seed)
-    values = []
     with warnings.catch_warnings():  # a resample of equal values: NaN, dropped below
         warnings.simplefilter("ignore")
-        for _ in range(BOOTSTRAP_SAMPLES):
-            value = resampled(rng)
-            if value == value:
-                values.append(value)
-    if len(values) < BOOTSTRAP_SAMPLES // 2:
+        return percentile_interval([resampled(rng) for _ in range(BOOTSTRAP_SAMPLES)])
+
+
+def percentile_interval(values: Sequence[float] | np.ndarray) -> tuple[float | None, float | None]:
+    """The `CONFIDENCE` percentile interval of a statistic's bootstrap values. Resamples where
+    the statistic is undefined (NaN) are dropped; with too few left the interval is None."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[~np.isnan(finite)]
+    if len(finite) < BOOTSTRAP_SAMPLES // 2:
         return None, None
     tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
+    low, high = np.percentile(finite, [tail, 100 - tail])
     return float(low), float(high)
 
 
