@@ -43,7 +43,7 @@ def analyze(path: Path, syntactic: Iterable[str] = SYNTACTIC) -> Analysis:
     points: dict[str, list[Point]] = defaultdict(list)
     unplaced = set()
     for (task, target, code), values in sorted(per_seed.items()):
-        distance = distance_from_english(code)
+        distance = _distance(code)
         if distance is None:
             unplaced.add(code)
             continue
@@ -81,6 +81,15 @@ def analyze(path: Path, syntactic: Iterable[str] = SYNTACTIC) -> Analysis:
                "intermediate task", header, rows),),
         figure,
     )  # fmt: skip
+
+
+def _distance(code: str) -> float | None:
+    """The language's syntactic distance from English; None where URIEL has none or the
+    language table does not list the code."""
+    try:
+        return distance_from_english(code)
+    except StiltsError:
+        return None
 
 
 def _is_syntactic(task: str, syntactic: set[str]) -> bool:
