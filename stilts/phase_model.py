@@ -27,6 +27,6 @@ def load_trained(
 
     if not is_multitask(model_dir):
         return load_phase_model(task.head, model_dir, trust_remote_code=trust_remote_code)
-    model = load_task_model(model_dir, task.name, trust_remote_code=trust_remote_code)
+    model = load_task_model(model_dir, task, trust_remote_code=trust_remote_code)
     apply_stack(encoder_of(model), model_dir)
     return model.eval()

@@ -22,6 +22,7 @@ from stilts.heads import DependencyParsing
 from stilts.heads.biaffine import SETTINGS, BiaffineParserModel
 from stilts.heads.dependency import UNPARSED
 from stilts.plugins.udparse import read_conllu, udparse
+from stilts.store import PHASE_MANIFEST, read_json
 from stilts.task import Task
 from stilts.testing import TINY_CONFIG, train_tokenizer
 
@@ -280,3 +281,13 @@ def test_the_registered_task_reads_its_fixture_mirror(lab):
     assert "root" in task.head.labels and "obl:npmod" not in task.head.labels
     dev = task.load("dev", "en", data)
     assert "obl:npmod" in {rel for rels in dev["deprels"] for rel in rels}  # unseen in training
+
+
+def test_the_parser_trains_in_a_multitask_phase_and_is_scored_from_its_head(lab):
+    """The parser's model is stilts' own class, not a transformers one: reloading its head
+    from a multi-task phase builds it through the head around the shared encoder."""
+    chain, _ = lab.run("udparse+pawsx", "pawsx")
+    record = read_json(lab.store.phase_dir(chain.phases[0].name, chain.phases[0].fingerprint)
+                       / PHASE_MANIFEST)  # fmt: skip
+    assert record["dev"]["udparse"]["en"]["uas"] > 60, record["dev"]
+    assert record["dev"]["pawsx"]["en"]["accuracy"] > 60, record["dev"]

@@ -73,7 +73,7 @@ def test_the_shared_encoder_is_saved_once_and_each_head_beside_it(finished):
         head = model_dir / "heads" / task / "model.safetensors"
         assert head.stat().st_size < encoder_bytes / 5
     with pytest.raises(StiltsError, match="trained no xnli head"):
-        load_task_model(model_dir, "xnli")
+        load_task_model(model_dir, registry.load("xnli"))
 
 
 def test_a_weighted_dev_aggregate_rescores_the_finished_phase_without_training(lab, finished):
@@ -121,12 +121,13 @@ def test_a_reloaded_head_predicts_exactly_as_the_trained_model(lab, finished):
     """Save → reload: every task's model from disk equals the in-memory multi-task model."""
     _, _, phase_dir = finished
     model_dir = phase_dir / "model"
-    reloaded = {task: load_task_model(model_dir, task) for task in PHASE}
+    tasks = {name: registry.load(name).bound(DataLocator(lab.data)) for name in PHASE}
+    reloaded = {task: load_task_model(model_dir, tasks[task]) for task in PHASE}
     shared = MultiTaskModel(reloaded)
     assert len({id(m.base_model) for m in shared.heads.values()}) == 1
     ids = torch.tensor([[0, 100, 200, 300, 2]])
     for task in PHASE:
-        fresh = load_task_model(model_dir, task)
+        fresh = load_task_model(model_dir, tasks[task])
         inputs = {"input_ids": ids.unsqueeze(1) if task == "hellaswag" else ids}
         with torch.no_grad():
             expected = fresh(**inputs)

@@ -22,6 +22,8 @@ from stilts.errors import StiltsError
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
+    from stilts.task import Task
+
 HEADS = "heads"
 """Subdirectory of a multi-task phase's model directory: one head per task."""
 HEAD_WEIGHTS = "model.safetensors"
@@ -116,30 +118,40 @@ def is_multitask(model_dir: Path) -> bool:
     return (model_dir / HEADS).is_dir()
 
 
-def load_task_model(model_dir: Path, task: str, *, trust_remote_code: bool = False) -> Any:
-    """Task `task`'s head model from a multi-task phase: the shared encoder plus its head."""
+def load_task_model(model_dir: Path, task: Task, *, trust_remote_code: bool = False) -> Any:
+    """`task`'s head model from a multi-task phase: the shared encoder plus its head.
+
+    A transformers head class loads the shared checkpoint itself; a head model of stilts'
+    own (the parser's) is built by the task's head around the shared encoder. Either way the
+    head's weights then come from its own file.
+    """
     import transformers
     from safetensors.torch import load_file
 
-    head_dir = model_dir / HEADS / task
+    head_dir = model_dir / HEADS / task.name
     if not head_dir.is_dir():
         trained = sorted(p.name for p in (model_dir / HEADS).iterdir())
         raise StiltsError(
-            f"the multi-task phase at {model_dir.parent} trained no {task} head (it trained "
-            f"{', '.join(trained)})"
+            f"the multi-task phase at {model_dir.parent} trained no {task.name} head (it "
+            f"trained {', '.join(trained)})"
         )
     config = transformers.AutoConfig.from_pretrained(head_dir)
-    model_class = getattr(transformers, config.architectures[0])
-    # The encoder's weights come from the shared checkpoint, the head's from its own file.
-    model = model_class.from_pretrained(
-        model_dir, config=config, trust_remote_code=trust_remote_code
-    )
+    model_class = getattr(transformers, config.architectures[0], None)
+    if model_class is not None:
+        model = model_class.from_pretrained(
+            model_dir, config=config, trust_remote_code=trust_remote_code
+        )
+    else:
+        encoder = transformers.AutoModel.from_pretrained(
+            model_dir, trust_remote_code=trust_remote_code
+        )
+        model = task.head.model_with_encoder(config, encoder)
     weights = load_file(str(head_dir / HEAD_WEIGHTS))
     expected = set(head_weights(model))
     if set(weights) != expected:
         different = sorted(set(weights) ^ expected)
         raise StiltsError(
-            f"the {task} head at {head_dir} does not fit {type(model).__name__}: "
+            f"the {task.name} head at {head_dir} does not fit {type(model).__name__}: "
             f"{', '.join(different[:4])}"
         )
     model.load_state_dict(weights, strict=False)
