@@ -106,12 +106,11 @@ def _trend(scope: str, points: list[tuple]) -> str:
         rho = spearman([p[1] for p in points], [p[4] for p in points])
     except TooFewPoints as error:
         return f"{scope}: not computed: {error}"
-    if rho.high is not None and rho.high < 0:
-        verdict = "lower-resource intermediate languages give larger gains"
-    elif rho.low is not None and rho.low > 0:
-        verdict = "higher-resource intermediate languages give larger gains"
-    else:
-        verdict = "no evidence that the intermediate language's resource class matters"
+    verdict = {
+        -1: "lower-resource intermediate languages give larger gains",
+        1: "higher-resource intermediate languages give larger gains",
+        0: "no evidence that the intermediate language's resource class matters",
+    }[rho.sign]
     return (
         f"{scope}: Spearman rho (intermediate language's resource class, gain) = "
         f"{rho.text()} over {len(points)} gains (95% bootstrap interval): {verdict}"

@@ -320,12 +320,11 @@ def _finding(measure: str, group: str, count: int, estimate: Estimate | str) -> 
     shown = f"Spearman rho = {estimate.text()}"
     if estimate.low is None or estimate.high is None:
         return f"{subject}: {shown}; no bootstrap interval (degenerate resamples): no conclusion"
-    if estimate.low > 0:
-        verdict = "a positive correlation (the 95% interval excludes 0)"
-    elif estimate.high < 0:
-        verdict = "a negative correlation (the 95% interval excludes 0)"
-    else:
-        verdict = "no evidence of a correlation (the 95% interval includes 0)"
+    verdict = {
+        1: "a positive correlation (the 95% interval excludes 0)",
+        -1: "a negative correlation (the 95% interval excludes 0)",
+        0: "no evidence of a correlation (the 95% interval includes 0)",
+    }[estimate.sign]
     return f"{subject}: {shown}, 95% bootstrap interval over pairs: {verdict}"
 
 

@@ -103,12 +103,11 @@ def _trend(task: str, target: str, points: list[tuple[int, float]], sizes: int) 
         rho = spearman([size for size, _ in points], [gain for _, gain in points])
     except TooFewPoints as error:
         return f"{name}: size trend not computed: {error}"
-    if rho.low is not None and rho.low > 0:
-        verdict = "the gain grows with intermediate data size"
-    elif rho.high is not None and rho.high < 0:
-        verdict = "the gain shrinks as intermediate data grows"
-    else:
-        verdict = "no evidence that the gain depends on intermediate data size"
+    verdict = {
+        1: "the gain grows with intermediate data size",
+        -1: "the gain shrinks as intermediate data grows",
+        0: "no evidence that the gain depends on intermediate data size",
+    }[rho.sign]
     return (
         f"{name}: Spearman rho (size, each seed's mean gain) = {rho.text()} over "
         f"{len(points)} points (95% bootstrap interval): {verdict}"

@@ -32,6 +32,16 @@ class Estimate:
     high: float | None = None
     p_value: float | None = None
 
+    @property
+    def sign(self) -> int:
+        """+1 when the interval lies above zero, -1 below it, 0 when it holds zero (or there
+        is none): the only signs an analysis may draw a conclusion from."""
+        if self.low is not None and self.low > 0:
+            return 1
+        if self.high is not None and self.high < 0:
+            return -1
+        return 0
+
     def text(self, digits: int = 2) -> str:
         shown = f"{self.value:.{digits}f}"
         if self.low is not None and self.high is not None:

@@ -119,12 +119,11 @@ def _finding(task: str, kind: str, points: list[Point]) -> str:
         rho = spearman([p[2] for p in points], [p[3] for p in points], minimum=MINIMUM)
     except TooFewPoints as error:
         return f"{task} ({kind}): not computed: {error}"
-    if rho.high is not None and rho.high < 0:
-        verdict = "its gains fall with syntactic distance from English"
-    elif rho.low is not None and rho.low > 0:
-        verdict = "its gains grow with syntactic distance from English"
-    else:
-        verdict = "no evidence that its gains depend on syntactic distance"
+    verdict = {
+        -1: "its gains fall with syntactic distance from English",
+        1: "its gains grow with syntactic distance from English",
+        0: "no evidence that its gains depend on syntactic distance",
+    }[rho.sign]
     return (
         f"{task} ({kind}): Spearman rho (distance, gain) = {rho.text()} over {len(points)} "
         f"(target, language) pairs, slope {_slope(points):+.2f} per 0.1 distance: {verdict}"
