@@ -113,3 +113,11 @@ def test_the_smoke_recipe_runs_end_to_end_offline(mnli_xnli, tmp_path):
     assert rows[0] == "intermediate,family,pairs,seeds,gain,std"
     assert {row.split(",")[1] for row in rows[1:]} >= {"Indo-European", "Sino-Tibetan"}
     assert all(row.split(",")[3] == "2" for row in rows[1:])  # both seeds
+
+
+def test_a_grid_run_list_in_another_format_is_a_clear_error(tmp_path):
+    grid = tmp_path / "grids" / "grid-0"
+    grid.mkdir(parents=True)
+    (grid / "runs.json").write_text('["runs/xnli-0"]')
+    with pytest.raises(StiltsError, match=r"is not a grid's run list .* run the grid's recipe"):
+        analyze(grid)

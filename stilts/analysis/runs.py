@@ -74,8 +74,7 @@ def read_runs(path: Path) -> list[Run]:
     if (path / RUN_MANIFEST).is_file():
         directories = [path]
     elif (path / GRID_RUNS).is_file():
-        store = path.parents[1]
-        rows = {store / entry["run"]: entry["row"] for entry in read_json(path / GRID_RUNS)}
+        rows = _grid_rows(path)
         directories = list(rows)
     elif (path / "runs").is_dir():
         directories = sorted((path / "runs").iterdir())
@@ -88,6 +87,20 @@ def read_runs(path: Path) -> list[Run]:
     if not runs:
         raise StiltsError(f"{path} holds no finished runs; run the question's recipe first")
     return runs
+
+
+def _grid_rows(grid: Path) -> dict[Path, str]:
+    """A grid's run directories, each with the row it fills."""
+    listed = read_json(grid / GRID_RUNS)
+    if not isinstance(listed, list) or not all(
+        isinstance(entry, dict) and {"run", "row"} <= set(entry) for entry in listed
+    ):
+        raise StiltsError(
+            f"{grid / GRID_RUNS} is not a grid's run list (an older stilts wrote it?): run the "
+            "grid's recipe or command again to rewrite it; its finished runs are read back"
+        )
+    store = grid.parents[1]
+    return {store / entry["run"]: entry["row"] for entry in listed}
 
 
 def read_run(run_dir: Path, row: str | None = None) -> Run:
