@@ -498,10 +498,11 @@ def _compute(
 ) -> dict[str, TaskVectors]:
     import torch
 
+    from stilts.heads.masked_lm import pretrained_masked_lm
     from stilts.training import load_tokenizer
 
     tokenizer = load_tokenizer(source)
-    model = _masked_lm(source)
+    model = pretrained_masked_lm(source)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()  # eval: no dropout, so the same inputs give the same gradients
     parameters = _top_layers(model, fisher_layers)
@@ -520,28 +521,6 @@ def _compute(
             len(sequences),
         )
     return found
-
-
-def _masked_lm(source: ModelSource) -> Any:
-    """The pretrained masked-LM model, refused without a pretrained LM head of its own (a
-    fresh head would make the Fisher measure noise)."""
-    from transformers import AutoModelForMaskedLM
-
-    from stilts.training import model_errors
-
-    with model_errors(source):
-        model, info = AutoModelForMaskedLM.from_pretrained(
-            source.name, revision=source.revision, trust_remote_code=source.trust_remote_code,
-            output_loading_info=True,
-        )  # fmt: skip
-    prefix = f"{model.base_model_prefix}."
-    missing = sorted(key for key in info["missing_keys"] if not key.startswith(prefix))
-    if missing:
-        raise StiltsError(
-            f"{source.name} has no pretrained masked-LM head (missing {', '.join(missing[:4])}); "
-            "the Fisher similarity needs one: pass the pretrained checkpoint with --model"
-        )
-    return model
 
 
 def _top_layers(model: Any, layers: int) -> list[Any]:

@@ -96,7 +96,7 @@ class MaskedLanguageModel:
                 "the masked-LM head reuses a pretrained LM head, but no checkpoint to read it "
                 "from was named and the encoder does not say where it was loaded from"
             )
-        _copy_lm_head(model, _pretrained_masked_lm(source))
+        _copy_lm_head(model, pretrained_masked_lm(source))
         return model
 
     def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
@@ -273,8 +273,9 @@ def _special_tokens_around(tokenizer: Any) -> tuple[list[int], list[int]]:
     return ids[: text[0]], ids[text[-1] + 1 :]
 
 
-def _pretrained_masked_lm(source: Any) -> PreTrainedModel:
-    """The masked-LM checkpoint `source`, refused when it has no LM head of its own."""
+def pretrained_masked_lm(source: Any) -> PreTrainedModel:
+    """The masked-LM checkpoint `source`, refused when it has no LM head of its own (a fresh
+    head would predict noise: the mlm task and the Fisher similarity both need a trained one)."""
     import transformers
 
     if isinstance(source, str | os.PathLike):
@@ -296,8 +297,8 @@ def _pretrained_masked_lm(source: Any) -> PreTrainedModel:
     if missing:
         raise StiltsError(
             f"{name} has no pretrained masked-LM head (missing {', '.join(missing[:4])}): it "
-            "was saved with another head or as a bare encoder; the mlm task reuses the LM head "
-            "of a pretrained masked-LM checkpoint such as the chain's start model"
+            "was saved with another head or as a bare encoder; use a pretrained masked-LM "
+            "checkpoint such as the chain's start model"
         )
     return model
 
