@@ -413,6 +413,7 @@ def _run_options(per_device_batch_size: int | None, progress: Any) -> Any:
 analyze_app = typer.Typer(
     help="Answer a research question from finished runs in the store (never trains).",
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
 )
 app.add_typer(analyze_app, name="analyze")
 RunsPath = Annotated[
