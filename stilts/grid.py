@@ -133,9 +133,8 @@ def chain_for(base: ChainConfig, phases: Sequence[GridPhase | str], seed: int) -
 
 @dataclass(frozen=True)
 class GridRun:
-    """One chain of a grid and what became of it."""
+    """What became of one chain of a grid (in the order of its plans)."""
 
-    plan: ChainPlan
     result: ChainResult
     reused: bool
     """Whether the whole run was read back from the store (nothing trained or scored)."""
@@ -174,9 +173,9 @@ def run_all(
             _forget_once(chain, store, forgotten)
         done = finished(chain, store, log)
         if done is not None:
-            runs.append(GridRun(chain, done, reused=True))
+            runs.append(GridRun(done, reused=True))
         else:
-            runs.append(GridRun(chain, run_chain(chain), reused=False))
+            runs.append(GridRun(run_chain(chain), reused=False))
     return runs
 
 
@@ -185,9 +184,7 @@ def read_back(plans: Sequence[ChainPlan], store: Store) -> list[GridRun] | None:
     results = [finished(chain, store, lambda _message: None) for chain in plans]
     if any(result is None for result in results):
         return None
-    return [
-        GridRun(chain, result, reused=True) for chain, result in zip(plans, results, strict=True)
-    ]
+    return [GridRun(result, reused=True) for result in results]
 
 
 def _forget_once(chain: ChainPlan, store: Store, forgotten: set[str]) -> None:

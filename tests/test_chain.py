@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -176,3 +177,15 @@ def test_the_manifests_recipe_reruns_the_same_run(mnli_xnli, tmp_path):
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(manifest["recipe"]))
     assert plan(load_recipe(path).to_config()).run_fingerprint == mnli_xnli.plan.run_fingerprint
+
+
+def test_evaluation_scores_the_languages_and_split_asked_for(mnli_xnli):
+    """The demo chain's phases, reused; only the evaluation differs (its own run)."""
+    config = replace(mnli_xnli.plan.config, languages=("de", "sw"), split="dev")
+    result = run(plan(config), mnli_xnli.store)
+    assert tuple(result.test) == ("de", "sw") and result.split == "dev"
+    # Other rows, other scores: had it scored the test sets, these would equal the demo's.
+    assert result.test != {code: mnli_xnli.result.test[code] for code in ("de", "sw")}
+    saved = json.loads((mnli_xnli.store.run_dir(config.tasks, plan(config).run_fingerprint)
+                        / "results.json").read_text())  # fmt: skip
+    assert saved["split"] == "dev" and list(saved["test"]) == ["de", "sw"]

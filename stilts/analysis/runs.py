@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import fmean
 from typing import Any
 
 from stilts.errors import StiltsError
@@ -39,10 +38,6 @@ class Run:
     def intermediate(self) -> str:
         """The run's row: its grid label, else the phases before the target."""
         return self.row or " → ".join(self.phases[:-1]) or BASELINE
-
-    @property
-    def average(self) -> float:
-        return fmean(self.scores.values())
 
     def phase_spec(self, index: int) -> Mapping[str, Any]:
         """The fingerprinted spec of phase `index` (0 = the first), as the run recorded it."""

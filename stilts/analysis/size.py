@@ -18,24 +18,20 @@ from statistics import fmean, pstdev
 from stilts import plots
 from stilts.analysis.families import family_of
 from stilts.analysis.report import Analysis, table
-from stilts.analysis.runs import Run, read_runs
+from stilts.analysis.runs import Gain, Run, gains, read_runs
 from stilts.analysis.stats import TooFewPoints, mean_std, spearman
 from stilts.errors import StiltsError
-from stilts.grid import BASELINE
 
 Key = tuple[str, str, int]
 """(intermediate task, target, training rows)."""
 
 
 def analyze(path: Path) -> Analysis:
-    runs = read_runs(path)
-    baselines = {(r.target, r.seed): r for r in runs if r.intermediate == BASELINE}
-    cells: dict[Key, list[tuple[Run, Run]]] = defaultdict(list)
-    for run in runs:
-        base = baselines.get((run.target, run.seed))
-        if run.intermediate == BASELINE or base is None or len(run.phases) != 2:
-            continue
-        cells[(run.phases[0], run.target, _rows(run))].append((run, base))
+    found, notes = gains(read_runs(path))
+    cells: dict[Key, list[Gain]] = defaultdict(list)
+    for g in found:
+        if len(g.run.phases) == 2:  # one intermediate phase: its size is the question
+            cells[(g.run.phases[0], g.target, _rows(g.run))].append(g)
     if not cells:
         raise StiltsError(
             f"{path} holds no intermediate → target chain with its baseline (same target and "
@@ -46,13 +42,18 @@ def analyze(path: Path) -> Analysis:
         sizes = sorted(size for t, g, size in cells if (t, g) == (task, target))
         points, means, spreads = [], [], []
         for size in sizes:
-            pairs = cells[(task, target, size)]
-            per_seed = [fmean(_gains(run, base).values()) for run, base in pairs]
-            scores = [score for run, _ in pairs for score in run.scores.values()]
-            by_family = _family_means(pairs)
+            cell = cells[(task, target, size)]
+            seeds: dict[int, list[float]] = defaultdict(list)
+            families: dict[str, list[float]] = defaultdict(list)
+            for g in cell:
+                seeds[g.seed].append(g.gain)
+                families[family_of(g.language)].append(g.score)
+            per_seed = [fmean(values) for _, values in sorted(seeds.items())]
+            scores = [g.score for g in cell]
+            by_family = [fmean(values) for values in families.values()]
             gain, seed_spread = mean_std(per_seed)
             rows.append((
-                task, target, size, len(pairs), fmean(scores), gain, pstdev(scores),
+                task, target, size, len(seeds), fmean(scores), gain, pstdev(scores),
                 pstdev(by_family) if len(by_family) > 1 else None, seed_spread,
             ))  # fmt: skip
             points += [(size, value) for value in per_seed]
@@ -60,6 +61,7 @@ def analyze(path: Path) -> Analysis:
             spreads.append(seed_spread or 0.0)
         series[f"{task} → {target}"] = (sizes, means, spreads)
         findings.append(_trend(task, target, points, len(sizes)))
+    findings += notes
     header = ("intermediate", "target", "rows", "seeds", "score", "gain", "spread languages",
               "spread families", "spread seeds")  # fmt: skip
 
@@ -79,20 +81,6 @@ def analyze(path: Path) -> Analysis:
 def _rows(run: Run) -> int:
     """The rows the intermediate phase trained on, as its manifest recorded them."""
     return int(run.manifest["phases"][0]["train_rows"])
-
-
-def _gains(run: Run, base: Run) -> dict[str, float]:
-    return {code: score - base.scores[code] for code, score in run.scores.items()
-            if code in base.scores}  # fmt: skip
-
-
-def _family_means(pairs: list[tuple[Run, Run]]) -> list[float]:
-    """Each family's mean score over its languages and the seeds."""
-    families: dict[str, list[float]] = defaultdict(list)
-    for run, _ in pairs:
-        for code, score in run.scores.items():
-            families[family_of(code)].append(score)
-    return [fmean(values) for values in families.values()]
 
 
 def _trend(task: str, target: str, points: list[tuple[int, float]], sizes: int) -> str:
