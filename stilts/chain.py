@@ -43,7 +43,7 @@ from stilts.store import (
 )
 from stilts.task import Hyperparameters, Task
 from stilts.training import PhaseTask
-from stilts.translation import TrainingData
+from stilts.training_data import TrainingData
 
 PHASE_JOIN = "+"
 """Joins the tasks of one multi-task phase: `stilts chain mnli+squad xnli`."""
@@ -72,6 +72,8 @@ class ChainConfig:
     """Task name -> training languages (its own language keeps the original rows)."""
     translated_data: str | None = None
     """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Task name -> the named groups of its training rows it trains on (`Task.groups`)."""
     sampler: str | None = None
     """Multi-task phases' task sampler (`stilts.multitask.sampling.parse_sampler`)."""
     dev_aggregate: str = "mean"
@@ -172,11 +174,12 @@ def plan(config: ChainConfig) -> ChainPlan:
                 f"{', '.join(bundled.SAMPLE_TASKS)} only); run on real data with --data hub "
                 "(or --data DIR, a local mirror) and --model, e.g. FacebookAI/xlm-roberta-large"
             )
-    unknown = set(config.translations) - {task.name for task in tasks}
-    if unknown:
-        raise StiltsError(
-            f"--translate names {', '.join(sorted(unknown))}, which the chain does not train"
-        )
+    for option, keyed in (("--translate", config.translations), ("--groups", config.groups)):
+        unknown = set(keyed) - {task.name for task in tasks}
+        if unknown:
+            raise StiltsError(
+                f"{option} names {', '.join(sorted(unknown))}, which the chain does not train"
+            )
     sampler = _sampler(config, phases_tasks)
     aggregate = _aggregate(config, phases_tasks)
     adapters = _adapters(config, phases_tasks)
@@ -193,7 +196,9 @@ def plan(config: ChainConfig) -> ChainPlan:
                 hp = task.defaults.updated(preset).updated(config.overrides).updated(own)
             except ValueError as error:
                 raise StiltsError(str(error)) from None
-            training = TrainingData(config.translations.get(task.name, ()), files)
+            training = TrainingData(
+                config.translations.get(task.name, ()), files, config.groups.get(task.name, ())
+            )
             training.check(task)
             members.append(PhaseTask(task, hp, training))
         phase_sampler = sampler if len(members) > 1 else None
@@ -337,8 +342,9 @@ def _phase_spec(
             "data": [data.identity(source) for source in task.sources],
             "hyperparameters": member.hyperparameters.as_dict(),
         }
-        if member.training.languages:  # only then: plain phases keep their fingerprints
-            spec["training_data"] = member.training.identity(task, data)
+        training = member.training.identity(task, data)
+        if training is not None:  # only then: plain phases keep their fingerprints
+            spec["training_data"] = training
         if task.name in declared:  # only then: installed tasks keep their fingerprints
             from stilts.declarative import declaration_identity
 
@@ -506,7 +512,7 @@ def _train(
             "train": training.seconds,
             "dev": sum(e.seconds for e in dev.values()),
         },
-        "data": _records_for(chain.data, [m.task for m in members]),
+        "data": _records_for(chain.data, members),
         "packages": package_versions(),
         "stilts": __version__,
     }
@@ -549,8 +555,8 @@ def _start_source(config: ChainConfig, store: Store, state: Any, log: Log) -> An
         return ModelSource(str(bundled.materialize(store, log)))
 
 
-def _records_for(data: DataLocator, tasks: list[Task]) -> list[dict[str, Any]]:
-    repos = {source.repo for task in tasks for source in task.sources}
+def _records_for(data: DataLocator, members: list[PhaseTask]) -> list[dict[str, Any]]:
+    repos = {source.repo for m in members for source in m.training.sources(m.task)}
     return [record for record in data.records() if record["repo"] in repos]
 
 

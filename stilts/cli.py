@@ -21,7 +21,7 @@ from rich.table import Table
 from stilts import __version__, bundled, registry
 from stilts.adapters import parse_phase_adapters
 from stilts.errors import StiltsError
-from stilts.translation import parse_translations
+from stilts.training_data import parse_groups, parse_translations
 
 if TYPE_CHECKING:
     from stilts.chain import ChainConfig
@@ -123,6 +123,14 @@ TranslatedData = Annotated[
         "default: the task's own translations (mnli, xnli: facebook/xnli)."
     ),
 ]
+Groups = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Train TASK on some named groups of its rows: TASK=GROUP[,GROUP…] (anli_plus: "
+        "anli_r1…3, snli, mnli; mnli: its genres); with --max-train-examples, an equal share "
+        "from each. Repeatable."
+    ),
+]
 Sampler = Annotated[
     str | None,
     typer.Option(
@@ -183,6 +191,7 @@ def chain(
     per_device_batch_size: PerDevice = None,
     translate: Translate = None,
     translated_data: TranslatedData = None,
+    groups: Groups = None,
     sampler: Sampler = None,
     dev_aggregate: DevAggregate = "mean",
     adapter: Adapter = None,
@@ -245,6 +254,7 @@ def grid(
     per_device_batch_size: PerDevice = None,
     translate: Translate = None,
     translated_data: TranslatedData = None,
+    groups: Groups = None,
     sampler: Sampler = None,
     dev_aggregate: DevAggregate = "mean",
     adapter: Adapter = None,
@@ -332,6 +342,7 @@ def _chain_config(tasks: tuple[str, ...], options: dict[str, Any]) -> ChainConfi
         trust_remote_code=options["trust_remote_code"],
         translations=parse_translations(options["translate"] or []),
         translated_data=options["translated_data"],
+        groups=parse_groups(options["groups"] or []),
         sampler=options["sampler"],
         dev_aggregate=options["dev_aggregate"],
         adapters=parse_phase_adapters(options["adapter"] or []),

@@ -29,7 +29,8 @@ BASELINE = "none"
 @dataclass(frozen=True)
 class GridPhase:
     """A row (intermediate phase) or column (target) of a grid, with the settings it alone
-    has: two rows may train the same task differently (data size, translations, adapter), so
+    has: two rows may train the same task differently (data size, translations, groups,
+    adapter), so
     a row is known by its label, not its task."""
 
     name: str
@@ -40,6 +41,7 @@ class GridPhase:
     translations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     sampler: str | None = None
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -65,9 +67,9 @@ def grid_chains(
 ) -> tuple[GridCell, ...]:
     """Every intermediate → target chain (and each target alone, with `baselines`) per seed.
 
-    `base` holds what every chain shares; its per-phase settings (adapters, translations,
-    phase hyperparameters, keyed by phase name) are kept by the chains that have those
-    phases, and each `GridPhase` adds its own.
+    `base` holds what every chain shares; its per-phase settings (adapters and phase
+    hyperparameters, keyed by phase name; translations and groups, keyed by task) are kept
+    by the chains that have those phases or tasks, and each `GridPhase` adds its own.
     """
     rows = [GridPhase(p) if isinstance(p, str) else p for p in intermediates]
     columns = [GridPhase(p) if isinstance(p, str) else p for p in targets]
@@ -118,10 +120,8 @@ def chain_for(base: ChainConfig, phases: Sequence[GridPhase | str], seed: int) -
             },
             **{p.name: p.adapter for p in phases if p.adapter is not None},
         },
-        translations={
-            **{task: codes for task, codes in base.translations.items() if task in tasks},
-            **{task: codes for p in phases for task, codes in p.translations.items()},
-        },
+        translations=_per_task(base.translations, [p.translations for p in phases], tasks),
+        groups=_per_task(base.groups, [p.groups for p in phases], tasks),
         phase_overrides={
             **{name: values for name, values in base.phase_overrides.items() if name in names},
             **{p.name: dict(p.hyperparameters) for p in phases if p.hyperparameters},
@@ -129,6 +129,16 @@ def chain_for(base: ChainConfig, phases: Sequence[GridPhase | str], seed: int) -
         sampler=sampler if multitask else None,
         dev_aggregate=base.dev_aggregate if multitask else ChainConfig.dev_aggregate,
     )
+
+
+def _per_task(
+    shared: Mapping[str, Any], own: Sequence[Mapping[str, Any]], tasks: set[str]
+) -> dict[str, Any]:
+    """A per-task setting of a chain: the shared one of each of its tasks, then its phases'."""
+    return {
+        **{task: value for task, value in shared.items() if task in tasks},
+        **{task: value for phase in own for task, value in phase.items()},
+    }
 
 
 @dataclass(frozen=True)

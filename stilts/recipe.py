@@ -12,6 +12,7 @@ A recipe says what `stilts chain` options say, as data::
         sampler: proportional            # multi-task phases only
         adapter: lora:handoff=stack
         translate: {mnli: [en, de]}      # a task's data variant: training languages
+        groups: {anli_plus: [snli, anli_r1]}   # or: some named groups of its training rows
         hyperparameters: {epochs: 2}     # this phase only
       - xnli                             # a phase's short form; the last one is evaluated
     evaluation: {languages: [de, sw], split: test}   # default: every language, test
@@ -66,6 +67,8 @@ class PhaseSpec(Strict):
     sampler: str | None = None
     adapter: str | None = None
     translate: dict[str, list[str]] = Field(default_factory=dict)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    """Task -> the named groups of its training rows the phase trains on."""
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     label: str | None = Field(default=None, min_length=1)
     """A grid row's or column's name, to tell variants of one task apart (default: the
@@ -96,6 +99,7 @@ class PhaseSpec(Strict):
             {task: tuple(codes) for task, codes in self.translate.items()},
             dict(self.hyperparameters),
             self.sampler,
+            {task: tuple(names) for task, names in self.groups.items()},
         )
 
 
@@ -172,9 +176,10 @@ class Recipe(Strict):
                 "recipe phases name different samplers; stilts runs one sampler per chain for "
                 "now: give the same sampler to every multi-task phase"
             )
-        translations = {}
+        translations, groups = {}, {}
         for phase in phases:
             translations.update({task: tuple(codes) for task, codes in phase.translate.items()})
+            groups.update({task: tuple(names) for task, names in phase.groups.items()})
         return ChainConfig(
             tasks=tuple(phase.name for phase in phases),
             model=self.model.id,
@@ -188,6 +193,7 @@ class Recipe(Strict):
             trust_remote_code=self.model.trust_remote_code,
             translations=translations,
             translated_data=self.translated_data,
+            groups=groups,
             sampler=samplers.pop() if samplers else None,
             dev_aggregate=self.dev_aggregate,
             adapters={phase.name: phase.adapter for phase in phases if phase.adapter is not None},
@@ -223,6 +229,9 @@ class Recipe(Strict):
             translate = {t: list(config.translations[t]) for t in tasks if t in config.translations}
             if translate:
                 entry["translate"] = translate
+            groups = {t: list(config.groups[t]) for t in tasks if t in config.groups}
+            if groups:
+                entry["groups"] = groups
             if config.phase_overrides.get(name):
                 entry["hyperparameters"] = dict(config.phase_overrides[name])
             return entry

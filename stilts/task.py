@@ -73,12 +73,25 @@ list of gold texts (QA)."""
 
 @dataclass(frozen=True)
 class TranslatedData:
-    """A task's own machine-translated training data, per language (see stilts.translation)."""
+    """A task's own machine-translated training data, per language (see stilts.training_data)."""
 
     languages: tuple[str, ...]
     source: Callable[[str], HubSource]
     load: Loader
     """(role "train", language, data) -> the training rows in `language`, as `Task.load`'s."""
+
+
+@dataclass(frozen=True)
+class TrainingGroups:
+    """Named parts of a task's training rows (its sources, genres…) that a phase may train
+    on alone or in any combination: how diverse intermediate data is, at a fixed size, is
+    one of the study's questions (see stilts.training_data)."""
+
+    names: tuple[str, ...]
+    sources: tuple[HubSource, ...]
+    """Every table the groups are read from (a phase's fingerprint holds them)."""
+    load: Callable[[str, DataLocator], datasets.Dataset]
+    """(group, data) -> that group's training rows, in the columns `Task.load` gives."""
 
 
 Embed = Callable[[Sequence[str]], "np.ndarray"]
@@ -118,6 +131,8 @@ class Task:
     """Writes one language's predictions in the official layout; None: the head's form."""
     translated: TranslatedData | None = None
     """The task's own machine-translated training data, if it has some."""
+    groups: TrainingGroups | None = None
+    """Named parts of the training rows a phase may choose from, if the task has some."""
     evaluate_encoder: EncoderEvaluation | None = None
     """For a task without training data: scores the encoder itself (head: SentenceEmbedding)."""
 

@@ -19,11 +19,11 @@ from stilts.adapters import AdapterConfig
 from stilts.arguments import RunOptions, training_arguments
 from stilts.data import DataLocator
 from stilts.errors import StiltsError
-from stilts.features import subsample, tokenized
+from stilts.features import tokenized
 from stilts.multitask.sampling import DEFAULT_SAMPLER, SamplerConfig
 from stilts.store import publish_dir
 from stilts.task import Hyperparameters, Task
-from stilts.translation import TrainingData
+from stilts.training_data import TrainingData
 
 if TYPE_CHECKING:
     from transformers import PretrainedConfig, PreTrainedModel
@@ -88,7 +88,7 @@ class PhaseTask:
     def features(self, data: DataLocator, tokenizer: Any, seed: int) -> tuple[Any, int]:
         """Tokenised training features and the number of rows they came from."""
         hp = self.hyperparameters
-        table = subsample(self.training.rows(self.task, data), hp.max_train_examples, seed)
+        table = self.training.sample(self.task, data, hp.max_train_examples, seed)
         return tokenized(self.task, table, tokenizer, hp.max_length), table.num_rows
 
 

@@ -44,7 +44,7 @@ from stilts.plugins.multiple_choice import (
     XCOPA_LANGUAGES,
     xcopa_source,
 )
-from stilts.plugins.nli import ANLI, GLUE_MNLI, SNLI, xnli_translation
+from stilts.plugins.nli import ANLI, GLUE_MNLI, MNLI_GENRES, MULTI_NLI, SNLI, xnli_translation
 from stilts.plugins.paraphrase import PAWSX_LANGUAGES, pawsx_source
 from stilts.plugins.qa import (
     MLQA_LANGUAGES,
@@ -105,6 +105,7 @@ def write_fixtures(root: Path) -> None:
         write_qqp,
         write_snli,
         write_anli,
+        write_multi_nli,
         write_squad,
         write_squad_v2,
         write_xquad,
@@ -290,6 +291,48 @@ def write_anli(root: Path) -> None:
                 rows["label"].append(label)
                 rows["reason"].append("" if split == "train" else f"the word {NLI_CUES[label]}")
             _write(root, ANLI, f"{split}_{round_}", rows, ANLI_FEATURES)
+
+
+MULTI_NLI_FEATURES = Features(
+    {
+        "promptID": Value("int32"),
+        "pairID": Value("string"),
+        "premise": Value("string"),
+        "premise_binary_parse": Value("string"),
+        "premise_parse": Value("string"),
+        "hypothesis": Value("string"),
+        "hypothesis_binary_parse": Value("string"),
+        "hypothesis_parse": Value("string"),
+        "genre": Value("string"),
+        "label": ClassLabel(names=NLI_LABELS),
+    }
+)
+MISMATCHED_GENRES = ("facetoface", "letters", "nineeleven", "oup", "verbatim")
+"""The genres of MNLI's mismatched dev set, none of them in its training set."""
+
+
+def write_multi_nli(root: Path) -> None:
+    """nyu-mll/multi_nli: the bundled GLUE MNLI sample's rows, each with a genre (the same
+    rows as GLUE's, as on the hub) and multi_nli's other columns."""
+    splits = {"train": "train", "validation_matched": "validation_matched",
+              "validation_mismatched": "validation_mismatched"}  # fmt: skip
+    for split, glue_split in splits.items():
+        rng = _rng("multi_nli", split)
+        glue = DataLocator(SAMPLE_DATA).load(GLUE_MNLI, glue_split)
+        genres = MISMATCHED_GENRES if split == "validation_mismatched" else MNLI_GENRES
+        rows: dict[str, list] = {k: [] for k in MULTI_NLI_FEATURES}
+        for i, row in enumerate(glue):
+            prompt = rng.randrange(10**5)
+            rows["promptID"].append(prompt)
+            rows["pairID"].append(f"{prompt}{'enc'[row['label']]}")
+            for column in ("premise", "hypothesis"):
+                words = " ".join(f"( {w} )" for w in row[column].split())
+                rows[column].append(row[column])
+                rows[f"{column}_binary_parse"].append(f"( {words} )")
+                rows[f"{column}_parse"].append(f"(ROOT (S {words.replace('( ', '(X ')}))")
+            rows["genre"].append(genres[(i + rng.randrange(2)) % len(genres)])
+            rows["label"].append(row["label"])
+        _write(root, MULTI_NLI, split, rows, MULTI_NLI_FEATURES)
 
 
 # --- extractive QA ------------------------------------------------------------------------

@@ -36,15 +36,22 @@ def class_label_loader(
             raise StiltsError(f"{task} has English data only, not {language!r}")
         split = splits[role]
         table = data.load(source, split, columns=head.columns)
-        names = getattr(table.features["label"], "names", None)
-        if names is not None and tuple(names) != head.labels:
-            raise StiltsError(
-                f"{data.where(source)} {split}: label set {names} differs from "
-                f"{list(head.labels)}, which {task} expects; is this {source.repo} data?"
-            )
+        check_label_names(table, head, f"{data.where(source)} {split}", task)
         table = table.select_columns(list(head.columns))
         return table.filter(
             lambda labels: [x >= 0 for x in labels], input_columns="label", batched=True
         )
 
     return load
+
+
+def check_label_names(
+    table: datasets.Dataset, head: SequenceClassification, where: str, task: str
+) -> None:
+    """Refuse a table whose ClassLabel names differ from the head's (label ids would lie)."""
+    names = getattr(table.features["label"], "names", None)
+    if names is not None and tuple(names) != head.labels:
+        raise StiltsError(
+            f"{where}: label set {names} differs from {list(head.labels)}, which {task} "
+            "expects; is this the task's own data?"
+        )

@@ -2,6 +2,10 @@
 
 As in the reference study and XTREME, XNLI has no training set of its own: its English
 training data is MNLI, and it is evaluated zero-shot on the XNLI test sets.
+
+ANLI+ names its sources (ANLI's three rounds, SNLI, MNLI) and MNLI its five training genres
+as groups of training rows, for the question of how diverse intermediate data should be.
+MNLI's genres come from `nyu-mll/multi_nli`: GLUE's copy has no genre column.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ from stilts.data import DataLocator, HubSource
 from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
 from stilts.heads import SequenceClassification
-from stilts.plugins.english import class_label_loader, glue_source
+from stilts.plugins.english import check_label_names, class_label_loader, glue_source
 from stilts.plugins.xtreme import xtreme_source
-from stilts.task import Hyperparameters, Role, Task, TranslatedData
+from stilts.task import Hyperparameters, Role, Task, TrainingGroups, TranslatedData
 
 if TYPE_CHECKING:
     import datasets
@@ -39,6 +43,13 @@ ANLI = HubSource(
     files="plain_text/{split}-*.parquet",
 )
 ANLI_ROUNDS = ("r1", "r2", "r3")
+MULTI_NLI = HubSource(
+    repo="nyu-mll/multi_nli",
+    revision="da70db2af9d09693783c3320c4249840212ee221",  # "Convert dataset to Parquet (#5)"
+    files="data/{split}-*.parquet",
+)
+MNLI_GENRES = ("fiction", "government", "slate", "telephone", "travel")
+"""The genres of MNLI's training set (the mismatched dev set has five others)."""
 
 XNLI_LANGUAGES = (
     "ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh",
@@ -71,10 +82,47 @@ def load_anli_plus(role: Role, language: str, data: DataLocator) -> datasets.Dat
     """
     import datasets
 
-    tables = [load(role, language, data) for load in _ANLI_ROUND_LOADERS.values()]
+    if language != "en":
+        raise StiltsError(f"anli_plus has English data only, not {language!r}")
     if role == "train":
-        tables += [load_snli("train", language, data), load_mnli("train", language, data)]
+        tables = [load_anli_plus_group(group, data) for group in ANLI_PLUS_GROUPS.names]
+    else:
+        tables = [load(role, language, data) for load in _ANLI_ROUND_LOADERS.values()]
     return datasets.concatenate_datasets(tables)
+
+
+def load_anli_plus_group(group: str, data: DataLocator) -> datasets.Dataset:
+    """The training rows of one of ANLI+'s sources: an ANLI round, SNLI or MNLI."""
+    if group == "snli":
+        return load_snli("train", "en", data)
+    if group == "mnli":
+        return load_mnli("train", "en", data)
+    return _ANLI_ROUND_LOADERS[group.removeprefix("anli_")]("train", "en", data)
+
+
+ANLI_PLUS_GROUPS = TrainingGroups(
+    names=(*(f"anli_{r}" for r in ANLI_ROUNDS), "snli", "mnli"),
+    sources=(ANLI, SNLI, GLUE_MNLI),
+    load=load_anli_plus_group,
+)
+
+
+def load_mnli_genre(genre: str, data: DataLocator) -> datasets.Dataset:
+    """MNLI's training rows of one genre (multi_nli's copy of the same 392,702 rows)."""
+    where = f"{data.where(MULTI_NLI)} train"
+    table = data.load(MULTI_NLI, "train", columns=(*NLI_HEAD.columns, "genre"))
+    check_label_names(table, NLI_HEAD, where, "mnli")
+    table = table.filter(
+        lambda genres, labels: [g == genre and x >= 0 for g, x in zip(genres, labels, strict=True)],
+        input_columns=["genre", "label"],
+        batched=True,
+    )
+    if table.num_rows == 0:
+        raise StiltsError(f"{where} has no labelled rows of genre {genre!r}")
+    return table.select_columns(list(NLI_HEAD.columns))
+
+
+MNLI_GENRE_GROUPS = TrainingGroups(names=MNLI_GENRES, sources=(MULTI_NLI,), load=load_mnli_genre)
 
 
 def xnli_translation(language: str) -> HubSource:
@@ -92,9 +140,7 @@ def load_translated_mnli(role: Role, language: str, data: DataLocator) -> datase
         raise StiltsError(f"translated MNLI is a training set in {', '.join(TRANSLATED_LANGUAGES)}")
     source = xnli_translation(language)
     table = data.load(source, "train", columns=NLI_HEAD.columns)
-    names = getattr(table.features["label"], "names", None)
-    if names is not None and tuple(names) != NLI_HEAD.labels:
-        raise StiltsError(f"{data.where(source)} train: label set {names} is not {NLI_HEAD.labels}")
+    check_label_names(table, NLI_HEAD, f"{data.where(source)} train", "translated MNLI")
     return table.select_columns(list(NLI_HEAD.columns))
 
 
@@ -131,6 +177,7 @@ mnli = Task(
     main_metric="accuracy",
     defaults=Hyperparameters(epochs=2),
     translated=TRANSLATED_MNLI,
+    groups=MNLI_GENRE_GROUPS,
 )
 
 snli = Task(
@@ -153,6 +200,7 @@ anli_plus = Task(
     load=load_anli_plus,
     metric=accuracy,
     main_metric="accuracy",
+    groups=ANLI_PLUS_GROUPS,
 )
 
 xnli = Task(
