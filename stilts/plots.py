@@ -1,4 +1,5 @@
-"""Figures for tables of results: a heatmap and a line plot, written atomically as PNG.
+"""Figures for tables of results: a heatmap, line plots and scatter plots, written atomically
+as PNG.
 
 matplotlib is an optional extra (`pip install 'stilts[plot]'`): tables never need it, and
 asking for a figure without it is one line saying what to install. Figures are drawn on a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,29 +66,33 @@ def heatmap(
     save(drawing, path)
 
 
-def lines(
-    path: Path,
-    series: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
-    *,
-    title: str,
-    x_label: str,
-    y_label: str,
-    log_x: bool = False,
-) -> None:
-    """One line per series name: (x, mean y, spread of y) with the spread as a band."""
-    drawing = figure(6.0, 4.0)
-    axes = drawing.add_subplot()
-    for name, (x, y, spread) in series.items():
-        axes.plot(x, y, marker="o", label=name)
-        low = [m - s for m, s in zip(y, spread, strict=True)]
-        high = [m + s for m, s in zip(y, spread, strict=True)]
-        axes.fill_between(x, low, high, alpha=0.2)
-    if log_x:
-        axes.set_xscale("log")
-    axes.set_xlabel(x_label)
-    axes.set_ylabel(y_label)
-    axes.set_title(title, fontsize=9)
-    axes.legend(fontsize=8)
+@dataclass(frozen=True)
+class Panel:
+    """One plot of a line figure: (x, mean y, spread of y) per series name."""
+
+    series: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]]
+    title: str
+    x_label: str
+    y_label: str
+    log_x: bool = False
+
+
+def lines(path: Path, *panels: Panel) -> None:
+    """The panels side by side; in each, one line per series with its spread as a band."""
+    drawing = figure(6.0 * len(panels), 4.0)
+    for index, panel in enumerate(panels, start=1):
+        axes = drawing.add_subplot(1, len(panels), index)
+        for name, (x, y, spread) in panel.series.items():
+            axes.plot(x, y, marker="o", label=name)
+            low = [m - s for m, s in zip(y, spread, strict=True)]
+            high = [m + s for m, s in zip(y, spread, strict=True)]
+            axes.fill_between(x, low, high, alpha=0.2)
+        if panel.log_x:
+            axes.set_xscale("log")
+        axes.set_xlabel(panel.x_label)
+        axes.set_ylabel(panel.y_label)
+        axes.set_title(panel.title, fontsize=9)
+        axes.legend(fontsize=8)
     save(drawing, path)
 
 

@@ -1,5 +1,6 @@
-"""Question 3 (size) on synthetic stores: a planted monotone size effect is found, a store
-without one is reported as showing none, and too few sizes are refused."""
+"""Question 3 (size and diversity) on synthetic stores: a planted monotone size effect, and a
+planted effect of the number of groups at a fixed size, are found; stores without them are
+reported as showing none, and too few levels are refused."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import shutil
 
 import pytest
 from conftest import REPO, stilts_cli
+from fixtures import write_multi_nli
 from synthetic_store import write_run
 
 from stilts.analysis.size import analyze
+from stilts.bundled import SAMPLE_DATA
 
 LANGUAGES = ("en", "de", "fr", "zh", "ar", "sw")
 SIZES = (1000, 10_000, 100_000, 392_702)
@@ -34,7 +37,7 @@ def sweep(root, *, effect: float, sizes=SIZES):
 def test_a_planted_size_effect_is_found(tmp_path):
     analysis = analyze(sweep(tmp_path, effect=1.0))
     (trend,) = analysis.findings
-    assert trend.startswith("mnli → xnli: Spearman rho (size, each seed's mean gain) = 0.9")
+    assert trend.startswith("mnli → xnli: Spearman rho (size, each run's mean gain) = 0.9")
     assert "the gain grows with intermediate data size" in trend
     rows = analysis.tables[0].rows
     assert [row[2] for row in rows] == list(SIZES)
@@ -55,12 +58,69 @@ def test_two_sizes_are_too_few_for_a_trend(tmp_path):
     )
 
 
-def test_the_command_writes_the_table_and_the_plot(tmp_path):
-    store = sweep(tmp_path / "store", effect=1.0)
+GENRES = ("fiction", "government", "slate", "telephone", "travel")
+CHOICES = (GENRES[:1], GENRES[1:2], GENRES[:2], GENRES[2:4], GENRES[:3], GENRES)
+"""Two choices of one genre and of two, one of three and of five: 6 runs per seed."""
+
+
+def diversity(root, *, effect: float, rows: int = 1200):
+    """mnli on each choice of genres (`rows` rows in all), then xnli; the gain is `effect` ×
+    the number of genres plus noise."""
+    rng = random.Random(1)
+    for seed in SEEDS:
+        base = {code: 60 + rng.gauss(0, 2) for code in LANGUAGES}
+        write_run(root, ["xnli"], seed, base)
+        for genres in CHOICES:
+            gain = effect * len(genres)
+            scores = {code: v + gain + rng.gauss(0, 0.5) for code, v in base.items()}
+            write_run(root, ["mnli", "xnli"], seed, scores, train_rows=rows,
+                      config={"groups": {"mnli": list(genres)}})  # fmt: skip
+    return root
+
+
+def test_a_planted_diversity_effect_is_found_apart_from_size(tmp_path):
+    sweep(tmp_path, effect=0.0)
+    analysis = analyze(diversity(tmp_path, effect=1.0))
+    size, groups = analysis.findings
+    assert "no evidence that the gain depends on intermediate data size" in size
+    assert groups.startswith("mnli → xnli at 1200 rows: Spearman rho (number of groups, each "
+                             "run's mean gain) = 0.9")  # fmt: skip
+    assert groups.endswith("over 18 points (95% bootstrap interval): more diverse intermediate "
+                           "data helps more at the same size")  # fmt: skip
+    by_size, by_groups = analysis.tables
+    assert [row[2] for row in by_size.rows] == list(SIZES)  # the genre runs are not sizes
+    assert [row[3:5] for row in by_groups.rows] == [
+        (1, "fiction; government"), (2, "fiction+government; slate+telephone"),
+        (3, "fiction+government+slate"), (5, "+".join(GENRES)),
+    ]  # fmt: skip
+    assert [round(row[7]) for row in by_groups.rows] == [1, 2, 3, 5]  # the planted gains
+    assert all(row[5] == 3 for row in by_groups.rows)  # three seeds
+
+
+def test_without_a_diversity_effect_none_is_reported(tmp_path):
+    analysis = analyze(diversity(tmp_path, effect=0.0))
+    assert analysis.findings[0].endswith("no evidence that the number of groups matters at "
+                                         "this size")  # fmt: skip
+
+
+def test_two_group_counts_are_too_few_for_a_trend(tmp_path):
+    for seed in SEEDS:
+        write_run(tmp_path, ["xnli"], seed, {"de": 50.0})
+        for genres in CHOICES[:4]:
+            write_run(tmp_path, ["mnli", "xnli"], seed, {"de": 51.0}, train_rows=1200,
+                      config={"groups": {"mnli": list(genres)}})  # fmt: skip
+    assert analyze(tmp_path).findings == (
+        "mnli → xnli at 1200 rows: number of groups trend not computed: it needs at least 3 "
+        "group counts (got 2)",
+    )
+
+
+def test_the_command_writes_the_tables_and_the_plot(tmp_path):
+    store = diversity(sweep(tmp_path / "store", effect=1.0), effect=1.0)
     done = stilts_cli("analyze", "size", str(store), "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "by_size.csv", "size.md", "size.png",
+        "by_groups.csv", "by_size.csv", "size.md", "size.png",
     ]  # fmt: skip
 
 
@@ -76,3 +136,25 @@ def test_the_smoke_recipe_runs_end_to_end_offline(mnli_xnli, tmp_path):
     assert "size trend not computed: a correlation needs at least 5 pairs (got 3)" in done.stdout
     rows = (grid / "analysis" / "by_size.csv").read_text().splitlines()[1:]
     assert [row.split(",")[2] for row in rows] == ["300", "1000", "2400"]
+
+
+def test_the_diversity_smoke_recipe_runs_end_to_end_offline(tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(SAMPLE_DATA, mirror)
+    write_multi_nli(mirror)
+    store = tmp_path / "store"
+    ran = stilts_cli("run", str(REPO / "recipes" / "smoke" / "diversity.yaml"), "--set",
+                     f"data={mirror}", "--store", str(store), "--no-plot")  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    (grid,) = (store / "grids").iterdir()
+    done = stilts_cli("analyze", "size", str(grid), env={"COLUMNS": "300"})
+    assert done.returncode == 0, done.stderr
+    assert "mnli → xnli at 450 rows: Spearman rho (number of groups" in done.stdout
+    table = (grid / "analysis" / "by_groups.csv").read_text()
+    rows = [row.split(",") for row in table.splitlines()]
+    assert [(row[2], row[3], row[4]) for row in rows[1:]] == [
+        ("450", "1", "fiction; slate"), ("450", "2", "fiction+slate"),
+        ("450", "3", "fiction+slate+travel"),
+        ("450", "5", "fiction+government+slate+telephone+travel"),
+    ]  # fmt: skip
+    assert not (grid / "analysis" / "by_size.csv").exists()  # no size sweep in this grid
