@@ -1,5 +1,6 @@
-"""The similarity question: the correlation logic on synthetic stores with planted gains, and
-the similarities themselves under the tiny model on the fixture data."""
+"""The similarity question: the correlation logic on synthetic stores with planted gains, the
+similarities themselves under the tiny model on the fixture data, and the smoke recipe end to
+end."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import random
 
 import pytest
-from conftest import stilts_cli
+from conftest import REPO, stilts_cli
 from lab import build_lab
 from synthetic_store import write_run
 
@@ -21,6 +22,8 @@ TARGETS = ("xnli", "pawsx", "udpos")
 LANGUAGES = ("de", "fr", "zh")
 SEEDS = (1, 2, 3)
 FIXTURE_TASKS = ["mnli", "xnli", "anli_plus", "udpos", "panx", "squad"]
+SMOKE_TASKS = ["pawsx", "qqp"]
+"""The smoke recipe's tasks beyond `FIXTURE_TASKS`: the lab's tokenizer learns their text too."""
 
 
 def planted(root, gain_of, *, intermediates=INTERMEDIATES, targets=TARGETS, config=None):
@@ -113,7 +116,8 @@ def test_too_few_pairs_is_said_not_computed(tmp_path):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    return build_lab(tmp_path_factory.mktemp("lab"), FIXTURE_TASKS, {}, vocab_size=1500)
+    tasks = [*FIXTURE_TASKS, *SMOKE_TASKS]
+    return build_lab(tmp_path_factory.mktemp("lab"), tasks, {}, vocab_size=1500)
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +221,34 @@ def test_a_grid_row_labelling_a_variant_is_compared_as_its_task(lab, tmp_path):
         "mnli → squad: no one intermediate task to compare (mnli → squad → xnli); left out"
         in analysis.findings
     )
+
+
+def test_the_smoke_recipe_runs_end_to_end_offline(lab, tmp_path):
+    store = tmp_path / "store"
+    ran = stilts_cli(
+        "run", str(REPO / "recipes" / "smoke" / "similarity.yaml"), "--set", f"data={lab.data}",
+        "--set", f"model.id={lab.model}", "--store", str(store), "--no-plot",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    (grid,) = (store / "grids").iterdir()
+    done = stilts_cli("analyze", "similarity", str(grid), "--examples", "32", "--max-length",
+                      "64", "--no-plot", env={"COLUMNS": "300"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    analysis = grid / "analysis"
+    by_pair = [row.split(",") for row in
+               (analysis / "similarity_by_pair.csv").read_text().splitlines()[1:]]  # fmt: skip
+    assert [tuple(row[:2]) for row in by_pair] == [
+        (intermediate, target) for intermediate in ("mnli", "qqp", "squad")
+        for target in ("pawsx", "xnli")
+    ]  # fmt: skip
+    assert all(row[4] == "1" for row in by_pair)  # one seed each
+    assert by_pair[1][2:4] == ["1.0000", "1.0000"]  # XNLI trains on MNLI's rows
+    correlation = (analysis / "similarity_correlation.csv").read_text().splitlines()
+    for measure in ("representation", "fisher"):
+        overall = next(row.split(",") for row in correlation if row.startswith(f"{measure},all,"))
+        assert overall[2] == "6" and overall[3] != "" and overall[-1] == "", overall
+        assert f"{measure} similarity vs gain, all (6 pairs): Spearman rho = " in done.stdout
+        assert (
+            f"{measure} similarity vs gain, pawsx (3 pairs): not computed: a correlation needs "
+            "at least 5 pairs (got 3)" in done.stdout
+        )
