@@ -172,7 +172,8 @@ def plan(config: ChainConfig) -> ChainPlan:
             raise StiltsError(
                 f"the bundled sample data has no {', '.join(uncovered)} (it covers "
                 f"{', '.join(bundled.SAMPLE_TASKS)} only); run on real data with --data hub "
-                "(or --data DIR, a local mirror) and --model, e.g. FacebookAI/xlm-roberta-large"
+                "(or --data DIR, a local mirror) and --model, e.g. FacebookAI/xlm-roberta-large "
+                "(in a recipe: `data:` and `model: {id: …}`)"
             )
     for option, keyed in (("--translate", config.translations), ("--groups", config.groups)):
         unknown = set(keyed) - {task.name for task in tasks}

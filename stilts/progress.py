@@ -94,7 +94,7 @@ class GridProgress:
             self.bar,
             completed=index,
             description="chains",
-            note=f"phases: {trained} trained, {self.before} reused, {remaining} to go{current}",
+            note=f"· phases: {trained} trained, {self.before} reused, {remaining} to go{current}",
         )
 
 
