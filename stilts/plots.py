@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,8 @@ class Panel:
     x_label: str
     y_label: str
     log_x: bool = False
+    references: Mapping[str, float] = field(default_factory=dict)
+    """Series name -> a level to compare it with, drawn dashed in the series' colour."""
 
 
 def lines(path: Path, *panels: Panel) -> None:
@@ -83,12 +85,19 @@ def lines(path: Path, *panels: Panel) -> None:
     for index, panel in enumerate(panels, start=1):
         axes = drawing.add_subplot(1, len(panels), index)
         for name, (x, y, spread) in panel.series.items():
-            axes.plot(x, y, marker="o", label=name)
+            (line,) = axes.plot(x, y, marker="o", label=name)
+            if name in panel.references:
+                axes.axhline(panel.references[name], color=line.get_color(), linestyle="--",
+                             linewidth=0.8)  # fmt: skip
             low = [m - s for m, s in zip(y, spread, strict=True)]
             high = [m + s for m, s in zip(y, spread, strict=True)]
             axes.fill_between(x, low, high, alpha=0.2)
         if panel.log_x:
             axes.set_xscale("log")
+        elif all(float(v).is_integer() for x, _, _ in panel.series.values() for v in x):
+            from matplotlib.ticker import MaxNLocator
+
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 1.5 tick
         axes.set_xlabel(panel.x_label)
         axes.set_ylabel(panel.y_label)
         axes.set_title(panel.title, fontsize=9)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean, pstdev
 
@@ -29,6 +30,55 @@ from stilts.errors import StiltsError
 Sweep = tuple[str, str, int]
 """(intermediate task, target, training rows)."""
 ROBUSTNESS = ("seeds", "score", "gain", "spread languages", "spread families", "spread seeds")
+Series = dict[str, tuple[list[int], list[float], list[float]]]
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """A cell's mean zero-shot score and gain over the target alone, and how they spread."""
+
+    seeds: int
+    score: float
+    gain: float
+    spread_languages: float
+    """Std of the scores over (language, seed)."""
+    spread_families: float | None
+    """Std of the family means of the scores (None: one family)."""
+    seed_gains: tuple[float, ...]
+    """Each seed's mean gain over languages."""
+    seed_scores: tuple[float, ...]
+    baseline: float
+    """The mean score of the target alone, over the same seeds and languages."""
+
+    @classmethod
+    def of(cls, cell: Sequence[Gain]) -> Robustness:
+        seeds: dict[int, list[Gain]] = defaultdict(list)
+        families: dict[str, list[float]] = defaultdict(list)
+        for g in cell:
+            seeds[g.seed].append(g)
+            families[family_of(g.language)].append(g.score)
+        by_family = [fmean(values) for values in families.values()]
+        return cls(
+            seeds=len(seeds),
+            score=fmean(g.score for g in cell),
+            gain=fmean(g.gain for g in cell),
+            spread_languages=pstdev(g.score for g in cell),
+            spread_families=pstdev(by_family) if len(by_family) > 1 else None,
+            seed_gains=tuple(fmean(g.gain for g in gs) for _, gs in sorted(seeds.items())),
+            seed_scores=tuple(fmean(g.score for g in gs) for _, gs in sorted(seeds.items())),
+            baseline=fmean(g.baseline for g in cell),
+        )
+
+    def cells(self) -> tuple[Cell, ...]:
+        """The table's robustness columns (`ROBUSTNESS`)."""
+        spread_seeds = mean_std(list(self.seed_gains))[1]
+        return (self.seeds, self.score, self.gain, self.spread_languages,
+                self.spread_families, spread_seeds)  # fmt: skip
+
+    @property
+    def band(self) -> float:
+        """The figure's band: the std of each seed's mean score (0 with one seed)."""
+        return mean_std(list(self.seed_scores))[1] or 0.0
 
 
 def analyze(path: Path) -> Analysis:
@@ -49,18 +99,10 @@ def analyze(path: Path) -> Analysis:
             f"{path} holds no intermediate → target chain with its baseline (same target and "
             "seed, trained alone): run a size or diversity grid with baselines"
         )
-    size_rows, findings, size_series = _sizes(by_size)
-    group_rows, group_findings, group_series = _diversity(by_groups)
+    size_rows, findings, size_panel = _sizes(by_size)
+    group_rows, group_findings, group_panel = _diversity(by_groups)
     findings += group_findings + notes
-    panels = [
-        plots.Panel(series, title, x_label, "gain (± std over seeds)", log_x=log_x)
-        for series, title, x_label, log_x in (
-            (size_series, "gain over the target alone by intermediate data size",
-             "intermediate training rows", True),
-            (group_series, "gain by number of groups at a fixed size", "groups", False),
-        )
-        if series
-    ]  # fmt: skip
+    panels = [panel for panel in (size_panel, group_panel) if panel.series]
     tables = (
         table("by_size", "score and gain by intermediate data size (robustness: std over "
               "languages, families and seeds)", ("intermediate", "target", "rows", *ROBUSTNESS),
@@ -76,72 +118,61 @@ def analyze(path: Path) -> Analysis:
     )  # fmt: skip
 
 
-def _sizes(cells: dict[Sweep, list[Gain]]) -> tuple[list, list[str], dict]:
-    """The size table's rows, each sweep's trend and the figure's series."""
-    rows, findings, series = [], [], {}
+def _panel(title: str, x_label: str, series: Series, baselines: dict[str, float],
+           *, log_x: bool = False) -> plots.Panel:  # fmt: skip
+    return plots.Panel(
+        series, f"{title} (dashed: the target alone)", x_label,
+        "zero-shot score (± std over seeds)", log_x=log_x, references=baselines,
+    )  # fmt: skip
+
+
+def _sizes(cells: dict[Sweep, list[Gain]]) -> tuple[list, list[str], plots.Panel]:
+    """The size table's rows, each sweep's trend and the figure's panel."""
+    rows, findings, series, baselines = [], [], {}, {}
     for task, target in sorted({(t, g) for t, g, _ in cells}):
         sizes = sorted(size for t, g, size in cells if (t, g) == (task, target))
-        points, means, spreads = [], [], []
-        for size in sizes:
-            stats, per_seed = _robustness(cells[(task, target, size)])
-            rows.append((task, target, size, *stats))
-            points += [(size, value) for value in per_seed]
-            means.append(stats[2])
-            spreads.append(stats[5] or 0.0)
-        series[f"{task} → {target}"] = (sizes, means, spreads)
-        findings.append(_trend(f"{task} → {target}", ("size", "sizes"), points, len(sizes), {
+        points, measured = [], [Robustness.of(cells[(task, target, size)]) for size in sizes]
+        for size, r in zip(sizes, measured, strict=True):
+            rows.append((task, target, size, *r.cells()))
+            points += [(size, gain) for gain in r.seed_gains]
+        name = f"{task} → {target}"
+        series[name] = (sizes, [r.score for r in measured], [r.band for r in measured])
+        baselines[name] = fmean(r.baseline for r in measured)
+        findings.append(_trend(name, ("size", "sizes"), points, len(sizes), {
             1: "the gain grows with intermediate data size",
             -1: "the gain shrinks as intermediate data grows",
             0: "no evidence that the gain depends on intermediate data size",
         }))  # fmt: skip
-    return rows, findings, series
+    panel = _panel("zero-shot score by intermediate data size", "intermediate training rows",
+                   series, baselines, log_x=True)  # fmt: skip
+    return rows, findings, panel
 
 
-def _diversity(cells: dict[Sweep, dict[int, list[Gain]]]) -> tuple[list, list[str], dict]:
-    """The diversity table's rows, each fixed-size sweep's trend and the figure's series."""
-    rows, findings, series = [], [], {}
+def _diversity(cells: dict[Sweep, dict[int, list[Gain]]]) -> tuple[list, list[str], plots.Panel]:
+    """The diversity table's rows, each fixed-size sweep's trend and the figure's panel."""
+    rows, findings, series, baselines = [], [], {}, {}
     for (task, target, size), by_count in sorted(cells.items()):
         counts = sorted(by_count)
-        points, means, spreads = [], [], []
-        for count in counts:
-            cell = by_count[count]
-            stats, _ = _robustness(cell)
-            chosen = sorted({"+".join(_groups(g.run)) for g in cell})
-            rows.append((task, target, size, count, "; ".join(chosen), *stats))
+        points, measured = [], [Robustness.of(by_count[count]) for count in counts]
+        for count, r in zip(counts, measured, strict=True):
+            chosen = sorted({"+".join(_groups(g.run)) for g in by_count[count]})
+            rows.append((task, target, size, count, "; ".join(chosen), *r.cells()))
             # Each (choice of groups, seed) is one point: choices of one size are replicates.
             per_run: dict[Path, list[float]] = defaultdict(list)
-            for g in cell:
+            for g in by_count[count]:
                 per_run[g.run.path].append(g.gain)
             points += [(count, fmean(values)) for values in per_run.values()]
-            means.append(stats[2])
-            spreads.append(stats[5] or 0.0)
         name = f"{task} → {target} at {size} rows"
-        series[name] = (counts, means, spreads)
+        series[name] = (counts, [r.score for r in measured], [r.band for r in measured])
+        baselines[name] = fmean(r.baseline for r in measured)
         findings.append(_trend(name, ("number of groups", "group counts"), points, len(counts), {
             1: "more diverse intermediate data helps more at the same size",
             -1: "more diverse intermediate data helps less at the same size",
             0: "no evidence that the number of groups matters at this size",
         }))  # fmt: skip
-    return rows, findings, series
-
-
-def _robustness(cell: Sequence[Gain]) -> tuple[tuple[Cell, ...], list[float]]:
-    """(seeds, mean score, mean gain, std over languages, over families, over seeds) of a
-    cell, and each seed's mean gain."""
-    seeds: dict[int, list[float]] = defaultdict(list)
-    families: dict[str, list[float]] = defaultdict(list)
-    for g in cell:
-        seeds[g.seed].append(g.gain)
-        families[family_of(g.language)].append(g.score)
-    per_seed = [fmean(values) for _, values in sorted(seeds.items())]
-    scores = [g.score for g in cell]
-    by_family = [fmean(values) for values in families.values()]
-    gain, seed_spread = mean_std(per_seed)
-    stats = (
-        len(seeds), fmean(scores), gain, pstdev(scores),
-        pstdev(by_family) if len(by_family) > 1 else None, seed_spread,
-    )  # fmt: skip
-    return stats, per_seed
+    panel = _panel("zero-shot score by number of groups at a fixed size", "groups", series,
+                   baselines)  # fmt: skip
+    return rows, findings, panel
 
 
 def _rows(run: Run) -> int:
