@@ -52,3 +52,21 @@ def stilts_cli(
         cwd=cwd,
         timeout=600,
     )
+
+
+def run_smoke_recipe(name: str, store: Path, *settings: str) -> Path:
+    """`stilts run recipes/smoke/<name>.yaml` (each of `settings` as a `--set`) into `store`,
+    checked to succeed; the grid directory it wrote."""
+    sets = [part for setting in settings for part in ("--set", setting)]
+    recipe = REPO / "recipes" / "smoke" / f"{name}.yaml"
+    ran = stilts_cli("run", str(recipe), *sets, "--store", str(store), "--no-plot")
+    assert ran.returncode == 0, ran.stderr
+    (grid,) = (store / "grids").iterdir()
+    return grid
+
+
+def analyze_cli(question: str, path: Path, *options: str) -> str:
+    """`stilts analyze QUESTION PATH`, checked to succeed; what it printed (wide lines)."""
+    done = stilts_cli("analyze", question, str(path), *options, env={"COLUMNS": "300"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from conftest import REPO, stilts_cli
+from conftest import analyze_cli, run_smoke_recipe
 from fixtures import write_translated_sample
 from synthetic_store import write_run
 
@@ -69,13 +69,8 @@ def test_without_a_resource_effect_none_is_reported(tmp_path):
 
 def test_the_smoke_recipe_runs_end_to_end_offline(tmp_path):
     mirror = write_translated_sample(tmp_path / "mirror", ("de", "sw"))
-    store = tmp_path / "store"
-    ran = stilts_cli("run", str(REPO / "recipes" / "smoke" / "resource.yaml"), "--set",
-                     f"data={mirror}", "--store", str(store), "--no-plot")  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    (grid,) = (store / "grids").iterdir()
-    done = stilts_cli("analyze", "resource", str(grid), env={"COLUMNS": "300"})
-    assert done.returncode == 0, done.stderr
+    grid = run_smoke_recipe("resource", tmp_path / "store", f"data={mirror}")
+    printed = analyze_cli("resource", grid)
     rows = (grid / "analysis" / "gains_by_resource.csv").read_text().splitlines()[1:]
     assert {tuple(row.split(",")[:2]) for row in rows} == {("de", "5"), ("sw", "2")}
-    assert "all target languages: Spearman rho" in done.stdout  # 30 gains: a correlation
+    assert "all target languages: Spearman rho" in printed  # 30 gains: a correlation

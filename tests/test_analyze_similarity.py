@@ -8,7 +8,7 @@ import json
 import random
 
 import pytest
-from conftest import REPO, stilts_cli
+from conftest import analyze_cli, run_smoke_recipe, stilts_cli
 from lab import build_lab
 from synthetic_store import write_run
 
@@ -224,16 +224,11 @@ def test_a_grid_row_labelling_a_variant_is_compared_as_its_task(lab, tmp_path):
 
 
 def test_the_smoke_recipe_runs_end_to_end_offline(lab, tmp_path):
-    store = tmp_path / "store"
-    ran = stilts_cli(
-        "run", str(REPO / "recipes" / "smoke" / "similarity.yaml"), "--set", f"data={lab.data}",
-        "--set", f"model.id={lab.model}", "--store", str(store), "--no-plot",
-    )  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    (grid,) = (store / "grids").iterdir()
-    done = stilts_cli("analyze", "similarity", str(grid), "--examples", "32", "--max-length",
-                      "64", "--no-plot", env={"COLUMNS": "300"})  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    grid = run_smoke_recipe(
+        "similarity", tmp_path / "store", f"data={lab.data}", f"model.id={lab.model}"
+    )
+    printed = analyze_cli("similarity", grid, "--examples", "32", "--max-length", "64",
+                          "--no-plot")  # fmt: skip
     analysis = grid / "analysis"
     by_pair = [row.split(",") for row in
                (analysis / "similarity_by_pair.csv").read_text().splitlines()[1:]]  # fmt: skip
@@ -247,8 +242,8 @@ def test_the_smoke_recipe_runs_end_to_end_offline(lab, tmp_path):
     for measure in ("representation", "fisher"):
         overall = next(row.split(",") for row in correlation if row.startswith(f"{measure},all,"))
         assert overall[2] == "6" and overall[3] != "" and overall[-1] == "", overall
-        assert f"{measure} similarity vs gain, all (6 pairs): Spearman rho = " in done.stdout
+        assert f"{measure} similarity vs gain, all (6 pairs): Spearman rho = " in printed
         assert (
             f"{measure} similarity vs gain, pawsx (3 pairs): not computed: a correlation needs "
-            "at least 5 pairs (got 3)" in done.stdout
+            "at least 5 pairs (got 3)" in printed
         )

@@ -9,7 +9,7 @@ import random
 import shutil
 
 import pytest
-from conftest import REPO, stilts_cli
+from conftest import analyze_cli, run_smoke_recipe, stilts_cli
 from fixtures import write_multi_nli
 from synthetic_store import write_run
 
@@ -127,13 +127,9 @@ def test_the_command_writes_the_tables_and_the_plot(tmp_path):
 def test_the_smoke_recipe_runs_end_to_end_offline(mnli_xnli, tmp_path):
     store = tmp_path / "store"
     shutil.copytree(mnli_xnli.store.root, store)  # mnli-all → xnli (seed 42) is there already
-    ran = stilts_cli("run", str(REPO / "recipes" / "smoke" / "size.yaml"), "--store",
-                     str(store), "--no-plot")  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    (grid,) = (store / "grids").iterdir()
-    done = stilts_cli("analyze", "size", str(grid), env={"COLUMNS": "300"})
-    assert done.returncode == 0, done.stderr
-    assert "size trend not computed: a correlation needs at least 5 pairs (got 3)" in done.stdout
+    grid = run_smoke_recipe("size", store)
+    printed = analyze_cli("size", grid)
+    assert "size trend not computed: a correlation needs at least 5 pairs (got 3)" in printed
     rows = (grid / "analysis" / "by_size.csv").read_text().splitlines()[1:]
     assert [row.split(",")[2] for row in rows] == ["300", "1000", "2400"]
 
@@ -142,14 +138,9 @@ def test_the_diversity_smoke_recipe_runs_end_to_end_offline(tmp_path):
     mirror = tmp_path / "mirror"
     shutil.copytree(SAMPLE_DATA, mirror)
     write_multi_nli(mirror)
-    store = tmp_path / "store"
-    ran = stilts_cli("run", str(REPO / "recipes" / "smoke" / "diversity.yaml"), "--set",
-                     f"data={mirror}", "--store", str(store), "--no-plot")  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    (grid,) = (store / "grids").iterdir()
-    done = stilts_cli("analyze", "size", str(grid), env={"COLUMNS": "300"})
-    assert done.returncode == 0, done.stderr
-    assert "mnli → xnli at 450 rows: Spearman rho (number of groups" in done.stdout
+    grid = run_smoke_recipe("diversity", tmp_path / "store", f"data={mirror}")
+    printed = analyze_cli("size", grid)
+    assert "mnli → xnli at 450 rows: Spearman rho (number of groups" in printed
     table = (grid / "analysis" / "by_groups.csv").read_text()
     rows = [row.split(",") for row in table.splitlines()]
     assert [(row[2], row[3], row[4]) for row in rows[1:]] == [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from conftest import REPO, stilts_cli
+from conftest import analyze_cli, run_smoke_recipe, stilts_cli
 from lab import build_lab
 from synthetic_store import write_run
 
@@ -72,14 +72,10 @@ def test_the_command_writes_the_table_and_the_plot(tmp_path):
 
 def test_the_smoke_recipe_runs_end_to_end_offline(tmp_path):
     lab = build_lab(tmp_path / "lab", ("udparse", "mnli", "xnli"), {}, vocab_size=1500)
-    ran = stilts_cli(
-        "run", str(REPO / "recipes" / "smoke" / "syntax.yaml"), "--set", f"data={lab.data}",
-        "--set", f"model.id={lab.model}", "--store", str(tmp_path / "store"), "--no-plot",
-    )  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    (grid,) = (tmp_path / "store" / "grids").iterdir()
-    done = stilts_cli("analyze", "syntax", str(grid), env={"COLUMNS": "300"})
-    assert done.returncode == 0, done.stderr
+    grid = run_smoke_recipe(
+        "syntax", tmp_path / "store", f"data={lab.data}", f"model.id={lab.model}"
+    )
+    analyze_cli("syntax", grid)
     rows = (grid / "analysis" / "gain_by_distance.csv").read_text().splitlines()[1:]
     assert [row.split(",")[:3] for row in rows] == [
         ["mnli", "semantic", "15"], ["udparse", "syntactic", "15"],

@@ -27,10 +27,49 @@ from stilts.analysis.runs import Gain, Run, gains, read_runs
 from stilts.analysis.stats import TooFewPoints, mean_std, spearman
 from stilts.errors import StiltsError
 
-Sweep = tuple[str, str, int]
-"""(intermediate task, target, training rows)."""
 ROBUSTNESS = ("seeds", "score", "gain", "spread languages", "spread families", "spread seeds")
-Series = dict[str, tuple[list[int], list[float], list[float]]]
+Cells = dict[tuple, dict[int, list[Gain]]]
+"""A sweep's key (task and target; with groups, also the size) -> level -> the gains there."""
+
+
+@dataclass(frozen=True)
+class SweepKind:
+    """What a sweep varies, and how its finding and panel say so."""
+
+    name: str
+    """The level's name, e.g. size."""
+    levels: str
+    """Its plural, e.g. sizes."""
+    verdicts: dict[int, str]
+    """The finding's conclusion by the sign of the rho's interval (1, -1, 0)."""
+    title: str
+    x_label: str
+    log_x: bool = False
+
+
+SIZE = SweepKind(
+    name="size",
+    levels="sizes",
+    verdicts={
+        1: "the gain grows with intermediate data size",
+        -1: "the gain shrinks as intermediate data grows",
+        0: "no evidence that the gain depends on intermediate data size",
+    },
+    title="zero-shot score by intermediate data size",
+    x_label="intermediate training rows",
+    log_x=True,
+)
+DIVERSITY = SweepKind(
+    name="number of groups",
+    levels="group counts",
+    verdicts={
+        1: "more diverse intermediate data helps more at the same size",
+        -1: "more diverse intermediate data helps less at the same size",
+        0: "no evidence that the number of groups matters at this size",
+    },
+    title="zero-shot score by number of groups at a fixed size",
+    x_label="groups",
+)
 
 
 @dataclass(frozen=True)
@@ -83,26 +122,29 @@ class Robustness:
 
 def analyze(path: Path) -> Analysis:
     found, notes = gains(read_runs(path))
-    by_size: dict[Sweep, list[Gain]] = defaultdict(list)
-    by_groups: dict[Sweep, dict[int, list[Gain]]] = defaultdict(lambda: defaultdict(list))
+    by_size: Cells = defaultdict(lambda: defaultdict(list))
+    by_groups: Cells = defaultdict(lambda: defaultdict(list))
     for g in found:
         if len(g.run.phases) != 2:  # one intermediate phase: its data is the question
             continue
-        sweep = (g.run.phases[0], g.target, _rows(g.run))
-        chosen = _groups(g.run)
+        task, size, chosen = g.run.phases[0], _rows(g.run), _groups(g.run)
         if chosen:
-            by_groups[sweep][len(chosen)].append(g)
+            by_groups[(task, g.target, size)][len(chosen)].append(g)
         else:
-            by_size[sweep].append(g)
+            by_size[(task, g.target)][size].append(g)
     if not by_size and not by_groups:
         raise StiltsError(
             f"{path} holds no intermediate → target chain with its baseline (same target and "
             "seed, trained alone): run a size or diversity grid with baselines"
         )
-    size_rows, findings, size_panel = _sizes(by_size)
-    group_rows, group_findings, group_panel = _diversity(by_groups)
+    size_levels, findings, size_panel = _sweep(SIZE, by_size)
+    group_levels, group_findings, group_panel = _sweep(DIVERSITY, by_groups)
     findings += group_findings + notes
-    panels = [panel for panel in (size_panel, group_panel) if panel.series]
+    size_rows = [(*key, size, *r.cells()) for key, size, _, r in size_levels]
+    group_rows = [
+        (*key, count, "; ".join(sorted({"+".join(_groups(g.run)) for g in cell})), *r.cells())
+        for key, count, cell, r in group_levels
+    ]
     tables = (
         table("by_size", "score and gain by intermediate data size (robustness: std over "
               "languages, families and seeds)", ("intermediate", "target", "rows", *ROBUSTNESS),
@@ -111,6 +153,7 @@ def analyze(path: Path) -> Analysis:
               "share of the rows from each)", ("intermediate", "target", "rows", "groups",
               "chosen", *ROBUSTNESS), group_rows),
     )  # fmt: skip
+    panels = [panel for panel in (size_panel, group_panel) if panel.series]
     return Analysis(
         "size", "Intermediate data size and diversity", tuple(findings),
         tuple(t for t in tables if t.rows),
@@ -118,61 +161,35 @@ def analyze(path: Path) -> Analysis:
     )  # fmt: skip
 
 
-def _panel(title: str, x_label: str, series: Series, baselines: dict[str, float],
-           *, log_x: bool = False) -> plots.Panel:  # fmt: skip
-    return plots.Panel(
-        series, f"{title} (dashed: the target alone)", x_label,
-        "zero-shot score (± std over seeds)", log_x=log_x, references=baselines,
+def _sweep(
+    kind: SweepKind, cells: Cells
+) -> tuple[list[tuple[tuple, int, list[Gain], Robustness]], list[str], plots.Panel]:
+    """Each (sweep, level)'s gains and robustness, each sweep's trend, and the figure's panel:
+    one line per sweep of the mean score by level, the target alone dashed."""
+    levels, findings, series, baselines = [], [], {}, {}
+    for key, by_level in sorted(cells.items()):
+        xs = sorted(by_level)
+        measured = [Robustness.of(by_level[x]) for x in xs]
+        levels += [(key, x, by_level[x], r) for x, r in zip(xs, measured, strict=True)]
+        # Each run (one choice of data, one seed) is a point; runs of one level are replicates.
+        points = [(x, gain) for x in xs for gain in _run_gains(by_level[x])]
+        name = " → ".join(key[:2]) + (f" at {key[2]} rows" if len(key) > 2 else "")
+        series[name] = (xs, [r.score for r in measured], [r.band for r in measured])
+        baselines[name] = fmean(r.baseline for r in measured)
+        findings.append(_trend(kind, name, points, len(xs)))
+    panel = plots.Panel(
+        series, f"{kind.title} (dashed: the target alone)", kind.x_label,
+        "zero-shot score (± std over seeds)", log_x=kind.log_x, references=baselines,
     )  # fmt: skip
+    return levels, findings, panel
 
 
-def _sizes(cells: dict[Sweep, list[Gain]]) -> tuple[list, list[str], plots.Panel]:
-    """The size table's rows, each sweep's trend and the figure's panel."""
-    rows, findings, series, baselines = [], [], {}, {}
-    for task, target in sorted({(t, g) for t, g, _ in cells}):
-        sizes = sorted(size for t, g, size in cells if (t, g) == (task, target))
-        points, measured = [], [Robustness.of(cells[(task, target, size)]) for size in sizes]
-        for size, r in zip(sizes, measured, strict=True):
-            rows.append((task, target, size, *r.cells()))
-            points += [(size, gain) for gain in r.seed_gains]
-        name = f"{task} → {target}"
-        series[name] = (sizes, [r.score for r in measured], [r.band for r in measured])
-        baselines[name] = fmean(r.baseline for r in measured)
-        findings.append(_trend(name, ("size", "sizes"), points, len(sizes), {
-            1: "the gain grows with intermediate data size",
-            -1: "the gain shrinks as intermediate data grows",
-            0: "no evidence that the gain depends on intermediate data size",
-        }))  # fmt: skip
-    panel = _panel("zero-shot score by intermediate data size", "intermediate training rows",
-                   series, baselines, log_x=True)  # fmt: skip
-    return rows, findings, panel
-
-
-def _diversity(cells: dict[Sweep, dict[int, list[Gain]]]) -> tuple[list, list[str], plots.Panel]:
-    """The diversity table's rows, each fixed-size sweep's trend and the figure's panel."""
-    rows, findings, series, baselines = [], [], {}, {}
-    for (task, target, size), by_count in sorted(cells.items()):
-        counts = sorted(by_count)
-        points, measured = [], [Robustness.of(by_count[count]) for count in counts]
-        for count, r in zip(counts, measured, strict=True):
-            chosen = sorted({"+".join(_groups(g.run)) for g in by_count[count]})
-            rows.append((task, target, size, count, "; ".join(chosen), *r.cells()))
-            # Each (choice of groups, seed) is one point: choices of one size are replicates.
-            per_run: dict[Path, list[float]] = defaultdict(list)
-            for g in by_count[count]:
-                per_run[g.run.path].append(g.gain)
-            points += [(count, fmean(values)) for values in per_run.values()]
-        name = f"{task} → {target} at {size} rows"
-        series[name] = (counts, [r.score for r in measured], [r.band for r in measured])
-        baselines[name] = fmean(r.baseline for r in measured)
-        findings.append(_trend(name, ("number of groups", "group counts"), points, len(counts), {
-            1: "more diverse intermediate data helps more at the same size",
-            -1: "more diverse intermediate data helps less at the same size",
-            0: "no evidence that the number of groups matters at this size",
-        }))  # fmt: skip
-    panel = _panel("zero-shot score by number of groups at a fixed size", "groups", series,
-                   baselines)  # fmt: skip
-    return rows, findings, panel
+def _run_gains(cell: Sequence[Gain]) -> list[float]:
+    """Each run's mean gain over its languages."""
+    per_run: dict[Path, list[float]] = defaultdict(list)
+    for g in cell:
+        per_run[g.run.path].append(g.gain)
+    return [fmean(values) for values in per_run.values()]
 
 
 def _rows(run: Run) -> int:
@@ -185,22 +202,18 @@ def _groups(run: Run) -> tuple[str, ...]:
     return tuple(run.manifest["config"].get("groups", {}).get(run.phases[0], ()))
 
 
-def _trend(
-    name: str,
-    what: tuple[str, str],
-    points: list[tuple[int, float]],
-    levels: int,
-    verdicts: dict[int, str],
-) -> str:
-    """Spearman's rho between `what` (its name, and its levels' name: size, sizes) and each
-    run's mean gain."""
+def _trend(kind: SweepKind, name: str, points: list[tuple[int, float]], levels: int) -> str:
+    """Spearman's rho between the level and each run's mean gain, or why it is not computed."""
     if levels < 3:
-        return f"{name}: {what[0]} trend not computed: it needs at least 3 {what[1]} (got {levels})"
+        return (
+            f"{name}: {kind.name} trend not computed: it needs at least 3 {kind.levels} "
+            f"(got {levels})"
+        )
     try:
         rho = spearman([level for level, _ in points], [gain for _, gain in points])
     except TooFewPoints as error:
-        return f"{name}: {what[0]} trend not computed: {error}"
+        return f"{name}: {kind.name} trend not computed: {error}"
     return (
-        f"{name}: Spearman rho ({what[0]}, each run's mean gain) = {rho.text()} over "
-        f"{len(points)} points (95% bootstrap interval): {verdicts[rho.sign]}"
+        f"{name}: Spearman rho ({kind.name}, each run's mean gain) = {rho.text()} over "
+        f"{len(points)} points (95% bootstrap interval): {kind.verdicts[rho.sign]}"
     )
