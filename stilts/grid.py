@@ -30,8 +30,7 @@ BASELINE = "none"
 class GridPhase:
     """A row (intermediate phase) or column (target) of a grid, with the settings it alone
     has: two rows may train the same task differently (data size, translations, groups,
-    adapter), so
-    a row is known by its label, not its task."""
+    adapter), so a row is known by its label, not its task."""
 
     name: str
     """The phase: a task, or tasks joined by `PHASE_JOIN`."""
