@@ -10,11 +10,9 @@ import shutil
 
 import pytest
 from conftest import analyze_cli, run_smoke_recipe, stilts_cli
-from fixtures import write_multi_nli
 from synthetic_store import write_run
 
 from stilts.analysis.size import analyze
-from stilts.bundled import SAMPLE_DATA
 
 LANGUAGES = ("en", "de", "fr", "zh", "ar", "sw")
 SIZES = (1000, 10_000, 100_000, 392_702)
@@ -132,20 +130,3 @@ def test_the_smoke_recipe_runs_end_to_end_offline(mnli_xnli, tmp_path):
     assert "size trend not computed: a correlation needs at least 5 pairs (got 3)" in printed
     rows = (grid / "analysis" / "by_size.csv").read_text().splitlines()[1:]
     assert [row.split(",")[2] for row in rows] == ["300", "1000", "2400"]
-
-
-def test_the_diversity_smoke_recipe_runs_end_to_end_offline(tmp_path):
-    mirror = tmp_path / "mirror"
-    shutil.copytree(SAMPLE_DATA, mirror)
-    write_multi_nli(mirror)
-    grid = run_smoke_recipe("diversity", tmp_path / "store", f"data={mirror}")
-    printed = analyze_cli("size", grid)
-    assert "mnli → xnli at 450 rows: Spearman rho (number of groups" in printed
-    table = (grid / "analysis" / "by_groups.csv").read_text()
-    rows = [row.split(",") for row in table.splitlines()]
-    assert [(row[2], row[3], row[4]) for row in rows[1:]] == [
-        ("450", "1", "fiction; slate"), ("450", "2", "fiction+slate"),
-        ("450", "3", "fiction+slate+travel"),
-        ("450", "5", "fiction+government+slate+telephone+travel"),
-    ]  # fmt: skip
-    assert not (grid / "analysis" / "by_size.csv").exists()  # no size sweep in this grid
