@@ -21,7 +21,7 @@ import numpy as np
 from stilts import plots
 from stilts.analysis.report import Analysis, table
 from stilts.analysis.runs import gains, read_runs
-from stilts.analysis.stats import TooFewPoints, bootstrap, spearman
+from stilts.analysis.stats import Estimate, TooFewPoints, bootstrap, spearman
 from stilts.errors import StiltsError
 from stilts.eval.typology import distance_from_english
 
@@ -56,8 +56,10 @@ def analyze(path: Path, syntactic: Iterable[str] = SYNTACTIC) -> Analysis:
     rows, findings = [], []
     for task in sorted(points):
         kind = "syntactic" if _is_syntactic(task, syntactic) else "semantic"
-        rows.append((task, kind, len(points[task]), *_trend(points[task])))
-        findings.append(_finding(task, kind, points[task]))
+        rho = _correlation(points[task])  # one bootstrap per task: the table's and finding's
+        shown = (None,) * 3 if isinstance(rho, TooFewPoints) else (rho.value, rho.low, rho.high)
+        rows.append((task, kind, len(points[task]), *shown, _slope(points[task])))
+        findings.append(_finding(task, kind, points[task], rho))
     findings.append(_comparison(points, syntactic))
     if unplaced:
         findings.append(f"languages without a URIEL syntactic distance, left out: "
@@ -106,19 +108,17 @@ def _slope(points: list[Point]) -> float:
     return float(np.polyfit(x, y, 1)[0] / 10)
 
 
-def _trend(points: list[Point]) -> tuple[float | None, float | None, float | None, float]:
+def _correlation(points: list[Point]) -> Estimate | TooFewPoints:
+    """Spearman's rho between distance and gain, or why it cannot be computed."""
     try:
-        rho = spearman([p[2] for p in points], [p[3] for p in points], minimum=MINIMUM)
-    except TooFewPoints:
-        return None, None, None, _slope(points)
-    return rho.value, rho.low, rho.high, _slope(points)
-
-
-def _finding(task: str, kind: str, points: list[Point]) -> str:
-    try:
-        rho = spearman([p[2] for p in points], [p[3] for p in points], minimum=MINIMUM)
+        return spearman([p[2] for p in points], [p[3] for p in points], minimum=MINIMUM)
     except TooFewPoints as error:
-        return f"{task} ({kind}): not computed: {error}"
+        return error
+
+
+def _finding(task: str, kind: str, points: list[Point], rho: Estimate | TooFewPoints) -> str:
+    if isinstance(rho, TooFewPoints):
+        return f"{task} ({kind}): not computed: {rho}"
     verdict = {
         -1: "its gains fall with syntactic distance from English",
         1: "its gains grow with syntactic distance from English",
