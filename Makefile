@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/cli_speed.py
+	$(PY) bench/planning.py
 	$(PY) bench/phase_overhead.py
 	$(PY) bench/mining.py
 	$(PY) bench/adapters.py

@@ -38,23 +38,43 @@ console = Console()
 errors = Console(stderr=True)
 
 
+DEBUG = "STILTS_DEBUG"
+"""Environment variable: when set (to anything but 0), errors come with their tracebacks."""
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Report a StiltsError as one line on stderr and exit with code 2."""
+    """Report a StiltsError as one line on stderr and exit with code 2; under --debug, with
+    the traceback of what caused it (a plugin's own import error, say)."""
     try:
         yield
     except StiltsError as error:
-        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        report_error(error)
         raise typer.Exit(2) from None
+
+
+def report_error(error: StiltsError) -> None:
+    """The error's one line on stderr, after its traceback (and its cause's) under --debug."""
+    if os.environ.get(DEBUG, "0") != "0":
+        from rich.traceback import Traceback  # not at start-up: it costs a tenth of --help
+
+        errors.print(Traceback.from_exception(type(error), error, error.__traceback__))
+    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
 
 
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help=f"Show the traceback behind an error (or set {DEBUG}=1)."),
+    ] = False,
 ) -> None:
     if version:
         console.print(f"stilts {__version__}")
         raise typer.Exit()
+    if debug:
+        os.environ[DEBUG] = "1"
 
 
 @app.command("tasks")
@@ -66,19 +86,19 @@ def list_tasks() -> None:
     table.add_column("languages")
     table.add_column("package", no_wrap=True)
     table.add_column("summary")
-    failures = []
+    failures: list[StiltsError] = []
     with user_errors():
         for name, entry in sorted(registry.entries().items()):
             try:
                 task = registry.load_entry(entry)
             except StiltsError as error:
-                failures.append(str(error))
+                failures.append(error)
                 continue
             languages = f"{len(task.languages)}: {' '.join(task.languages)}"
             table.add_row(name, task.head.describe(), languages, entry.provider, task.summary)
     console.print(table)
     for failure in failures:
-        errors.print(f"[bold red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+        report_error(failure)
     if failures:
         raise typer.Exit(2)
 

@@ -2,13 +2,21 @@
 
 Names come from installed package metadata without importing anything; a task's module is
 imported only when that task is asked for. A plugin that fails to import is reported by name,
-never skipped in silence.
+never skipped in silence: the one-line error keeps the import error as its cause, which
+`stilts --debug` shows in full.
+
+Scanning installed metadata costs milliseconds, and planning a grid asks for tasks hundreds of
+times, so the scan and each loaded task are kept for the life of the process. Code that
+installs or removes a plugin in a running process (tests do) calls `refresh`.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
+from types import MappingProxyType
 
 from stilts.errors import StiltsError, did_you_mean
 from stilts.task import Task
@@ -30,8 +38,9 @@ class TaskEntry:
         return f"{self.package} {self.version}"
 
 
-def entries() -> dict[str, TaskEntry]:
-    """Every installed task entry point, by task name."""
+@functools.cache
+def entries() -> Mapping[str, TaskEntry]:
+    """Every installed task entry point, by task name (scanned once per process)."""
     found: dict[str, TaskEntry] = {}
     for point in metadata.entry_points(group=GROUP):
         dist = point.dist
@@ -48,7 +57,7 @@ def entries() -> dict[str, TaskEntry]:
                 f"{entry.provider}; uninstall one of them"
             )
         found[point.name] = entry
-    return found
+    return MappingProxyType(found)
 
 
 def find(name: str) -> TaskEntry:
@@ -67,6 +76,13 @@ def load(name: str) -> Task:
     return load_entry(find(name))
 
 
+def refresh() -> None:
+    """Forget what discovery found, so the next call scans installed plugins again."""
+    entries.cache_clear()
+    load_entry.cache_clear()
+
+
+@functools.cache
 def load_entry(entry: TaskEntry) -> Task:
     """Import the object an entry point names and check that it is a Task."""
     module_name, _, attribute = entry.target.partition(":")
@@ -76,7 +92,7 @@ def load_entry(entry: TaskEntry) -> Task:
         raise StiltsError(
             f"task plugin {entry.name!r} from package {entry.provider} failed to import "
             f"({entry.target}): {type(error).__name__}: {error}; fix or reinstall {entry.package}"
-        ) from None
+        ) from error
     if not isinstance(obj, Task):
         raise StiltsError(
             f"task plugin {entry.name!r} from package {entry.provider} names "

@@ -107,3 +107,38 @@ def test_an_installed_plugin_task_runs_a_chain(plugin_path, tmp_path):
     results = next((tmp_path / "store" / "runs").glob("sst2-*/results.json")).read_text()
     accuracy = json.loads(results)["test"]["en"]["accuracy"]
     assert accuracy > 75, accuracy
+
+
+def test_debug_shows_the_import_error_behind_a_failing_plugin(plugin_path):
+    plain = stilts_cli("chain", "broken", "xnli", env=plugin_path)
+    debug = stilts_cli("--debug", "chain", "broken", "xnli", env=plugin_path)
+    by_env = stilts_cli("chain", "broken", "xnli", env={**plugin_path, "STILTS_DEBUG": "1"})
+    assert "Traceback" not in plain.stderr
+    for shown in (debug, by_env):
+        assert shown.returncode == 2
+        assert "Traceback" in shown.stderr
+        assert "stilts_broken" in shown.stderr  # the plugin's own module, where it failed
+        assert shown.stderr.rstrip().splitlines()[-1].startswith("error:")
+
+
+def test_discovery_scans_installed_metadata_once_per_process(monkeypatch):
+    from importlib import metadata
+
+    from stilts import registry
+
+    scans = []
+    real = metadata.entry_points
+
+    def counted(**kwargs):
+        scans.append(kwargs)
+        return real(**kwargs)
+
+    registry.refresh()
+    monkeypatch.setattr(metadata, "entry_points", counted)
+    for _ in range(50):
+        registry.load("mnli")
+        registry.find("xnli")
+    assert len(scans) == 1
+    registry.refresh()
+    registry.entries()
+    assert len(scans) == 2
