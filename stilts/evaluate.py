@@ -20,13 +20,7 @@ from stilts.errors import StiltsError
 from stilts.eval.results import ChainResult
 from stilts.eval.submission import path_for
 from stilts.store import PHASE_MANIFEST, Store, read_json, write_json, write_text
-
-ARCHITECTURE_SUFFIX = {
-    "classification": "ForSequenceClassification",
-    "multiple choice": "ForMultipleChoice",
-    "tagging": "ForTokenClassification",
-    "extractive QA": "ForQuestionAnswering",
-}
+from stilts.task import Task
 
 
 def resolve_model(model_or_run: str) -> tuple[str, str | None]:
@@ -79,7 +73,7 @@ def evaluate(
     else:
         source = ModelSource(config.model, revision, trust_remote_code)
     if task.trains:
-        _check_head(task.name, task.head.kind, source)
+        _check_head(task, source)
         evaluation = evaluate_languages(
             task, Path(source.name), "test", task.languages, chain.data, hp, config.seed,
             options or RunOptions(), trust_remote_code=trust_remote_code,
@@ -113,18 +107,13 @@ def evaluate(
     return result, out
 
 
-def _check_head(task: str, kind: str, source: Any) -> None:
-    from transformers import AutoConfig
+def _check_head(task: Task, source: Any) -> None:
+    from stilts.phase_model import trained_architecture
 
-    from stilts.training import model_errors
-
-    with model_errors(source):
-        config = AutoConfig.from_pretrained(
-            source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
-        )
-    found = (config.architectures or ["an unknown architecture"])[0]
-    if not found.endswith(ARCHITECTURE_SUFFIX[kind]):
+    found = trained_architecture(task, source)
+    if not task.head.trained_in(found):
         raise StiltsError(
-            f"{source.name} has no trained {kind} head ({found}), so it cannot be scored on "
-            f"{task}; train one with `stilts chain … {task}` and evaluate that run"
+            f"{source.name} has no trained {task.head.kind} head for {task.name} ({found}), so "
+            f"it cannot be scored on it; train one with `stilts chain … {task.name}` and "
+            "evaluate that run"
         )

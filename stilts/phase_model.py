@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
     from stilts.task import Task
+    from stilts.training import ModelSource
 
 
 def load_trained(
@@ -30,3 +31,23 @@ def load_trained(
     model = load_task_model(model_dir, task, trust_remote_code=trust_remote_code)
     apply_stack(encoder_of(model), model_dir)
     return model.eval()
+
+
+def trained_architecture(task: Task, source: ModelSource) -> str:
+    """The architecture of `task`'s head model in `source` (a phase model, a checkpoint or a
+    hub model), as its config records it."""
+    from transformers import AutoConfig
+
+    from stilts.multitask.model import HEADS, is_multitask
+    from stilts.training import model_errors
+
+    where = source.name
+    if is_multitask(Path(where)):
+        where = str(Path(where) / HEADS / task.name)
+        if not Path(where).is_dir():
+            return "a multi-task model without this task's head"
+    with model_errors(source):
+        config = AutoConfig.from_pretrained(
+            where, revision=source.revision, trust_remote_code=source.trust_remote_code
+        )
+    return (config.architectures or ["an unknown architecture"])[0]

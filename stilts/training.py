@@ -72,7 +72,7 @@ def model_with_fresh_head(
     `start`; every other head is fresh. The config is copied: each head sets its own labels.
     """
     config = copy.deepcopy(config)
-    if getattr(task.head, "head_from_start", False):
+    if task.head.head_from_start:
         return task.head.model_with_encoder(config, encoder, lm_head_from=start)
     return task.head.model_with_encoder(config, encoder)
 

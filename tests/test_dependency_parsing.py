@@ -17,6 +17,7 @@ from lab import FixtureLab, build_lab
 from stilts import StiltsError, registry
 from stilts.data import DataLocator
 from stilts.eval.parsing import attachment_scores
+from stilts.evaluate import evaluate
 from stilts.features import tokenized
 from stilts.heads import DependencyParsing
 from stilts.heads.biaffine import SETTINGS, BiaffineParserModel
@@ -291,3 +292,22 @@ def test_the_parser_trains_in_a_multitask_phase_and_is_scored_from_its_head(lab)
                        / PHASE_MANIFEST)  # fmt: skip
     assert record["dev"]["udparse"]["en"]["uas"] > 60, record["dev"]
     assert record["dev"]["pawsx"]["en"]["accuracy"] > 60, record["dev"]
+
+
+def test_eval_scores_a_trained_parser_and_refuses_a_model_without_one(lab):
+    """`stilts eval` asks the task's head whether a model carries it: the parser's own model
+    class, a multi-task phase's head directory, and a masked LM, which has none."""
+    chain, result = lab.run("udparse")
+    run_dir = lab.store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    scored, _ = evaluate("udparse", str(run_dir), lab.store, data=str(lab.data))
+    assert scored.test == result.test
+    multitask, _ = lab.run("udparse+pawsx", "pawsx")
+    phase = multitask.phases[0]
+    phase_dir = lab.store.phase_dir(phase.name, phase.fingerprint)
+    scored, _ = evaluate("udparse", str(phase_dir), lab.store, data=str(lab.data))
+    assert scored.test["en"]["uas"] > 60
+    for model, found in ((str(lab.model), "XLMRobertaForMaskedLM"), (str(run_dir), None)):
+        task = "udparse" if found else "mlm"
+        with pytest.raises(StiltsError, match=r"has no trained .* head") as refused:
+            evaluate(task, model, lab.store, data=str(lab.data))
+        assert found is None or found in str(refused.value)

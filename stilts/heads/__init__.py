@@ -35,6 +35,10 @@ class Head(Protocol):
     kind: str
     columns: tuple[str, ...]
     """Columns a task's loaded rows must have for this head."""
+    head_from_start: bool
+    """Whether the head's weights come from the chain's start model (the masked LM's
+    pretrained head) rather than fresh in every phase; then `model_with_encoder` takes the
+    start model as `lm_head_from`."""
 
     def describe(self) -> str:
         """A few words for `stilts tasks`, e.g. 'classification (pair, 3 labels)'."""
@@ -52,6 +56,11 @@ class Head(Protocol):
 
     def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
         """A model of this head kind saved by a finished phase, its head included."""
+        ...
+
+    def trained_in(self, architecture: str) -> bool:
+        """Whether a saved model whose config names `architecture` carries this head, so
+        `load_trained` would read a trained head rather than make up a fresh one."""
         ...
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:

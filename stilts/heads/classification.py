@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stilts.errors import StiltsError, did_you_mean
 from stilts.eval.submission import Submission, label_lines
-from stilts.heads.common import head_model, trained_model
+from stilts.heads.common import AutoModelHead
 
 if TYPE_CHECKING:
     import datasets
-    from transformers import PretrainedConfig, PreTrainedModel
 
 
 @dataclass(frozen=True)
-class SequenceClassification:
+class SequenceClassification(AutoModelHead):
     """Classify one text or a text pair into `labels` (order = label ids).
 
     `aliases` maps spellings found in raw data onto label names, e.g. XNLI's "contradictory".
@@ -26,6 +25,7 @@ class SequenceClassification:
     text_columns: tuple[str, ...] = ("sentence1", "sentence2")
     aliases: Mapping[str, str] = field(default_factory=dict)
     kind: str = field(default="classification", init=False)
+    auto_class: ClassVar[str] = "AutoModelForSequenceClassification"
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.text_columns) <= 2:
@@ -34,6 +34,9 @@ class SequenceClassification:
     @property
     def columns(self) -> tuple[str, ...]:
         return (*self.text_columns, "label")
+
+    def head_labels(self) -> tuple[str, ...]:
+        return self.labels
 
     def describe(self) -> str:
         inputs = "pair" if len(self.text_columns) == 2 else "sentence"
@@ -55,16 +58,6 @@ class SequenceClassification:
                 )
             ids.append(index[name])
         return ids
-
-    def model_with_encoder(
-        self, config: PretrainedConfig, encoder: PreTrainedModel
-    ) -> PreTrainedModel:
-        return head_model("AutoModelForSequenceClassification", config, encoder, self.labels)
-
-    def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
-        return trained_model(
-            "AutoModelForSequenceClassification", path, trust_remote_code=trust_remote_code
-        )
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         # No padding here: the collator pads each batch to its own longest row.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from stilts.errors import StiltsError
 
@@ -77,3 +77,33 @@ def trained_model(auto_class: str, path: str, *, trust_remote_code: bool) -> Pre
     return getattr(transformers, auto_class).from_pretrained(
         path, trust_remote_code=trust_remote_code
     )
+
+
+class AutoModelHead:
+    """A head that is one of transformers' auto head classes (`auto_class`) on the encoder.
+
+    The classification, multiple-choice, tagging and QA heads differ in their data and
+    decoding, not in how their model is built, reloaded or recognised: that is done here once.
+    """
+
+    auto_class: ClassVar[str]
+    """The transformers auto class of the head model, e.g. AutoModelForSequenceClassification."""
+    head_from_start: ClassVar[bool] = False
+    """The head is fresh in every phase (see `stilts.heads.Head.head_from_start`)."""
+
+    def head_labels(self) -> Sequence[str] | None:
+        """The names of the head's outputs (None: transformers' default for the class)."""
+        return None
+
+    def model_with_encoder(
+        self, config: PretrainedConfig, encoder: PreTrainedModel
+    ) -> PreTrainedModel:
+        return head_model(self.auto_class, config, encoder, self.head_labels())
+
+    def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
+        return trained_model(self.auto_class, path, trust_remote_code=trust_remote_code)
+
+    def trained_in(self, architecture: str) -> bool:
+        """Whether a saved model of `architecture` (its config's) carries this head: any
+        model class of the auto class's kind, e.g. XLMRobertaForSequenceClassification."""
+        return architecture.endswith(self.auto_class.removeprefix("AutoModel"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stilts.errors import StiltsError
 from stilts.eval.parsing import Arc, conllu_lines
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from transformers import PretrainedConfig, PreTrainedModel
 
 IGNORED = -100  # the label id PyTorch's cross-entropy skips
+PARSER_ARCHITECTURE = "BiaffineParserModel"
+"""The architecture a saved parser's config records (`stilts.heads.biaffine`'s model class)."""
 UNPARSED: Arc = (0, "dep")
 """The prediction for a word cut off by the maximum length: attached to the root with UD's
 unspecified relation, so the prediction file stays valid CoNLL-U."""
@@ -56,6 +58,7 @@ class DependencyParsing:
     dropout: float = 0.33
     columns: tuple[str, ...] = field(default=("tokens", "heads", "deprels"), init=False)
     kind: str = field(default="dependency parsing", init=False)
+    head_from_start: ClassVar[bool] = False
 
     def describe(self) -> str:
         relations = f"{len(self.labels)} relations" if self.labels else "relations from data"
@@ -87,6 +90,9 @@ class DependencyParsing:
 
         self._check_bound()
         return load_parser(path, self.labels, trust_remote_code=trust_remote_code)
+
+    def trained_in(self, architecture: str) -> bool:
+        return architecture == PARSER_ARCHITECTURE
 
     def _check_bound(self) -> None:
         if not self.labels:

@@ -34,13 +34,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
-from stilts.heads.common import ROW, head_model, trained_model
+from stilts.heads.common import ROW, AutoModelHead, head_model
 
 if TYPE_CHECKING:
     import datasets
     from transformers import PretrainedConfig, PreTrainedModel
 
-AUTO_CLASS = "AutoModelForMaskedLM"
 IGNORED = -100  # the label id PyTorch's cross-entropy skips
 MASK_SEED = "mask_seed"
 """Row column: >= 0 masks the row's document once, under that seed (evaluation)."""
@@ -49,7 +48,7 @@ DYNAMIC = -1
 
 
 @dataclass(frozen=True)
-class MaskedLanguageModel:
+class MaskedLanguageModel(AutoModelHead):
     """Masked LM over `text` (rows also carry their `language` and `mask_seed`, see above)."""
 
     mlm_probability: float = 0.15
@@ -57,6 +56,7 @@ class MaskedLanguageModel:
     random_replace_prob: float = 0.1
     columns: tuple[str, ...] = field(default=("text", "language", MASK_SEED), init=False)
     kind: str = field(default="masked LM", init=False)
+    auto_class: ClassVar[str] = "AutoModelForMaskedLM"
     head_from_start: ClassVar[bool] = True
     """The head is the pretrained one of the chain's start model, not a fresh one."""
 
@@ -89,7 +89,7 @@ class MaskedLanguageModel:
         is the start model only in a chain's first phase. A checkpoint without an LM head (one
         saved after a classification phase, or a bare encoder) is an error, never a fresh head.
         """
-        model = head_model(AUTO_CLASS, config, encoder)
+        model = head_model(self.auto_class, config, encoder)
         source = lm_head_from if lm_head_from is not None else encoder.name_or_path
         if not source:
             raise StiltsError(
@@ -98,9 +98,6 @@ class MaskedLanguageModel:
             )
         _copy_lm_head(model, pretrained_masked_lm(source))
         return model
-
-    def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
-        return trained_model(AUTO_CLASS, path, trust_remote_code=trust_remote_code)
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         """Documents -> blocks of `max_length` tokens, per language (see the module's notes).

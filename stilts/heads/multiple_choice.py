@@ -10,25 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stilts.eval.submission import Submission, label_lines
-from stilts.heads.common import head_model, trained_model
+from stilts.heads.common import AutoModelHead
 
 if TYPE_CHECKING:
     import datasets
-    from transformers import PretrainedConfig, PreTrainedModel
-
-AUTO_CLASS = "AutoModelForMultipleChoice"
 
 
 @dataclass(frozen=True)
-class MultipleChoice:
+class MultipleChoice(AutoModelHead):
     """Pick one of `num_choices` endings for a context; `label` is the right choice's index."""
 
     num_choices: int
     columns: tuple[str, ...] = field(default=("context", "choices", "label"), init=False)
     kind: str = field(default="multiple choice", init=False)
+    auto_class: ClassVar[str] = "AutoModelForMultipleChoice"
 
     def __post_init__(self) -> None:
         if not 2 <= self.num_choices <= 5:
@@ -39,14 +37,6 @@ class MultipleChoice:
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "num_choices": self.num_choices}
-
-    def model_with_encoder(
-        self, config: PretrainedConfig, encoder: PreTrainedModel
-    ) -> PreTrainedModel:
-        return head_model(AUTO_CLASS, config, encoder)
-
-    def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
-        return trained_model(AUTO_CLASS, path, trust_remote_code=trust_remote_code)
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         contexts, endings = [], []

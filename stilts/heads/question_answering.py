@@ -14,22 +14,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stilts.eval.submission import Submission, answers_json
-from stilts.heads.common import ROW, head_model, trained_model
+from stilts.heads.common import ROW, AutoModelHead
 
 if TYPE_CHECKING:
     import datasets
-    from transformers import PretrainedConfig, PreTrainedModel
 
-AUTO_CLASS = "AutoModelForQuestionAnswering"
 OUTSIDE = (-1, -1)
 """Offsets of a token outside the context (question, special tokens): never an answer."""
 
 
 @dataclass(frozen=True)
-class ExtractiveQA:
+class ExtractiveQA(AutoModelHead):
     """Find the answer span of `question` in `context`; `answers` as in SQuAD.
 
     The defaults are those of the XTREME and SQuAD reference code: windows overlap by 128
@@ -43,6 +41,7 @@ class ExtractiveQA:
     n_best: int = 20
     columns: tuple[str, ...] = field(default=("id", "context", "question", "answers"), init=False)
     kind: str = field(default="extractive QA", init=False)
+    auto_class: ClassVar[str] = "AutoModelForQuestionAnswering"
 
     def describe(self) -> str:
         return f"{self.kind} ({'with' if self.allow_null else 'no'} unanswerable questions)"
@@ -54,14 +53,6 @@ class ExtractiveQA:
             "stride": self.stride,
             "max_question_length": self.max_question_length,
         }
-
-    def model_with_encoder(
-        self, config: PretrainedConfig, encoder: PreTrainedModel
-    ) -> PreTrainedModel:
-        return head_model(AUTO_CLASS, config, encoder)
-
-    def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
-        return trained_model(AUTO_CLASS, path, trust_remote_code=trust_remote_code)
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         questions = _cut_questions(batch["question"], tokenizer, self.question_room(max_length))

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stilts.errors import StiltsError
 from stilts.eval.submission import Submission, tag_lines
-from stilts.heads.common import ROW, head_model, trained_model
+from stilts.heads.common import ROW, AutoModelHead
 from stilts.heads.words import first_subwords, tokenizable_words
 
 if TYPE_CHECKING:
     import datasets
-    from transformers import PretrainedConfig, PreTrainedModel
 
-AUTO_CLASS = "AutoModelForTokenClassification"
 IGNORED = -100  # the label id PyTorch's cross-entropy skips
 UNSEEN = "<unseen>"
 """Gold tag name for a tag id of -1: a tag missing from the head's set (CCG dev/test tags
@@ -29,7 +27,7 @@ that never occur in training). It can never be predicted, so it always counts as
 
 
 @dataclass(frozen=True)
-class TokenTagging:
+class TokenTagging(AutoModelHead):
     """Tag every word of `tokens` with one of `labels`; `tags` holds label ids per word.
 
     An empty `labels` means the task builds its tag set from its training data (CCG); such a
@@ -39,6 +37,12 @@ class TokenTagging:
     labels: tuple[str, ...]
     columns: tuple[str, ...] = field(default=("tokens", "tags"), init=False)
     kind: str = field(default="tagging", init=False)
+    auto_class: ClassVar[str] = "AutoModelForTokenClassification"
+
+    def head_labels(self) -> tuple[str, ...]:
+        if not self.labels:
+            raise StiltsError("this tagging head has no tag set yet: bind it to training data")
+        return self.labels
 
     def describe(self) -> str:
         tags = f"{len(self.labels)} tags" if self.labels else "tag set from training data"
@@ -46,16 +50,6 @@ class TokenTagging:
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "labels": list(self.labels) or "from training data"}
-
-    def model_with_encoder(
-        self, config: PretrainedConfig, encoder: PreTrainedModel
-    ) -> PreTrainedModel:
-        if not self.labels:
-            raise StiltsError("this tagging head has no tag set yet: bind it to training data")
-        return head_model(AUTO_CLASS, config, encoder, self.labels)
-
-    def load_trained(self, path: str, *, trust_remote_code: bool = False) -> PreTrainedModel:
-        return trained_model(AUTO_CLASS, path, trust_remote_code=trust_remote_code)
 
     def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
         budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
