@@ -66,8 +66,8 @@ def child(variant: str, model_dir: Path, steps: int, batch: int, length: int) ->
     from transformers import AutoConfig, AutoModel, AutoTokenizer, Trainer, TrainingArguments
     from transformers import logging as transformers_logging
 
-    from stilts import adapters
-    from stilts.heads import SequenceClassification
+    from stilts.runtime import adapters
+    from stilts.tasks.heads import SequenceClassification
 
     transformers_logging.set_verbosity_error()
     head = SequenceClassification(labels=("apple", "stone"), text_columns=("sentence1",))

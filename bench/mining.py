@@ -95,7 +95,7 @@ def plain_knn(queries: np.ndarray, keys: np.ndarray, k: int, chunk: int):
 def child(variant: str, data: Path, chunk: int) -> None:
     import torch
 
-    from stilts.eval.mining import ratio_margin_candidates
+    from stilts.runtime.mining import ratio_margin_candidates
 
     x, y = np.load(data / "x.npy"), np.load(data / "y.npy")
     target_of = np.load(data / "target_of.npy")
@@ -141,7 +141,7 @@ def child(variant: str, data: Path, chunk: int) -> None:
 
 
 def subset_check(data: Path, n_sub: int, chunk: int) -> str:
-    from stilts.eval.mining import ratio_margin_candidates
+    from stilts.runtime.mining import ratio_margin_candidates
 
     x, y = np.load(data / "x.npy")[:n_sub], np.load(data / "y.npy")[:n_sub]
     used = min(chunk, len(x) // 3 + 1)  # several blocks, the last one partial

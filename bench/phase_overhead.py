@@ -27,11 +27,12 @@ from transformers import (
     logging,
 )
 
-from stilts import bundled, registry
-from stilts.arguments import RunOptions
-from stilts.data import DataLocator
-from stilts.store import Store
-from stilts.training import ModelSource, train_phase
+from stilts.experiment import bundled
+from stilts.runtime.arguments import RunOptions
+from stilts.runtime.training import ModelSource, train_phase
+from stilts.store.layout import Store
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator
 
 REPEATS = 11
 

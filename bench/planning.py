@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from stilts import registry
-from stilts.grid import plan_all
-from stilts.recipe import load_recipe
+from stilts.experiment.grid import plan_all
+from stilts.experiment.recipe import load_recipe
+from stilts.tasks import registry
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 MEASURED = (RECIPES / "study" / "grid.yaml", RECIPES / "questions" / "similarity.yaml")

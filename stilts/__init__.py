@@ -1,11 +1,12 @@
 """stilts: intermediate-task transfer experiments for zero-shot cross-lingual NLP.
 
 Kept import-light on purpose: `stilts --help` and `stilts tasks` import this package and
-must not pay for torch or transformers.
+must not pay for torch or transformers. Plugins import what they need from `stilts.api`.
 """
 
+from stilts import _moved
 from stilts.errors import StiltsError
-from stilts.task import DataLocator, HubSource, Hyperparameters, Role, Task
+from stilts.tasks.task import DataLocator, HubSource, Hyperparameters, Role, Task
 
 __version__ = "0.1.0"
 
@@ -18,3 +19,5 @@ __all__ = [
     "Task",
     "__version__",
 ]
+
+_moved.install()

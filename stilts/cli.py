@@ -18,15 +18,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from stilts import __version__, bundled, registry
-from stilts.adapters import parse_phase_adapters
+from stilts import __version__
 from stilts.errors import StiltsError
-from stilts.training_data import parse_groups, parse_translations
+from stilts.experiment import bundled
+from stilts.experiment.training_data import parse_groups, parse_translations
+from stilts.runtime.adapters import parse_phase_adapters
+from stilts.tasks import registry
 
 if TYPE_CHECKING:
-    from stilts.chain import ChainConfig
-    from stilts.eval.results import ChainResult
-    from stilts.grid import GridCell
+    from stilts.experiment.chain import ChainConfig
+    from stilts.experiment.grid import GridCell
+    from stilts.store.results import ChainResult
 
 app = typer.Typer(
     help="Intermediate-task transfer experiments for zero-shot cross-lingual NLP.",
@@ -228,11 +230,11 @@ def chain(
     sample data; `--model xlm-roberta-large` runs the real experiment from the hub.
     """
     with user_errors():
-        from stilts import chain as chains
+        from stilts.experiment import chain as chains
 
         config = _chain_config(tuple(tasks), locals())
         if print_recipe:
-            from stilts.recipe import Recipe
+            from stilts.experiment.recipe import Recipe
 
             chains.plan(config)  # a recipe that would not run is not printed
             typer.echo(Recipe.from_config(config).to_yaml(), nl=False)
@@ -291,15 +293,15 @@ def grid(
     table's cells are scores (mean ± std over seeds) and their change against the target alone.
     """
     with user_errors():
-        from stilts.grid import grid_chains
+        from stilts.experiment.grid import grid_chains
 
         base = _chain_config((), locals())
         rows, columns = _names(intermediate), _names(target)
         seed_list = [seed + offset for offset in range(seeds)]
         cells = grid_chains(base, rows, columns, seed_list, baselines=baselines)
         if print_recipe:
-            from stilts.grid import plan_all
-            from stilts.recipe import Recipe
+            from stilts.experiment.grid import plan_all
+            from stilts.experiment.recipe import Recipe
 
             plan_all(cell.config for cell in cells)  # a recipe that would not run isn't printed
             recipe = Recipe.from_config(base, seeds=seed_list, grid=(rows, columns, baselines))
@@ -330,7 +332,7 @@ def run_recipe(
     the study's table and writes it (Markdown, CSV, heatmap) beside the runs.
     """
     with user_errors():
-        from stilts.recipe import load_recipe
+        from stilts.experiment.recipe import load_recipe
 
         loaded = load_recipe(recipe, set_ or [])
         cells = loaded.chains()
@@ -342,7 +344,7 @@ def run_recipe(
 
 def _chain_config(tasks: tuple[str, ...], options: dict[str, Any]) -> ChainConfig:
     """The ChainConfig of a command's options (`chain`'s and `grid`'s are the same)."""
-    from stilts.chain import ChainConfig
+    from stilts.experiment.chain import ChainConfig
 
     return ChainConfig(
         tasks=tasks,
@@ -379,15 +381,15 @@ def _run_chain(
     config: ChainConfig, store: Path, per_device_batch_size: int | None, force: bool
 ) -> None:
     """Plan `config`, run it in `store`, print its table."""
-    from stilts import chain as chains
-    from stilts.store import Store
+    from stilts.experiment import chain as chains
+    from stilts.store.layout import Store
 
     plan = chains.plan(config)
     runs = Store(store)
     result = None if force else chains.finished(plan, runs, _say)
     if result is None:  # not run before: train what the store lacks (torch imports here)
         _quiet_libraries()
-        from stilts.progress import RichProgress
+        from stilts.runtime.progress import RichProgress
 
         options = _run_options(per_device_batch_size, RichProgress(console))
         result = chains.run(plan, runs, options, force=force, log=_say)
@@ -406,17 +408,17 @@ def _run_grid(
 ) -> None:
     """Plan every chain, run them (shared phases once) with a progress display, print and
     write the study's table."""
-    from stilts import chain as chains
-    from stilts.grid import phase_counts, plan_all, read_back, record, run_all
-    from stilts.store import Store
-    from stilts.study_table import StudyTable
+    from stilts.experiment import chain as chains
+    from stilts.experiment.grid import phase_counts, plan_all, read_back, record, run_all
+    from stilts.reports.study_table import StudyTable
+    from stilts.store.layout import Store
 
     plans = plan_all(cell.config for cell in cells)
     runs = Store(store)
     done = None if force else read_back(plans, runs)
     if done is None:  # something to train or score (torch imports here)
         _quiet_libraries()
-        from stilts.progress import GridProgress
+        from stilts.runtime.progress import GridProgress
 
         names = [f"{' → '.join(p.config.tasks)} (seed {p.config.seed})" for p in plans]
         with GridProgress(console, names, lambda: phase_counts(plans, runs)) as progress:
@@ -436,7 +438,7 @@ def _run_grid(
 
 
 def _run_options(per_device_batch_size: int | None, progress: Any) -> Any:
-    from stilts.arguments import RunOptions
+    from stilts.runtime.arguments import RunOptions
 
     return RunOptions(per_device_batch_size=per_device_batch_size, callbacks=(progress,))
 
@@ -460,7 +462,7 @@ def analyze_families(path: RunsPath, out: AnalysisOut = None, plot: Plot = True)
     """Which intermediate tasks help most, and is their ranking the same in every language
     family? Gains by WALS family, each family's ranking, Kendall's W and pairwise tau."""
     with user_errors():
-        from stilts.analysis.families import analyze
+        from stilts.reports.analysis.families import analyze
 
         _show(analyze(path), out or path / "analysis", plot=plot)
 
@@ -470,7 +472,7 @@ def analyze_size(path: RunsPath, out: AnalysisOut = None, plot: Plot = True) -> 
     """Does more intermediate data help more? Score and gain by the intermediate phase's
     training rows, their spread over languages, families and seeds, and the size trend."""
     with user_errors():
-        from stilts.analysis.size import analyze
+        from stilts.reports.analysis.size import analyze
 
         _show(analyze(path), out or path / "analysis", plot=plot)
 
@@ -480,7 +482,7 @@ def analyze_resource(path: RunsPath, out: AnalysisOut = None, plot: Plot = True)
     """Does the resource level of the intermediate-training language matter? Gains by the
     resource class of the intermediate language and of the target language."""
     with user_errors():
-        from stilts.analysis.resource import analyze
+        from stilts.reports.analysis.resource import analyze
 
         _show(analyze(path), out or path / "analysis", plot=plot)
 
@@ -505,7 +507,7 @@ def analyze_similarity(
     """Does an intermediate task help a target more, the more similar the two are? Similarity
     of their data under the pretrained encoder (representations, Fisher) against the gain."""
     with user_errors():
-        from stilts.analysis.similarity import analyze
+        from stilts.reports.analysis.similarity import analyze
 
         out = out or path / "analysis"
         _quiet_libraries()
@@ -530,7 +532,7 @@ def analyze_syntax(
     against each language's URIEL syntactic distance from English, syntactic against
     semantic intermediate tasks."""
     with user_errors():
-        from stilts.analysis.syntax import analyze
+        from stilts.reports.analysis.syntax import analyze
 
         _show(analyze(path, _names(syntactic)), out or path / "analysis", plot=plot)
 
@@ -571,10 +573,10 @@ def evaluate(
     model trained on them, e.g. a `stilts chain` run directory.
     """
     with user_errors():
-        from stilts.evaluate import evaluate as score
+        from stilts.runtime.evaluate import evaluate as score
 
         _quiet_libraries()
-        from stilts.store import Store
+        from stilts.store.layout import Store
 
         result, out = score(
             task, model, Store(store), revision=revision, data=data,
@@ -604,8 +606,8 @@ def report(
     scores, when every task of a benchmark is there.
     """
     with user_errors():
-        from stilts.report import report as build
-        from stilts.report import write
+        from stilts.reports.report import report as build
+        from stilts.reports.report import write
 
         result = build(runs)
         written = write(result, out or runs[0])

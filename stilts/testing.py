@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stilts.data import DataLocator, HubSource
-from stilts.task import Task
+from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.task import Task
 
 if TYPE_CHECKING:
     import datasets

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stilts import chain
-from stilts.eval.results import ChainResult
-from stilts.store import Store
+from stilts.experiment import chain
+from stilts.store.layout import Store
+from stilts.store.results import ChainResult
 
 REPO = Path(__file__).resolve().parents[1]
 

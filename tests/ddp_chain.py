@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from stilts.chain import ChainConfig, plan, run
-from stilts.store import Store
+from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.store.layout import Store
 
 if __name__ == "__main__":
     data, model, store, settings, *phases = sys.argv[1:]

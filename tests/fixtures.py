@@ -29,13 +29,13 @@ import datasets
 from datasets import ClassLabel, Features, List, Value
 from fixtures_xtreme_r import write_lareqa, write_mewslix
 
-from stilts.bundled import SAMPLE_DATA
-from stilts.data import DataLocator, HubSource
-from stilts.plugins.ccg import CCGBANK
-from stilts.plugins.english import glue_source
-from stilts.plugins.mlm import TEXT as MLM_TEXT
-from stilts.plugins.mlm import mlm as mlm_task
-from stilts.plugins.multiple_choice import (
+from stilts.experiment.bundled import SAMPLE_DATA
+from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.plugins.ccg import CCGBANK
+from stilts.tasks.plugins.english import glue_source
+from stilts.tasks.plugins.mlm import TEXT as MLM_TEXT
+from stilts.tasks.plugins.mlm import mlm as mlm_task
+from stilts.tasks.plugins.multiple_choice import (
     COMMONSENSE_QA,
     COPA,
     COSMOS_QA,
@@ -44,9 +44,9 @@ from stilts.plugins.multiple_choice import (
     XCOPA_LANGUAGES,
     xcopa_source,
 )
-from stilts.plugins.nli import ANLI, GLUE_MNLI, MNLI_GENRES, MULTI_NLI, SNLI, xnli_translation
-from stilts.plugins.paraphrase import PAWSX_LANGUAGES, pawsx_source
-from stilts.plugins.qa import (
+from stilts.tasks.plugins.nli import ANLI, GLUE_MNLI, MNLI_GENRES, MULTI_NLI, SNLI, xnli_translation
+from stilts.tasks.plugins.paraphrase import PAWSX_LANGUAGES, pawsx_source
+from stilts.tasks.plugins.qa import (
     MLQA_LANGUAGES,
     SQUAD,
     SQUAD_V2,
@@ -54,14 +54,14 @@ from stilts.plugins.qa import (
     TYDIQA_LANGUAGES,
     XQUAD_LANGUAGES,
 )
-from stilts.plugins.retrieval import (
+from stilts.tasks.plugins.retrieval import (
     BUCC,
     BUCC_LANGUAGES,
     TATOEBA_COLUMNS,
     TATOEBA_LANGUAGES,
     tatoeba_source,
 )
-from stilts.plugins.tagging import (
+from stilts.tasks.plugins.tagging import (
     PANX_LANGUAGES,
     PANX_TAGS,
     UDPOS_LANGUAGES,
@@ -69,8 +69,8 @@ from stilts.plugins.tagging import (
     panx_source,
     udpos_source,
 )
-from stilts.plugins.udparse import UD_EWT
-from stilts.plugins.xtreme import xtreme_source
+from stilts.tasks.plugins.udparse import UD_EWT
+from stilts.tasks.plugins.xtreme import xtreme_source
 from stilts.testing import write_table
 
 FIXTURE_TASKS = (

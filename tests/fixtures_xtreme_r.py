@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from stilts.plugins.xtreme_r_retrieval import (
+from stilts.tasks.plugins.xtreme_r_retrieval import (
     LAREQA,
     LAREQA_LANGUAGES,
     MEWSLIX_CANDIDATES,

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from transformers import TrainerCallback, TrainerState
 
-from stilts.arguments import RunOptions
-from stilts.chain import ChainConfig, plan, run
-from stilts.store import Store
+from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.runtime.arguments import RunOptions
+from stilts.store.layout import Store
 
 TASKS = ("mnli", "xnli")
 CHECKPOINT_STEPS = 5

@@ -13,11 +13,11 @@ from typing import Any
 
 from fixtures import write_fixtures
 
-from stilts import registry
-from stilts.chain import ChainConfig, ChainPlan, plan, run
-from stilts.data import DataLocator
-from stilts.eval.results import ChainResult
-from stilts.store import Store
+from stilts.experiment.chain import ChainConfig, ChainPlan, plan, run
+from stilts.store.layout import Store
+from stilts.store.results import ChainResult
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator
 from stilts.testing import build_tiny_model, task_texts
 
 

@@ -1,8 +1,8 @@
 """Stores of finished runs written without training, whose answers are known by construction.
 
-Each run is written the way `stilts.chain.run` writes one (results.json through ChainResult,
-manifest.json last, with the keys the analyses read), so an analysis reading it reads exactly
-what it would read from a real grid; only the scores are planted.
+Each run is written the way `stilts.experiment.chain.run` writes one (results.json through
+ChainResult, manifest.json last, with the keys the analyses read), so an analysis reading it reads
+exactly what it would read from a real grid; only the scores are planted.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stilts.eval.results import ChainResult
-from stilts.store import RUN_MANIFEST, Store, fingerprint, write_json
+from stilts.store.files import fingerprint, write_json
+from stilts.store.layout import RUN_MANIFEST, Store
+from stilts.store.results import ChainResult
 
 
 def write_run(

@@ -20,9 +20,10 @@ from transformers import (
     TrainingArguments,
 )
 
-from stilts import StiltsError, adapters
-from stilts.adapters import AdapterConfig, parse_adapter
-from stilts.heads import SequenceClassification
+from stilts import StiltsError
+from stilts.runtime import adapters
+from stilts.runtime.adapters import AdapterConfig, parse_adapter
+from stilts.tasks.heads import SequenceClassification
 
 HEAD = SequenceClassification(labels=("apple", "stone"), text_columns=("sentence1",))
 SUBJECTS = ("the", "a", "my", "your", "one", "that")
@@ -380,7 +381,7 @@ def test_adapter_config_checks_options_it_does_not_take():
 
 def test_importing_the_module_stays_light():
     probe = (
-        "import sys; from stilts.adapters import parse_adapter; parse_adapter('lora:r=4'); "
+        "import sys; from stilts.runtime.adapters import parse_adapter; parse_adapter('lora:r=4'); "
         "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -8,7 +8,7 @@ import shutil
 from conftest import analyze_cli, run_smoke_recipe
 from fixtures import write_multi_nli
 
-from stilts.bundled import SAMPLE_DATA
+from stilts.experiment.bundled import SAMPLE_DATA
 
 
 def test_the_diversity_smoke_recipe_runs_end_to_end_offline(tmp_path):

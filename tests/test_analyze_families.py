@@ -11,7 +11,7 @@ from conftest import analyze_cli, run_smoke_recipe, stilts_cli
 from synthetic_store import write_run
 
 from stilts import StiltsError
-from stilts.analysis.families import analyze
+from stilts.reports.analysis.families import analyze
 
 TASKS = ("anli", "mnli", "qqp", "squad")
 TARGETS = ("xnli", "pawsx")

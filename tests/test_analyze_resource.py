@@ -9,8 +9,8 @@ from conftest import analyze_cli, run_smoke_recipe
 from fixtures import write_translated_sample
 from synthetic_store import write_run
 
-from stilts.analysis.resource import analyze, training_language
-from stilts.analysis.runs import read_run
+from stilts.reports.analysis.resource import analyze, training_language
+from stilts.reports.analysis.runs import read_run
 
 SOURCES = {"en": 5, "de": 5, "hi": 4, "sw": 2, "yo": 2}  # resource classes (languages.csv)
 TARGETS = ("en", "de", "zh", "ar", "sw", "ur")

@@ -12,10 +12,10 @@ from conftest import analyze_cli, run_smoke_recipe, stilts_cli
 from lab import build_lab
 from synthetic_store import write_run
 
-from stilts.analysis import similarity
-from stilts.analysis.runs import gains, read_runs
-from stilts.analysis.similarity import Similarity, analyze, correlate, task_similarities
-from stilts.data import DataLocator
+from stilts.reports.analysis import similarity
+from stilts.reports.analysis.runs import gains, read_runs
+from stilts.reports.analysis.similarity import Similarity, analyze, correlate, task_similarities
+from stilts.tasks.data import DataLocator
 
 INTERMEDIATES = ("anli_plus", "mnli", "qqp", "squad", "hellaswag", "cosmosqa")
 TARGETS = ("xnli", "pawsx", "udpos")

@@ -12,7 +12,7 @@ import pytest
 from conftest import analyze_cli, run_smoke_recipe, stilts_cli
 from synthetic_store import write_run
 
-from stilts.analysis.size import analyze
+from stilts.reports.analysis.size import analyze
 
 LANGUAGES = ("en", "de", "fr", "zh", "ar", "sw")
 SIZES = (1000, 10_000, 100_000, 392_702)

@@ -10,8 +10,8 @@ from conftest import analyze_cli, run_smoke_recipe, stilts_cli
 from lab import build_lab
 from synthetic_store import write_run
 
-from stilts.analysis.syntax import analyze
-from stilts.eval.typology import distance_from_english
+from stilts.reports.analysis.syntax import analyze
+from stilts.reports.typology import distance_from_english
 
 LANGUAGES = ("en", "de", "fr", "ru", "el", "hi", "ar", "tr", "th", "vi", "zh", "sw", "ja", "ko")
 SEEDS = (1, 2)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from stilts import registry
 from stilts.errors import StiltsError
-from stilts.eval import benchmark as bm
-from stilts.eval.languages import language, languages
+from stilts.reports import benchmark as bm
+from stilts.reports.languages import language, languages
+from stilts.tasks import registry
 
 OFFICIAL_XTREME = {
     "pawsx": "de,en,es,fr,ja,ko,zh",

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import stilts_cli
 
-from stilts.bundled import SAMPLE_DATA
-from stilts.data import DataLocator
-from stilts.plugins.nli import GLUE_MNLI, XTREME_XNLI
+from stilts.experiment.bundled import SAMPLE_DATA
+from stilts.tasks.data import DataLocator
+from stilts.tasks.plugins.nli import GLUE_MNLI, XTREME_XNLI
 from stilts.testing import write_table
 
 

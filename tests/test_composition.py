@@ -10,17 +10,19 @@ import pytest
 import torch
 from lab import FixtureLab, build_lab
 from safetensors.torch import load_file
+from stilts.store.files import read_json
 
-from stilts import StiltsError, registry
-from stilts.adapters import ADAPTERS_DIR, STACK_FILE, parse_phase_adapters
-from stilts.arguments import RunOptions
-from stilts.chain import ChainPlan, plan, run
-from stilts.data import DataLocator
-from stilts.eval.predict import evaluate_languages
-from stilts.eval.results import ChainResult
-from stilts.plugins.mlm import MULTI
-from stilts.plugins.nli import GLUE_MNLI
-from stilts.store import PHASE_MANIFEST, Store, read_json
+from stilts import StiltsError
+from stilts.experiment.chain import ChainPlan, plan, run
+from stilts.runtime.adapters import ADAPTERS_DIR, STACK_FILE, parse_phase_adapters
+from stilts.runtime.arguments import RunOptions
+from stilts.runtime.predict import evaluate_languages
+from stilts.store.layout import PHASE_MANIFEST, Store
+from stilts.store.results import ChainResult
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator
+from stilts.tasks.plugins.mlm import MULTI
+from stilts.tasks.plugins.nli import GLUE_MNLI
 from stilts.testing import write_table
 
 SETTINGS = {"learning_rate": 3e-3, "epochs": 3, "max_length": 64, "batch_size": 16}

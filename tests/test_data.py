@@ -6,8 +6,8 @@ import datasets
 import pytest
 
 from stilts import StiltsError
-from stilts.data import DataLocator, HubSource
-from stilts.plugins.nli import GLUE_MNLI, XTREME_XNLI, load_mnli, load_xnli
+from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.plugins.nli import GLUE_MNLI, XTREME_XNLI, load_mnli, load_xnli
 from stilts.testing import write_table
 
 XNLI_FEATURES = datasets.Features(

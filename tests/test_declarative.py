@@ -18,13 +18,13 @@ import pytest
 from datasets import ClassLabel, Features, List, Value
 from fixtures import panx_sentence, qa_example, sentence, with_marker
 
-from stilts.chain import ChainConfig, plan, run
-from stilts.data import DataLocator, HubSource
-from stilts.declarative import TaskDeclaration, declared_task
 from stilts.errors import StiltsError
-from stilts.plugins.tagging import PANX_TAGS, TAGGING_DEFAULTS
-from stilts.store import Store
-from stilts.task import Hyperparameters
+from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.store.layout import Store
+from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.declarative import TaskDeclaration, declared_task
+from stilts.tasks.plugins.tagging import PANX_TAGS, TAGGING_DEFAULTS
+from stilts.tasks.task import Hyperparameters
 from stilts.testing import build_tiny_model, task_texts, write_table
 
 REVISION = "5f0c1b2a3d4e5f60718293a4b5c6d7e8f9012345"

@@ -13,18 +13,20 @@ import numpy as np
 import pytest
 import torch
 from lab import FixtureLab, build_lab
+from stilts.store.files import read_json
 
-from stilts import StiltsError, registry
-from stilts.data import DataLocator
+from stilts import StiltsError
 from stilts.eval.parsing import attachment_scores
-from stilts.evaluate import evaluate
-from stilts.features import tokenized
-from stilts.heads import DependencyParsing
-from stilts.heads.biaffine import SETTINGS, BiaffineParserModel
-from stilts.heads.dependency import UNPARSED
-from stilts.plugins.udparse import read_conllu, udparse
-from stilts.store import PHASE_MANIFEST, read_json
-from stilts.task import Task
+from stilts.runtime.biaffine import SETTINGS, BiaffineParserModel
+from stilts.runtime.evaluate import evaluate
+from stilts.runtime.features import tokenized
+from stilts.store.layout import PHASE_MANIFEST
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator
+from stilts.tasks.heads import DependencyParsing
+from stilts.tasks.heads.dependency import UNPARSED
+from stilts.tasks.plugins.udparse import read_conllu, udparse
+from stilts.tasks.task import Task
 from stilts.testing import TINY_CONFIG, train_tokenizer
 
 HEAD = DependencyParsing(labels=("root", "nsubj", "obj", "punct"), arc_size=8, label_size=4)

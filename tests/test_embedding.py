@@ -7,7 +7,7 @@ import pytest
 from transformers import AutoModel, AutoTokenizer
 
 from stilts import StiltsError
-from stilts.heads.embedding import SentenceEmbedding
+from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.testing import build_tiny_model
 
 TEXTS = ["the cook sold the lamp", "a farmer walked to the old mill by the river and sat down"]

@@ -18,10 +18,8 @@ from lab import FixtureLab, build_lab
 from transformers import TrainerCallback
 
 from stilts import StiltsError
-from stilts.arguments import RunOptions
-from stilts.chain import ChainConfig, run
-from stilts.eval.results import ChainResult
-from stilts.grid import (
+from stilts.experiment.chain import ChainConfig, run
+from stilts.experiment.grid import (
     GRID_RUNS,
     GridPhase,
     chain_for,
@@ -31,9 +29,11 @@ from stilts.grid import (
     record,
     run_all,
 )
-from stilts.recipe import load_recipe
-from stilts.store import Store
-from stilts.study_table import BASELINE, HEATMAP, StudyTable
+from stilts.experiment.recipe import load_recipe
+from stilts.reports.study_table import BASELINE, HEATMAP, StudyTable
+from stilts.runtime.arguments import RunOptions
+from stilts.store.layout import Store
+from stilts.store.results import ChainResult
 
 INTERMEDIATES = ("mnli", "qqp", "snli")
 TARGETS = ("xnli", "pawsx", "xcopa")

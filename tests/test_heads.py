@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stilts import StiltsError
-from stilts.heads import SequenceClassification
+from stilts.tasks.heads import SequenceClassification
 from stilts.testing import train_tokenizer
 
 HEAD = SequenceClassification(

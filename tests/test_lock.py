@@ -11,14 +11,14 @@ from pathlib import Path
 
 from conftest import REPO
 
-from stilts import chain
-from stilts.lock import directory_lock, lock_path
-from stilts.store import Store
+from stilts.experiment import chain
+from stilts.store.layout import Store
+from stilts.store.lock import directory_lock, lock_path
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from stilts.lock import directory_lock
+from stilts.store.lock import directory_lock
 with directory_lock(Path(sys.argv[1]), print):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -1,4 +1,4 @@
-"""Retrieval evaluation (stilts.eval.mining) against hand-computed and constructed answers."""
+"""Retrieval evaluation (stilts.runtime.mining) against hand-computed and constructed answers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from stilts.eval import mining
-from stilts.eval.mining import (
+from stilts.runtime import mining
+from stilts.runtime.mining import (
     Candidates,
     best_threshold,
     expand_pairs,

@@ -23,18 +23,19 @@ from transformers import (
     AutoTokenizer,
 )
 
-from stilts import StiltsError, registry
-from stilts.arguments import RunOptions
-from stilts.chain import ChainConfig, plan, run
-from stilts.data import DataLocator
-from stilts.eval.predict import evaluate_languages
-from stilts.features import tokenized
-from stilts.heads import ROW, MaskedLanguageModel
-from stilts.heads.masked_lm import IGNORED
-from stilts.plugins.mlm import MULTI, TEXT, mask_seed
-from stilts.store import Store
+from stilts import StiltsError
+from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.runtime.arguments import RunOptions
+from stilts.runtime.features import tokenized
+from stilts.runtime.predict import evaluate_languages
+from stilts.runtime.training import ModelSource
+from stilts.store.layout import Store
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator
+from stilts.tasks.heads import ROW, MaskedLanguageModel
+from stilts.tasks.heads.masked_lm import IGNORED
+from stilts.tasks.plugins.mlm import MULTI, TEXT, mask_seed
 from stilts.testing import build_tiny_model, task_texts
-from stilts.training import ModelSource
 
 HEAD = MaskedLanguageModel()
 SIGMAS = 5  # bounds of the masking statistics, in standard deviations of the binomial

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stilts.heads import MultipleChoice
+from stilts.tasks.heads import MultipleChoice
 from stilts.testing import train_tokenizer
 
 HEAD = MultipleChoice(3)

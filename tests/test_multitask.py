@@ -12,19 +12,21 @@ from pathlib import Path
 import pytest
 import torch
 from lab import FixtureLab, build_lab
+from stilts.store.files import read_json
 
-from stilts import StiltsError, registry
-from stilts.adapters import parse_adapter
-from stilts.arguments import RunOptions
-from stilts.chain import ChainConfig, plan, run
-from stilts.data import DataLocator
-from stilts.eval.results import ChainResult
-from stilts.multitask.model import MultiTaskModel, load_task_model
-from stilts.multitask.sampling import SamplerConfig, TaskSchedule
-from stilts.multitask.stream import TASK_INDEX, TaskBlocks
-from stilts.phase_model import load_trained
-from stilts.store import PHASE_MANIFEST, Store, read_json
-from stilts.training import ModelSource, starting_encoder, train_phase
+from stilts import StiltsError
+from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.runtime.adapters import parse_adapter
+from stilts.runtime.arguments import RunOptions
+from stilts.runtime.multitask.model import MultiTaskModel, load_task_model
+from stilts.runtime.multitask.sampling import SamplerConfig, TaskSchedule
+from stilts.runtime.multitask.stream import TASK_INDEX, TaskBlocks
+from stilts.runtime.phase_model import load_trained
+from stilts.runtime.training import ModelSource, starting_encoder, train_phase
+from stilts.store.layout import PHASE_MANIFEST, Store
+from stilts.store.results import ChainResult
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator
 
 PHASE = ("qqp", "hellaswag", "ccg", "squad")  # one task per head kind
 TARGET = "pawsx"

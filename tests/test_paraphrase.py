@@ -10,10 +10,10 @@ import pytest
 from fixtures import write_pawsx_fixture
 
 from stilts import StiltsError
-from stilts.bundled import SAMPLE_DATA
-from stilts.chain import ChainConfig, plan, run
-from stilts.data import DataLocator
-from stilts.plugins.paraphrase import GLUE_QQP, PAWSX_LANGUAGES, load_pawsx, qqp
+from stilts.experiment.bundled import SAMPLE_DATA
+from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.tasks.data import DataLocator
+from stilts.tasks.plugins.paraphrase import GLUE_QQP, PAWSX_LANGUAGES, load_pawsx, qqp
 from stilts.testing import write_table
 
 

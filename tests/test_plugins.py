@@ -124,7 +124,7 @@ def test_debug_shows_the_import_error_behind_a_failing_plugin(plugin_path):
 def test_discovery_scans_installed_metadata_once_per_process(monkeypatch):
     from importlib import metadata
 
-    from stilts import registry
+    from stilts.tasks import registry
 
     scans = []
     real = metadata.entry_points
@@ -142,3 +142,35 @@ def test_discovery_scans_installed_metadata_once_per_process(monkeypatch):
     registry.refresh()
     registry.entries()
     assert len(scans) == 2
+
+
+def test_the_old_import_paths_of_the_plugin_api_still_work_and_say_where_to_go():
+    """A plugin written for stilts 0.1 keeps working for one release, warned."""
+    import importlib
+    import sys
+
+    import stilts.tasks.heads.tagging
+    import stilts.tasks.plugins.nli
+    import stilts.tasks.task
+
+    for old, new in (
+        ("stilts.heads.tagging", stilts.tasks.heads.tagging),
+        ("stilts.plugins.nli", stilts.tasks.plugins.nli),
+        ("stilts.task", stilts.tasks.task),
+    ):
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=f"{old} moved to {new.__name__}"):
+            module = importlib.import_module(old)
+        assert module is new  # the same classes: isinstance(task, Task) holds across paths
+    from stilts.heads import SequenceClassification  # the example plugin's 0.1 imports
+
+    assert SequenceClassification is stilts.api.SequenceClassification
+
+
+def test_the_public_api_names_what_the_plugin_guide_documents():
+    import stilts.api
+
+    guide = (REPO / "docs" / "writing-a-plugin.md").read_text()
+    for name in stilts.api.__all__:
+        assert getattr(stilts.api, name) is not None
+    assert "from stilts.api import" in guide

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from stilts.eval.qa import squad_scores
-from stilts.features import tokenized
-from stilts.heads import ROW, ExtractiveQA
-from stilts.task import Task
+from stilts.runtime.features import tokenized
+from stilts.tasks.heads import ROW, ExtractiveQA
+from stilts.tasks.task import Task
 from stilts.testing import train_tokenizer
 
 FILLER = "the farmer walked to the old mill by the river and sat down"

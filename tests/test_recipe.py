@@ -11,9 +11,9 @@ import yaml
 from conftest import REPO, stilts_cli
 
 from stilts import StiltsError
-from stilts.chain import ChainConfig, plan
-from stilts.grid import plan_all
-from stilts.recipe import Recipe, load_recipe
+from stilts.experiment.chain import ChainConfig, plan
+from stilts.experiment.grid import plan_all
+from stilts.experiment.recipe import Recipe, load_recipe
 
 REAL = ChainConfig(
     tasks=("mnli+squad", "xnli"),

@@ -1,5 +1,5 @@
-"""`stilts.report` on run directories written in the real format (ChainResult.write), checked
-against hand-computed values."""
+"""`stilts.reports.report` on run directories written in the real format (ChainResult.write),
+checked against hand-computed values."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from stilts.errors import StiltsError
-from stilts.eval.benchmark import XTREME
-from stilts.eval.results import ChainResult
-from stilts.report import UNKNOWN, report, write
-from stilts.store import write_json
+from stilts.reports.benchmark import XTREME
+from stilts.reports.report import UNKNOWN, report, write
+from stilts.store.files import write_json
+from stilts.store.results import ChainResult
 
 PAWSX = {"de": 80.0, "en": 90.0, "es": 86.0, "fr": 84.0, "ja": 70.0, "ko": 72.0, "zh": 75.0}
 
@@ -183,7 +183,7 @@ def test_errors_name_the_problem(tmp_path: Path):
 
 def test_report_stays_light():
     probe = (
-        "import sys, stilts.report; "
+        "import sys, stilts.reports.report; "
         "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stilts.errors import StiltsError
-from stilts.multitask.sampling import (
+from stilts.runtime.multitask.sampling import (
     EXAMPLES,
     KINDS,
     SamplerConfig,

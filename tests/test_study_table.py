@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from stilts import StiltsError
-from stilts.eval.results import ChainResult
-from stilts.study_table import BASELINE, Cell, StudyTable
+from stilts.reports.study_table import BASELINE, Cell, StudyTable
+from stilts.store.results import ChainResult
 
 
 def result(tasks: tuple[str, ...], *scores: float) -> tuple[str, str, ChainResult]:

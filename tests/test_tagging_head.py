@@ -8,9 +8,9 @@ import pytest
 
 from stilts import StiltsError
 from stilts.eval.tagging import chunk_f1
-from stilts.features import tokenized
-from stilts.heads import ROW, TokenTagging
-from stilts.task import Task
+from stilts.runtime.features import tokenized
+from stilts.tasks.heads import ROW, TokenTagging
+from stilts.tasks.task import Task
 from stilts.testing import train_tokenizer
 
 HEAD = TokenTagging(labels=("O", "B-PER", "I-PER"))

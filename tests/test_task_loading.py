@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 from fixtures import CCG_UNSEEN_IN_TRAIN, FIXTURE_TASKS, write_fixtures
 
-from stilts import StiltsError, registry
-from stilts.data import DataLocator, HubSource
-from stilts.heads import (
+from stilts import StiltsError
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.heads import (
     DependencyParsing,
     ExtractiveQA,
     MaskedLanguageModel,
@@ -27,12 +28,12 @@ from stilts.heads import (
     SequenceClassification,
     TokenTagging,
 )
-from stilts.plugins.ccg import CCGBANK
-from stilts.plugins.english import glue_source
-from stilts.plugins.multiple_choice import COMMONSENSE_QA, COPA, HELLASWAG, SIQA, xcopa_source
-from stilts.plugins.nli import ANLI, SNLI
-from stilts.plugins.qa import TYDIQA
-from stilts.plugins.tagging import panx_source, udpos_source
+from stilts.tasks.plugins.ccg import CCGBANK
+from stilts.tasks.plugins.english import glue_source
+from stilts.tasks.plugins.multiple_choice import COMMONSENSE_QA, COPA, HELLASWAG, SIQA, xcopa_source
+from stilts.tasks.plugins.nli import ANLI, SNLI
+from stilts.tasks.plugins.qa import TYDIQA
+from stilts.tasks.plugins.tagging import panx_source, udpos_source
 from stilts.testing import write_table
 
 OFFICIAL_LANGUAGES = {

@@ -8,16 +8,18 @@ import datasets
 import pytest
 from conftest import stilts_cli
 from fixtures import write_anli, write_multi_nli, write_snli, write_translated_sample
+from stilts.store.files import read_json
 
-from stilts import StiltsError, registry
-from stilts.bundled import SAMPLE_DATA
-from stilts.chain import ChainConfig, plan, run
-from stilts.data import DataLocator
-from stilts.plugins.nli import GLUE_MNLI, MNLI_GENRES, MULTI_NLI
-from stilts.recipe import Recipe, load_recipe
-from stilts.store import PHASE_MANIFEST, Store, read_json
+from stilts import StiltsError
+from stilts.experiment.bundled import SAMPLE_DATA
+from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.recipe import Recipe, load_recipe
+from stilts.experiment.training_data import TrainingData, equal_shares
+from stilts.store.layout import PHASE_MANIFEST, Store
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator
+from stilts.tasks.plugins.nli import GLUE_MNLI, MNLI_GENRES, MULTI_NLI
 from stilts.testing import write_table
-from stilts.training_data import TrainingData, equal_shares
 
 MNLI = registry.load("mnli")
 

@@ -1,7 +1,7 @@
-"""The shipped URIEL distance table (``stilts/eval/uriel_distances.csv``) and its reader.
+"""The shipped URIEL distance table (``stilts/reports/uriel_distances.csv``) and its reader.
 
 The orderings checked are ones every typology or genealogy agrees on, and were checked against
-the generated numbers (see ``stilts/eval/uriel_distances.md``) rather than assumed.
+the generated numbers (see ``stilts/reports/uriel_distances.md``) rather than assumed.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from importlib import resources
 import pytest
 
 from stilts.errors import StiltsError
-from stilts.eval import typology
-from stilts.eval.languages import language, languages
-from stilts.eval.typology import KINDS, distance_from_english, distances
+from stilts.reports import typology
+from stilts.reports.languages import language, languages
+from stilts.reports.typology import KINDS, distance_from_english, distances
 
 
 def table_text() -> str:
-    return resources.files("stilts.eval").joinpath(typology.TABLE).read_text(encoding="utf-8")
+    return resources.files("stilts.reports").joinpath(typology.TABLE).read_text(encoding="utf-8")
 
 
 def records() -> list[dict[str, str]]:
@@ -114,7 +114,7 @@ def test_reader_rejects_a_malformed_table():
 def test_reading_the_table_stays_light():
     probe = (
         "import sys\n"
-        "from stilts.eval.typology import distances\n"
+        "from stilts.reports.typology import distances\n"
         "distances('syntactic')\n"
         "print(sorted(m for m in ('numpy', 'torch', 'lang2vec') if m in sys.modules))\n"
     )

@@ -26,13 +26,13 @@ from fixtures_xtreme_r import (
     xquad_r_paragraph,
 )
 
-from stilts import registry
-from stilts.chain import ChainConfig, plan, run
-from stilts.data import DataLocator
 from stilts.errors import StiltsError
-from stilts.eval import benchmark as bm
-from stilts.plugins import xtreme_r_retrieval as xr
-from stilts.store import Store
+from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.reports import benchmark as bm
+from stilts.store.layout import Store
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator
+from stilts.tasks.plugins import xtreme_r_retrieval as xr
 from stilts.testing import build_tiny_model
 
 

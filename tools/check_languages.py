@@ -1,8 +1,8 @@
-"""Check ``stilts/eval/languages.csv`` against CLDR, through the langcodes package.
+"""Check ``stilts/reports/languages.csv`` against CLDR, through the langcodes package.
 
 Why this exists: the language table is hand-transcribed data (WALS family and genus, Joshi et
 al. 2020 resource classes, ISO codes and scripts). Family, genus and resource class were
-copied from their sources (see the docstring of ``stilts/eval/languages.py``) and are covered
+copied from their sources (see the docstring of ``stilts/reports/languages.py``) and are covered
 by spot checks in ``tests/test_benchmark.py``; codes, names and scripts have a
 maintained machine-readable source, CLDR, which this script compares every row against:
 
@@ -26,7 +26,7 @@ import csv
 import sys
 from pathlib import Path
 
-TABLE = Path(__file__).resolve().parents[1] / "stilts" / "eval" / "languages.csv"
+TABLE = Path(__file__).resolve().parents[1] / "stilts" / "reports" / "languages.csv"
 
 EXPECTED = {
     # ISO 639's name, the one XTREME uses; CLDR has since renamed it Bangla.

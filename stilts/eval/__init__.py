@@ -1,1 +1,1 @@
-"""Metrics with official XTREME semantics and the reports built from them."""
+"""Metrics with official XTREME semantics, and predictions written as its submission files."""

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import datasets
 
-from stilts import DataLocator, HubSource, Hyperparameters, Role, Task
-from stilts.eval.metrics import accuracy
-from stilts.heads import SequenceClassification
+from stilts.api import (
+    DataLocator,
+    HubSource,
+    Hyperparameters,
+    Role,
+    SequenceClassification,
+    Task,
+    accuracy,
+)
 
 SST2 = HubSource(
     repo="nyu-mll/glue",

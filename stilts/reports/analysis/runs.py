@@ -1,0 +1,138 @@
+"""Finished runs as the analyses see them, read from the store (never trained, never rerun).
+
+An analysis is pointed at a store root, a grid directory (`STORE/grids/grid-…`, whose
+``runs.json`` names its runs) or a single run directory; it reads each finished run's
+``results.json`` and ``manifest.json`` (a run without a manifest is unfinished and skipped)
+and pairs every chain with its baseline: the same target trained alone with the same seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stilts.errors import StiltsError
+from stilts.experiment.grid import BASELINE, GRID_RUNS
+from stilts.store.files import read_json
+from stilts.store.layout import RUN_MANIFEST
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished chain: its phases, seed and zero-shot scores (main metric per language)."""
+
+    path: Path
+    phases: tuple[str, ...]
+    target: str
+    metric: str
+    seed: int
+    split: str
+    scores: Mapping[str, float]
+    manifest: Mapping[str, Any]
+    row: str | None = None
+    """The grid row the run fills (a grid labels variants of one task apart); None: not
+    read through a grid."""
+
+    @property
+    def intermediate(self) -> str:
+        """The run's row: its grid label, else the phases before the target."""
+        return self.row or " → ".join(self.phases[:-1]) or BASELINE
+
+    def phase_spec(self, index: int) -> Mapping[str, Any]:
+        """The fingerprinted spec of phase `index` (0 = the first), as the run recorded it."""
+        return self.manifest["phases"][index]["spec"]
+
+
+@dataclass(frozen=True)
+class Gain:
+    """One language's score after an intermediate phase against the target alone (one seed)."""
+
+    intermediate: str
+    target: str
+    language: str
+    seed: int
+    score: float
+    baseline: float
+    run: Run = field(compare=False, repr=False)
+    """The chain the score is from (its manifest says how its phases trained)."""
+
+    @property
+    def gain(self) -> float:
+        return self.score - self.baseline
+
+
+def read_runs(path: Path) -> list[Run]:
+    """The finished runs at `path`: a run, a grid, or a whole store."""
+    path = Path(path)
+    rows: dict[Path, str] = {}
+    if (path / RUN_MANIFEST).is_file():
+        directories = [path]
+    elif (path / GRID_RUNS).is_file():
+        rows = _grid_rows(path)
+        directories = list(rows)
+    elif (path / "runs").is_dir():
+        directories = sorted((path / "runs").iterdir())
+    else:
+        raise StiltsError(
+            f"{path} is not a run, a grid or a store directory (expected {RUN_MANIFEST}, "
+            f"{GRID_RUNS} or runs/ in it)"
+        )
+    runs = [read_run(d, rows.get(d)) for d in directories if (d / RUN_MANIFEST).is_file()]
+    if not runs:
+        raise StiltsError(f"{path} holds no finished runs; run the question's recipe first")
+    return runs
+
+
+def _grid_rows(grid: Path) -> dict[Path, str]:
+    """A grid's run directories, each with the row it fills."""
+    listed = read_json(grid / GRID_RUNS)
+    if not isinstance(listed, list) or not all(
+        isinstance(entry, dict) and {"run", "row"} <= set(entry) for entry in listed
+    ):
+        raise StiltsError(
+            f"{grid / GRID_RUNS} is not a grid's run list (an older stilts wrote it?): run the "
+            "grid's recipe or command again to rewrite it; its finished runs are read back"
+        )
+    store = grid.parents[1]
+    return {store / entry["run"]: entry["row"] for entry in listed}
+
+
+def read_run(run_dir: Path, row: str | None = None) -> Run:
+    results = read_json(run_dir / "results.json")
+    manifest = read_json(run_dir / RUN_MANIFEST)
+    metric = results["metric"]
+    return Run(
+        path=run_dir,
+        phases=tuple(results["chain"]),
+        target=results["target"],
+        metric=metric,
+        seed=manifest["seed"],
+        split=results.get("split", "test"),
+        scores={language: values[metric] for language, values in results["test"].items()},
+        manifest=manifest,
+        row=row,
+    )
+
+
+def gains(runs: Iterable[Run]) -> tuple[list[Gain], list[str]]:
+    """Every (chain, language, seed)'s gain over its baseline, and notes on chains left out
+    for want of a baseline (analyses state what they could not use)."""
+    runs = list(runs)
+    baselines = {(r.target, r.seed, r.split): r for r in runs if r.intermediate == BASELINE}
+    found, notes = [], []
+    for run in runs:
+        if run.intermediate == BASELINE:
+            continue
+        base = baselines.get((run.target, run.seed, run.split))
+        if base is None:
+            notes.append(f"{run.path.name}: no {run.target} baseline with seed {run.seed}")
+            continue
+        for language, score in run.scores.items():
+            if language in base.scores:
+                found.append(
+                    Gain(run.intermediate, run.target, language, run.seed, score,
+                         base.scores[language], run)
+                )  # fmt: skip
+    return found, notes

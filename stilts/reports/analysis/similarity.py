@@ -1,0 +1,627 @@
+"""Question: does an intermediate task help a target more, the more similar the two tasks are?
+
+Similarity is read off the pretrained encoder the grid started from; nothing is trained. Each
+task is represented by `examples` model inputs (sequences) built from its English training
+rows, by the task's own tokenisation (`Task.tokenize`), so every head kind counts as the model
+sees it in training: sentence pairs joined, one sequence per choice of a multiple-choice row,
+one per window of a QA context. Two measures compare every two tasks:
+
+- representation similarity: the cosine between the tasks' centroids, each the mean of its
+  sequences' embeddings (the last layer's hidden states averaged over the non-padding tokens,
+  special tokens included, then L2-normalised: the retrieval tasks' sentence embedding, taken
+  at the last layer). It compares what the texts look like to the encoder.
+- Fisher similarity, after Task2Vec (Achille et al., ICCV 2019): each task's diagonal
+  empirical Fisher information of the pretrained masked-LM loss with respect to the parameters
+  of the encoder's top `fisher_layers` transformer layers (every weight and bias of those
+  layers; not the embeddings, not the LM head: what a phase hands on is the encoder, and
+  fine-tuning changes its top layers most, as Merchant et al. (2020) found). A sequence's loss
+  is its masked-LM loss with 15 % of its non-special tokens masked (BERT's 80/10/10, one
+  seeded generator per task); the Fisher is the mean over sequences of the squared gradient,
+  averaged per output unit (each row of a weight matrix, each element of a bias or norm
+  vector), as Task2Vec averages per filter. Tasks compare by Task2Vec's symmetric measure,
+  cos(Fa / (Fa + Fb), Fb / (Fa + Fb)), which keeps parameters with a large Fisher from
+  dominating. It compares which weights the tasks' text makes the model sensitive to. The
+  masked-LM loss needs no head and no labels, so every task is measured the same way; the
+  price is that labels play no part.
+
+Both are 1 for identical data (XNLI trains on MNLI: their similarity is 1 by construction). Each
+(intermediate, target) pair is one point, its gain the mean over the target's languages and
+the seeds; Spearman's rho between similarity and gain, with a bootstrap interval over the
+pairs, is reported over all pairs, for PAWS-X and the other targets apart, and per target.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import fmean
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from stilts.errors import StiltsError
+from stilts.experiment import bundled
+from stilts.reports import plots
+from stilts.reports.analysis.findings import Analysis, table
+from stilts.reports.analysis.runs import Gain, Run, gains, read_runs
+from stilts.reports.analysis.stats import (
+    Estimate,
+    TooFewPoints,
+    mean_std,
+    percentile_interval,
+    resampled_rows,
+    row_spearman,
+    spearman,
+)
+from stilts.store.files import fingerprint, write_bytes
+from stilts.store.layout import Store
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator, sha256_files
+
+if TYPE_CHECKING:
+    from stilts.runtime.training import ModelSource
+    from stilts.tasks.task import Task
+
+PAWSX = "pawsx"
+OTHERS = "other targets"
+HEADLINE = ("all", PAWSX, OTHERS)
+"""The groups of pairs the findings state; each other target's is in the table only."""
+EXAMPLES = 256
+MAX_LENGTH = 128
+FISHER_LAYERS = 1
+MLM_PROBABILITY = 0.15
+SEED = 0
+"""Draws the rows and the masks: the same vectors on every run."""
+MEASURES = ("representation", "fisher")
+VECTORS_VERSION = 1  # bump when the computation of `TaskVectors` changes (cached files)
+
+Pair = tuple[str, str]
+"""(intermediate, target)."""
+
+
+@dataclass(frozen=True)
+class TaskVectors:
+    """What the similarities compare, for one task (see the module's notes)."""
+
+    centroid: np.ndarray
+    fisher: np.ndarray
+    sequences: int
+    """Sequences behind the vectors: `examples`, or fewer when the training data runs out."""
+
+
+@dataclass(frozen=True)
+class Similarity:
+    representation: float
+    fisher: float
+
+    def measure(self, name: str) -> float:
+        return getattr(self, name)
+
+
+def representation_similarity(a: TaskVectors, b: TaskVectors) -> float:
+    return _cosine(a.centroid, b.centroid)
+
+
+def fisher_similarity(a: TaskVectors, b: TaskVectors) -> float:
+    """Task2Vec's symmetric comparison: each unit's share of the two tasks' summed Fisher."""
+    total = a.fisher + b.fisher
+    used = total > 0  # a unit neither task moves says nothing about either
+    return _cosine(a.fisher[used] / total[used], b.fisher[used] / total[used])
+
+
+def task_similarities(
+    model: str,
+    tasks: Sequence[str],
+    data: DataLocator,
+    *,
+    examples: int = EXAMPLES,
+    max_length: int = MAX_LENGTH,
+    fisher_layers: int = FISHER_LAYERS,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    cache: Path | None = None,
+    log: Callable[[str], None] = lambda _message: None,
+) -> dict[Pair, Similarity]:
+    """Both similarities of every two of `tasks` (both orders, and each task with itself),
+    under the masked-LM checkpoint `model` (a hub id or a local directory)."""
+    from stilts.runtime.training import ModelSource
+
+    source = ModelSource(model, revision, trust_remote_code)
+    bound = [registry.load(name).bound(data) for name in tasks]
+    return similarities_between(task_vectors(
+        source, bound, data, examples=examples, max_length=max_length,
+        fisher_layers=fisher_layers, cache=cache, log=log,
+    ))  # fmt: skip
+
+
+def similarities_between(vectors: Mapping[str, TaskVectors]) -> dict[Pair, Similarity]:
+    """Both similarities of every two tasks of `vectors` (both orders, each with itself)."""
+    return {
+        (a, b): Similarity(
+            representation_similarity(vectors[a], vectors[b]),
+            fisher_similarity(vectors[a], vectors[b]),
+        )
+        for a in vectors
+        for b in vectors
+    }
+
+
+def task_vectors(
+    source: ModelSource,
+    tasks: Sequence[Task],
+    data: DataLocator,
+    *,
+    examples: int = EXAMPLES,
+    max_length: int = MAX_LENGTH,
+    fisher_layers: int = FISHER_LAYERS,
+    cache: Path | None = None,
+    log: Callable[[str], None] = lambda _message: None,
+) -> dict[str, TaskVectors]:
+    """Each task's vectors, read from `cache` (a directory) when an earlier call computed them
+    with the same model, data and settings; the model is loaded only if one is missing."""
+    for task in tasks:
+        if not task.trains:
+            raise StiltsError(f"{task.name} has no training data to compare (it is not trained)")
+    if examples < 1 or fisher_layers < 1:
+        raise StiltsError("similarities need at least one example and one layer")
+    settings = {"examples": examples, "max_length": max_length, "fisher_layers": fisher_layers}
+    files = {}
+    if cache is not None:
+        model = _model_identity(source)
+        for task in tasks:
+            key = fingerprint({
+                "version": VECTORS_VERSION, "model": model, "task": task.name,
+                "head": task.head.spec(), "data": [data.identity(s) for s in task.sources],
+                **settings,
+            })  # fmt: skip
+            files[task.name] = cache / f"{task.name}-{key[:12]}.npz"
+    found = {name: _read_vectors(path) for name, path in files.items() if path.is_file()}
+    missing = [task for task in tasks if task.name not in found]
+    if missing:
+        found.update(_compute(source, missing, data, examples, max_length, fisher_layers, log))
+        for task in missing:
+            if task.name in files:
+                _write_vectors(files[task.name], found[task.name])
+    return found
+
+
+def analyze(
+    path: Path,
+    *,
+    model: str | None = None,
+    revision: str | None = None,
+    data: str | None = None,
+    examples: int = EXAMPLES,
+    max_length: int = MAX_LENGTH,
+    fisher_layers: int = FISHER_LAYERS,
+    cache: Path | None = None,
+    log: Callable[[str], None] = lambda _message: None,
+) -> Analysis:
+    """The similarity question for the runs at `path`, the similarities computed under the
+    runs' own starting model and data unless `model` / `data` say otherwise."""
+    runs = read_runs(path)
+    found, notes = gains(runs)
+    if not found:
+        raise StiltsError(
+            f"{path} holds no chain with a baseline (the target trained alone, same seed): "
+            "run a grid with baselines"
+        )
+    source, locator, start = _start(runs, model, revision, data)
+    task_of, row_notes = _row_tasks(found)
+    tasks, task_notes = _comparable(sorted({*task_of.values(), *(g.target for g in found)}),
+                                  locator)  # fmt: skip
+    vectors = task_vectors(
+        source, tasks, locator, examples=examples, max_length=max_length,
+        fisher_layers=fisher_layers, cache=cache, log=log,
+    )  # fmt: skip
+    task_notes += [f"{name}: {v.sequences} sequences, all its training rows give (fewer than "
+                   f"{examples}: a noisier Fisher)" for name, v in vectors.items()
+                   if v.sequences < examples]  # fmt: skip
+    by_task = similarities_between(vectors)
+    similarities = {}
+    for row, target in {(g.intermediate, g.target) for g in found}:
+        if (task_of.get(row), target) in by_task:
+            similarities[row, target] = by_task[task_of[row], target]
+    setting = (
+        f"similarities under {start}, from {examples} sequences per task (English training "
+        f"rows, max length {max_length}); Fisher over the top {fisher_layers} layer(s)"
+    )
+    return correlate(found, similarities, notes=[setting, *row_notes, *task_notes, *notes])
+
+
+def correlate(
+    found: Sequence[Gain], similarities: Mapping[Pair, Similarity], *, notes: Sequence[str] = ()
+) -> Analysis:
+    """The answer from gains and precomputed similarities: per pair, per group of targets."""
+    per_seed = _per_seed(found)
+    pairs = sorted(pair for pair in per_seed if pair in similarities)
+    missing = sorted(pair for pair in per_seed if pair not in similarities)
+    gain = {pair: fmean(per_seed[pair]) for pair in pairs}
+    seeds = sorted({g.seed for g in found})
+    rows = []
+    for pair in pairs:
+        mean, std = mean_std(per_seed[pair])
+        sim = similarities[pair]
+        # Four decimals: representation similarities crowd near 1 (contextual embeddings
+        # share a few large directions), where two decimals would hide their order.
+        shown = f"{sim.representation:.4f}", f"{sim.fisher:.4f}"
+        rows.append((*pair, *shown, len(per_seed[pair]), mean, std))
+    groups = _groups(pairs)
+    estimates: dict[tuple[str, str], Estimate | str] = {}
+    for measure in MEASURES:
+        for group, members in groups.items():
+            x = [similarities[p].measure(measure) for p in members]
+            try:
+                estimates[measure, group] = spearman(x, [gain[p] for p in members])
+            except TooFewPoints as error:
+                estimates[measure, group] = str(error)
+    findings = [_finding(measure, group, len(groups[group]), estimates[measure, group])
+                for measure in MEASURES for group in groups if group in HEADLINE]  # fmt: skip
+    findings += _pawsx_versus_others(similarities, gain, groups, estimates)
+    findings.append(
+        f"{len(seeds)} seed(s); a pair's gain is its mean over the target's languages and the "
+        "seeds (std: over the seeds' means)"
+    )
+    if missing:
+        findings.append(
+            f"{len(missing)} pair(s) without a similarity, left out: "
+            + ", ".join(f"{i} → {t}" for i, t in missing)
+        )
+    findings += notes
+    correlation_rows = []
+    for (measure, group), estimate in estimates.items():
+        if isinstance(estimate, Estimate):
+            shown = (estimate.value, estimate.low, estimate.high, estimate.p_value, "")
+        else:
+            shown = (None, None, None, None, f"not computed: {estimate}")
+        correlation_rows.append((measure, group, len(groups[group]), *shown))
+    tables = (
+        table("similarity_by_pair", "task similarity and mean gain per pair (± std over seeds)",
+              ("intermediate", "target", "representation", "fisher", "seeds", "gain", "std"),
+              rows),
+        table("similarity_correlation",
+              "Spearman's rho between similarity and gain (95% bootstrap interval over pairs)",
+              ("measure", "targets", "pairs", "rho", "low", "high", "p", "note"),
+              correlation_rows),
+    )  # fmt: skip
+
+    def figure(out: Path) -> None:
+        _scatter(out, pairs, similarities, gain, estimates)
+
+    return Analysis("similarity", "Task similarity and transfer gain", tuple(findings), tables,
+                    figure if pairs else None)  # fmt: skip
+
+
+def _per_seed(found: Sequence[Gain]) -> dict[Pair, list[float]]:
+    """Each pair's gain per seed (the mean over the target's languages), in seed order."""
+    grouped: dict[Pair, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for g in found:
+        grouped[g.intermediate, g.target][g.seed].append(g.gain)
+    return {pair: [fmean(v) for _, v in sorted(seeds.items())] for pair, seeds in grouped.items()}
+
+
+def _groups(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
+    """All pairs; PAWS-X's and the other targets' (when PAWS-X is among them); each other
+    target's alone (the pooled correlation mixes targets whose gains differ in scale)."""
+    groups = {"all": list(pairs)}
+    if any(t == PAWSX for _, t in pairs):
+        groups[PAWSX] = [p for p in pairs if p[1] == PAWSX]
+        groups[OTHERS] = [p for p in pairs if p[1] != PAWSX]
+    for target in sorted({t for _, t in pairs} - {PAWSX}):
+        groups[target] = [p for p in pairs if p[1] == target]
+    return groups
+
+
+def _finding(measure: str, group: str, count: int, estimate: Estimate | str) -> str:
+    subject = f"{measure} similarity vs gain, {group} ({count} pairs)"
+    if isinstance(estimate, str):
+        return f"{subject}: not computed: {estimate}"
+    shown = f"Spearman rho = {estimate.text()}"
+    if estimate.low is None or estimate.high is None:
+        return f"{subject}: {shown}; no bootstrap interval (degenerate resamples): no conclusion"
+    verdict = {
+        1: "a positive correlation (the 95% interval excludes 0)",
+        -1: "a negative correlation (the 95% interval excludes 0)",
+        0: "no evidence of a correlation (the 95% interval includes 0)",
+    }[estimate.sign]
+    return f"{subject}: {shown}, 95% bootstrap interval over pairs: {verdict}"
+
+
+def _pawsx_versus_others(
+    similarities: Mapping[Pair, Similarity],
+    gain: Mapping[Pair, float],
+    groups: Mapping[str, list[Pair]],
+    estimates: Mapping[tuple[str, str], Estimate | str],
+) -> list[str]:
+    """Whether the correlation differs for PAWS-X: rho(PAWS-X) - rho(other targets), computed
+    only where both sides' own correlations were."""
+    if PAWSX not in groups:
+        return ["no PAWS-X pairs: PAWS-X versus the other targets not computed"]
+    found = []
+    for measure in MEASURES:
+        sides = (PAWSX, OTHERS)
+        refused = [f"{side}: {estimates[measure, side]}" for side in sides
+                   if isinstance(estimates[measure, side], str)]  # fmt: skip
+        subject = f"{measure} similarity, PAWS-X minus the other targets"
+        if refused:
+            found.append(f"{subject}: not computed ({'; '.join(refused)})")
+            continue
+        points = [
+            (np.array([similarities[p].measure(measure) for p in groups[side]]),
+             np.array([gain[p] for p in groups[side]]))
+            for side in sides
+        ]  # fmt: skip
+        difference, low, high = _rho_difference(*points)
+        if low is None or high is None:
+            verdict = "no bootstrap interval (degenerate resamples): no conclusion"
+        elif low > 0 or high < 0:
+            verdict = f"[{low:.2f}, {high:.2f}]: the correlation differs for PAWS-X"
+        else:
+            verdict = f"[{low:.2f}, {high:.2f}]: no evidence that it differs for PAWS-X"
+        found.append(
+            f"{subject}: difference in rho = {difference:+.2f} {verdict} (95% bootstrap "
+            "interval, each side's pairs resampled apart)"
+        )
+    return found
+
+
+def _rho_difference(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> tuple[float, float | None, float | None]:
+    """rho(a) - rho(b) and its bootstrap interval, the two groups of pairs resampled apart."""
+    (xa, ya), (xb, yb) = a, b
+    difference = row_spearman(xa[None], ya[None])[0] - row_spearman(xb[None], yb[None])[0]
+    rows_a, rows_b = resampled_rows(len(xa), seed=0), resampled_rows(len(xb), seed=1)
+    resampled = row_spearman(xa[rows_a], ya[rows_a]) - row_spearman(xb[rows_b], yb[rows_b])
+    return float(difference), *percentile_interval(resampled)
+
+
+def _scatter(
+    out: Path,
+    pairs: Sequence[Pair],
+    similarities: Mapping[Pair, Similarity],
+    gain: Mapping[Pair, float],
+    estimates: Mapping[tuple[str, str], Estimate | str],
+) -> None:
+    """One panel per measure: each pair's similarity against its mean gain, PAWS-X apart."""
+    drawing = plots.figure(10.0, 4.2)
+    for index, measure in enumerate(MEASURES):
+        axes = drawing.add_subplot(1, len(MEASURES), index + 1)
+        for is_pawsx, style in ((False, {"color": "tab:blue", "marker": "o"}),
+                                (True, {"color": "tab:red", "marker": "^"})):  # fmt: skip
+            chosen = [p for p in pairs if (p[1] == PAWSX) == is_pawsx]
+            if chosen:
+                axes.scatter([similarities[p].measure(measure) for p in chosen],
+                             [gain[p] for p in chosen], s=18, alpha=0.8,
+                             label="PAWS-X" if is_pawsx else "other targets", **style)  # fmt: skip
+        axes.axhline(0.0, color="grey", linewidth=0.6)
+        overall = estimates[measure, "all"]
+        rho = overall.text() if isinstance(overall, Estimate) else "not computed"
+        axes.set_title(f"{measure} similarity (all pairs: rho = {rho})", fontsize=8)
+        axes.set_xlabel(f"{measure} similarity")
+        axes.set_ylabel("mean gain over no intermediate task")
+        axes.legend(fontsize=7)
+    plots.save(drawing, out)
+
+
+def _start(
+    runs: Sequence[Run], model: str | None, revision: str | None, data: str | None
+) -> tuple[ModelSource, DataLocator, str]:
+    """The model and data the similarities are computed with (the runs' own unless given),
+    and the two in words."""
+    from stilts.experiment.chain import ChainConfig
+    from stilts.runtime.training import ModelSource
+
+    configs = [run.manifest["config"] for run in runs]
+    if model is None:
+        if any("model" not in config for config in configs):
+            raise StiltsError("a run's manifest does not record its starting model: pass --model")
+        starts = {(c["model"], c.get("revision"), c.get("trust_remote_code", False))
+                  for c in configs}  # fmt: skip
+        if len(starts) > 1:
+            names = ", ".join(sorted(str(name) for name, _, _ in starts))
+            raise StiltsError(
+                f"the runs start from several models ({names}): analyze one grid's directory, "
+                "or pass --model"
+            )
+        ((model, revision, trust_remote_code),) = starts
+    else:
+        trust_remote_code = False
+    if data is None:
+        choices = {c.get("data") for c in configs}
+        if len(choices) > 1:
+            raise StiltsError(
+                f"the runs read different data ({', '.join(sorted(map(str, choices)))}): "
+                "pass --data"
+            )
+        (data,) = choices
+    data = data or ("sample" if bundled.is_bundled(model) else "hub")  # None: as chains do
+    locator = ChainConfig(tasks=(), model=model, revision=revision, data=data).locator()
+    shown = f"{model}{f' ({revision})' if revision else ''}, data {data}"
+    if bundled.is_bundled(model):
+        store = Store(runs[0].path.parents[1])  # STORE/runs/<run>: the model is built there
+        return ModelSource(str(bundled.materialize(store))), locator, shown
+    return ModelSource(model, revision, trust_remote_code), locator, shown
+
+
+def _row_tasks(found: Sequence[Gain]) -> tuple[dict[str, str], list[str]]:
+    """Each grid row's intermediate task (a row may label a variant of one: mnli-10k), and a
+    note on each row with no one task to compare (several phases, a multi-task phase)."""
+    from stilts.experiment.chain import PHASE_JOIN
+
+    task_of, notes = {}, []
+    for row, phases in sorted({(g.intermediate, g.run.phases) for g in found}):
+        if len(phases) != 2 or PHASE_JOIN in phases[0]:
+            notes.append(f"{row}: no one intermediate task to compare ({' → '.join(phases)}); "
+                         "left out")  # fmt: skip
+            continue
+        task_of[row] = phases[0]
+        if row != phases[0]:
+            notes.append(f"{row}: compared as its task {phases[0]} (English training rows), "
+                         "whatever the row's own settings")  # fmt: skip
+    return task_of, notes
+
+
+def _comparable(names: Sequence[str], data: DataLocator) -> tuple[list[Task], list[str]]:
+    """The tasks whose similarity can be computed, and a note on each that cannot."""
+    usable, notes = [], []
+    for name in names:
+        try:
+            task = registry.load(name).bound(data)
+        except StiltsError as error:
+            notes.append(f"{name}: left out ({error})")
+            continue
+        if not task.trains:
+            notes.append(f"{name}: no training data to compare (scores the encoder); left out")
+            continue
+        usable.append(task)
+    return usable, notes
+
+
+def _model_identity(source: ModelSource) -> dict[str, Any]:
+    """What decides the model's weights, for cached vectors' keys (as a chain's start)."""
+    local = Path(source.name).expanduser()
+    if local.is_dir():
+        return {"sha256": sha256_files(sorted(p for p in local.rglob("*") if p.is_file()))}
+    return {"model": source.name, "revision": source.revision or "main"}
+
+
+def _compute(
+    source: ModelSource,
+    tasks: Sequence[Task],
+    data: DataLocator,
+    examples: int,
+    max_length: int,
+    fisher_layers: int,
+    log: Callable[[str], None],
+) -> dict[str, TaskVectors]:
+    import torch
+
+    from stilts.runtime.training import load_tokenizer
+    from stilts.tasks.heads.masked_lm import pretrained_masked_lm
+
+    tokenizer = load_tokenizer(source)
+    model = pretrained_masked_lm(source)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).eval()  # eval: no dropout, so the same inputs give the same gradients
+    parameters = _top_layers(model, fisher_layers)
+    chosen = {id(parameter) for parameter in parameters}
+    for parameter in model.parameters():
+        parameter.requires_grad_(id(parameter) in chosen)  # no graph below the top layers
+    found = {}
+    for task in tasks:
+        log(f"similarity: {task.name} ({examples} sequences)")
+        sequences = _sequences(task, data, tokenizer, examples, max_length)
+        if not sequences:
+            raise StiltsError(f"{task.name}'s training rows give no sequence to compare")
+        found[task.name] = TaskVectors(
+            _centroid(model, tokenizer, sequences, device),
+            _fisher(model, tokenizer, sequences, parameters, device),
+            len(sequences),
+        )
+    return found
+
+
+def _top_layers(model: Any, layers: int) -> list[Any]:
+    """The parameters of the encoder's top `layers` transformer layers (names with
+    ``layer.N.``, as BERT-family encoders number them)."""
+    numbered = []
+    for name, parameter in model.base_model.named_parameters():
+        match = re.search(r"(?:^|\.)layers?\.(\d+)\.", name)
+        if match:
+            numbered.append((int(match.group(1)), parameter))
+    if not numbered:
+        raise StiltsError(f"{type(model).__name__} has no numbered layers to take a Fisher of")
+    depth = max(index for index, _ in numbered) + 1
+    if layers > depth:
+        raise StiltsError(f"--fisher-layers {layers}: the encoder has {depth} layers")
+    return [parameter for index, parameter in numbered if index >= depth - layers]
+
+
+def _sequences(
+    task: Task, data: DataLocator, tokenizer: Any, examples: int, max_length: int
+) -> list[dict[str, list[int]]]:
+    """The first `examples` model inputs of a seeded shuffle of the English training rows
+    (more rows are drawn while they give too few: MLM rows pack into fewer blocks)."""
+    from stilts.runtime.features import subsample, tokenized
+
+    rows = task.load("train", task.train_language, data)
+    drawn = examples
+    while True:
+        features = tokenized(task, subsample(rows, drawn, SEED), tokenizer, max_length)
+        names = [name for name in tokenizer.model_input_names if name in features.column_names]
+        if "input_ids" not in names:
+            raise StiltsError(f"{task.name}'s tokenisation gives no input_ids")
+        sequences = []
+        for row in features.select_columns(names):
+            if row["input_ids"] and isinstance(row["input_ids"][0], list):  # one per choice
+                sequences += [{n: row[n][k] for n in names} for k in range(len(row["input_ids"]))]
+            else:
+                sequences.append(row)
+        if len(sequences) >= examples or drawn >= rows.num_rows:
+            return sequences[:examples]
+        drawn *= 4
+
+
+def _centroid(model: Any, tokenizer: Any, sequences: list[dict], device: Any) -> np.ndarray:
+    """The mean of the sequences' unit embeddings (last layer, mean over non-padding tokens)."""
+    import torch
+
+    total = torch.zeros(model.config.hidden_size, dtype=torch.float64)
+    order = sorted(sequences, key=lambda s: -len(s["input_ids"]))  # little padding per batch
+    with torch.inference_mode():
+        for start in range(0, len(order), 32):
+            inputs = tokenizer.pad(order[start : start + 32], return_tensors="pt").to(device)
+            hidden = model.base_model(**inputs).last_hidden_state
+            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1)
+            total += torch.nn.functional.normalize(mean.float(), dim=-1).sum(dim=0).double().cpu()
+    return (total / len(sequences)).numpy()
+
+
+def _fisher(
+    model: Any, tokenizer: Any, sequences: list[dict], parameters: list[Any], device: Any
+) -> np.ndarray:
+    """The diagonal empirical Fisher of the masked-LM loss over `parameters`, one sequence per
+    gradient, averaged per output unit (a matrix's row; a vector's element)."""
+    import torch
+    from transformers import DataCollatorForLanguageModeling
+
+    masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=MLM_PROBABILITY)
+    masker.generator = torch.Generator().manual_seed(SEED)
+    sums = [torch.zeros_like(p, dtype=torch.float32) for p in parameters]
+    counted = 0
+    for sequence in sequences:
+        inputs = {name: torch.tensor([values]) for name, values in sequence.items()}
+        inputs["input_ids"], labels = masker.torch_mask_tokens(inputs["input_ids"])
+        if not (labels != -100).any():  # too short to mask a token: no loss to differentiate
+            continue
+        inputs = {name: values.to(device) for name, values in inputs.items()}
+        loss = model(**inputs, labels=labels.to(device)).loss
+        for total, grad in zip(sums, torch.autograd.grad(loss, parameters), strict=True):
+            total += grad.float() ** 2
+        counted += 1
+    if not counted:
+        raise StiltsError("no sequence was long enough to mask a token")
+    units = [(total / counted).reshape(total.shape[0], -1).mean(dim=1) for total in sums]
+    return torch.cat(units).double().cpu().numpy()
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def _read_vectors(path: Path) -> TaskVectors:
+    with np.load(path) as saved:
+        return TaskVectors(saved["centroid"], saved["fisher"], int(saved["sequences"]))
+
+
+def _write_vectors(path: Path, vectors: TaskVectors) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, centroid=vectors.centroid, fisher=vectors.fisher,
+             sequences=np.array(vectors.sequences))  # fmt: skip
+    write_bytes(path, buffer.getvalue())

@@ -1,0 +1,324 @@
+"""XTREME and XTREME-R as data, and the rules that turn per-language scores into their numbers.
+
+A benchmark number is only comparable with published ones when it averages exactly the official
+languages, so this module never averages fewer: a task with a missing language has no score
+(the missing languages are named instead), and a benchmark with a missing task has no overall
+score (its complete groups still have one). This is the aggregation of the official
+``evaluate.py`` of google-research/xtreme (``GROUP2TASK``, ``TASK2LANGS``), which averages a
+task over its languages and shows the overall score only when every task is present.
+
+Language lists:
+
+* XTREME: the lists of ``evaluate.py`` ``TASK2LANGS``. The built-in task plugins hold the same
+  lists for the tasks stilts implements and are imported from there, so a plugin and its
+  benchmark cannot drift apart (Tatoeba's by ISO 639-1 code, as XTREME's evaluate.py writes
+  them).
+* XTREME-R: XTREME's lists plus the languages it adds (UD-POS + lt pl uk wo ro, PAN-X + qu pl
+  uk az lt pa gu ro, XQuAD + ro, Tatoeba + az lt pl uk ro), XCOPA's 11 languages, and Mewsli-X
+  and LAReQA (XQuAD-R) as the XTREME repository's Mewsli-X test files
+  (``mock_test_data/labels/mewslix``) and the LAReQA data (google-research-datasets/lareqa,
+  ``xquad-r/``) have them. PAWS-X and BUCC are not part of XTREME-R.
+
+Metrics are the keys stilts' tasks report (×100): ``accuracy``; ``f1`` for UD-POS, PAN-X and
+BUCC; ``em_f1`` (the mean of exact match and F1, XTREME's QA number) for XQuAD, MLQA and
+TyDiQA-GoldP; ``map@20`` for Mewsli-X and LAReQA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from statistics import fmean
+from typing import Any
+
+from stilts.errors import StiltsError, did_you_mean
+from stilts.tasks.plugins.multiple_choice import XCOPA_LANGUAGES
+from stilts.tasks.plugins.nli import XNLI_LANGUAGES
+from stilts.tasks.plugins.paraphrase import PAWSX_LANGUAGES
+from stilts.tasks.plugins.qa import MLQA_LANGUAGES, TYDIQA_LANGUAGES, XQUAD_LANGUAGES
+from stilts.tasks.plugins.retrieval import BUCC_LANGUAGES, TATOEBA_LANGUAGES
+from stilts.tasks.plugins.tagging import PANX_LANGUAGES, UDPOS_LANGUAGES
+from stilts.tasks.plugins.xtreme_r_retrieval import LAREQA_LANGUAGES, MEWSLIX_LANGUAGES
+
+Scores = Mapping[str, Mapping[str, float]]
+"""Per-language scores as a run's results.json holds them: {language: {metric: value}}."""
+
+
+XTREME_R_ADDED = {
+    "udpos": ("lt", "pl", "uk", "wo", "ro"),
+    "panx": ("qu", "pl", "uk", "az", "lt", "pa", "gu", "ro"),
+    "xquad": ("ro",),
+    "tatoeba": ("az", "lt", "pl", "uk", "ro"),
+}
+"""The languages XTREME-R adds to tasks it shares with XTREME."""
+
+
+@dataclass(frozen=True)
+class BenchmarkTask:
+    """One task of a benchmark: its official languages and the metric its score averages."""
+
+    name: str
+    metric: str
+    languages: tuple[str, ...]
+    group: str
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark: its tasks (in the order its paper lists them) and its task groups."""
+
+    name: str
+    tasks: tuple[BenchmarkTask, ...]
+
+    def task(self, name: str) -> BenchmarkTask:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        names = [task.name for task in self.tasks]
+        raise StiltsError(
+            f"{self.name} has no task {name!r}{did_you_mean(name, names)}; "
+            f"its tasks are {', '.join(names)}"
+        )
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(task.name for task in self.tasks)
+
+    @property
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """Group name -> its tasks, in task order."""
+        groups: dict[str, list[str]] = {}
+        for task in self.tasks:
+            groups.setdefault(task.group, []).append(task.name)
+        return {group: tuple(tasks) for group, tasks in groups.items()}
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language of every task, in first-seen order."""
+        return tuple(dict.fromkeys(lang for task in self.tasks for lang in task.languages))
+
+
+CLASSIFICATION = "classification"
+STRUCTURED = "structured prediction"
+QA = "question answering"
+RETRIEVAL = "retrieval"
+
+XTREME = Benchmark(
+    name="XTREME",
+    tasks=(
+        BenchmarkTask("xnli", "accuracy", XNLI_LANGUAGES, CLASSIFICATION),
+        BenchmarkTask("pawsx", "accuracy", PAWSX_LANGUAGES, CLASSIFICATION),
+        BenchmarkTask("udpos", "f1", tuple(UDPOS_LANGUAGES), STRUCTURED),
+        BenchmarkTask("panx", "f1", PANX_LANGUAGES, STRUCTURED),
+        BenchmarkTask("xquad", "em_f1", XQUAD_LANGUAGES, QA),
+        BenchmarkTask("mlqa", "em_f1", MLQA_LANGUAGES, QA),
+        BenchmarkTask("tydiqa", "em_f1", tuple(TYDIQA_LANGUAGES), QA),
+        BenchmarkTask("bucc2018", "f1", BUCC_LANGUAGES, RETRIEVAL),
+        BenchmarkTask("tatoeba", "accuracy", tuple(TATOEBA_LANGUAGES), RETRIEVAL),
+    ),
+)
+
+
+def _extended(task: str) -> tuple[str, ...]:
+    return XTREME.task(task).languages + XTREME_R_ADDED.get(task, ())
+
+
+XTREME_R = Benchmark(
+    name="XTREME-R",
+    tasks=(
+        BenchmarkTask("xnli", "accuracy", _extended("xnli"), CLASSIFICATION),
+        BenchmarkTask("xcopa", "accuracy", XCOPA_LANGUAGES, CLASSIFICATION),
+        BenchmarkTask("udpos", "f1", _extended("udpos"), STRUCTURED),
+        BenchmarkTask("panx", "f1", _extended("panx"), STRUCTURED),
+        BenchmarkTask("xquad", "em_f1", _extended("xquad"), QA),
+        BenchmarkTask("mlqa", "em_f1", _extended("mlqa"), QA),
+        BenchmarkTask("tydiqa", "em_f1", _extended("tydiqa"), QA),
+        BenchmarkTask("tatoeba", "accuracy", _extended("tatoeba"), RETRIEVAL),
+        BenchmarkTask("mewslix", "map@20", MEWSLIX_LANGUAGES, RETRIEVAL),
+        BenchmarkTask("lareqa", "map@20", LAREQA_LANGUAGES, RETRIEVAL),
+    ),
+)
+
+BENCHMARKS: dict[str, Benchmark] = {"xtreme": XTREME, "xtreme-r": XTREME_R}
+
+
+def benchmark(name: str | Benchmark) -> Benchmark:
+    """The benchmark called `name` (case-insensitive: 'xtreme', 'XTREME-R'), or an error."""
+    if isinstance(name, Benchmark):
+        return name
+    key = name.strip().lower()
+    if key not in BENCHMARKS:
+        raise StiltsError(
+            f"unknown benchmark {name!r}{did_you_mean(key, BENCHMARKS)}; "
+            f"known: {', '.join(b.name for b in BENCHMARKS.values())}"
+        )
+    return BENCHMARKS[key]
+
+
+def benchmarks_with(task: str) -> tuple[Benchmark, ...]:
+    """The benchmarks that include `task` (e.g. panx: XTREME and XTREME-R; xcopa: XTREME-R)."""
+    return tuple(b for b in BENCHMARKS.values() if task in b.task_names)
+
+
+@dataclass(frozen=True)
+class TaskScore:
+    """A task's score over a benchmark's official language list.
+
+    `score` is the unweighted mean of `metric` over `languages` (English included where the
+    list has it), or None when any official language is missing: those are in `missing`, so a
+    partial run is never reported as if it covered the task. Scores for languages outside the
+    list are ignored and named in `extra`.
+    """
+
+    benchmark: str
+    task: str
+    metric: str
+    languages: tuple[str, ...]
+    values: dict[str, float]
+    """The official languages that have a score, in list order."""
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def score(self) -> float | None:
+        return fmean(self.values.values()) if self.complete else None
+
+    def require(self) -> float:
+        """The score, or a StiltsError naming the missing languages."""
+        if self.score is None:
+            raise StiltsError(self.describe_missing())
+        return self.score
+
+    def describe_missing(self) -> str:
+        return (
+            f"{self.benchmark} {self.task} needs all {len(self.languages)} official languages; "
+            f"missing {len(self.missing)}: {', '.join(self.missing)}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.benchmark,
+            "task": self.task,
+            "metric": self.metric,
+            "score": self.score,
+            "languages": list(self.languages),
+            "missing": list(self.missing),
+            "extra": list(self.extra),
+        }
+
+
+def task_score(task: str, scores: Scores, bench: str | Benchmark = XTREME) -> TaskScore:
+    """`task`'s score under `bench` from per-language scores ({language: {metric: value}}).
+
+    A language present without the task's metric is an error (the scores are of another kind,
+    e.g. token accuracy given for UD-POS), not a missing language.
+    """
+    official = benchmark(bench)
+    spec = official.task(task)
+    values: dict[str, float] = {}
+    for language in spec.languages:
+        if language not in scores:
+            continue
+        table = scores[language]
+        if spec.metric not in table:
+            raise StiltsError(
+                f"{task} scores for {language!r} have no {spec.metric!r} (they have "
+                f"{', '.join(table) or 'nothing'}); {official.name} scores {task} by "
+                f"{spec.metric}"
+            )
+        values[language] = float(table[spec.metric])
+    return TaskScore(
+        benchmark=official.name,
+        task=task,
+        metric=spec.metric,
+        languages=spec.languages,
+        values=values,
+        missing=tuple(lang for lang in spec.languages if lang not in values),
+        extra=tuple(lang for lang in scores if lang not in spec.languages),
+    )
+
+
+@dataclass(frozen=True)
+class BenchmarkScore:
+    """A benchmark's numbers from whatever task scores are at hand.
+
+    `overall` (the unweighted mean of the task scores) exists only when every task is complete,
+    and a group's score only when all of its tasks are; everything absent is named in
+    `missing_tasks` (no scores at all) and `missing_languages` (a task with some languages).
+    """
+
+    benchmark: str
+    tasks: dict[str, float]
+    """The complete tasks' scores, in benchmark order."""
+    groups: dict[str, float]
+    overall: float | None
+    missing_tasks: tuple[str, ...]
+    missing_languages: dict[str, tuple[str, ...]]
+    ignored_tasks: tuple[str, ...]
+    """Tasks given that are not part of this benchmark."""
+
+    @property
+    def complete(self) -> bool:
+        return self.overall is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.benchmark,
+            "overall": self.overall,
+            "groups": self.groups,
+            "tasks": self.tasks,
+            "missing_tasks": list(self.missing_tasks),
+            "missing_languages": {t: list(langs) for t, langs in self.missing_languages.items()},
+            "ignored_tasks": list(self.ignored_tasks),
+        }
+
+
+def benchmark_score(
+    task_scores: Mapping[str, TaskScore | float], bench: str | Benchmark = XTREME
+) -> BenchmarkScore:
+    """The benchmark's group and overall scores from {task: TaskScore or task score}.
+
+    A plain float is taken as the complete task score (e.g. a published number); a TaskScore
+    must have been computed for this same benchmark, since the language lists differ.
+    """
+    spec = benchmark(bench)
+    complete: dict[str, float] = {}
+    missing_languages: dict[str, tuple[str, ...]] = {}
+    for task in spec.task_names:
+        if task not in task_scores:
+            continue
+        given = task_scores[task]
+        if isinstance(given, TaskScore):
+            if given.benchmark != spec.name:
+                raise StiltsError(
+                    f"the {task} score was computed over {given.benchmark}'s language list, "
+                    f"not {spec.name}'s; compute it with task_score(..., {spec.name!r})"
+                )
+            if given.score is None:
+                missing_languages[task] = given.missing
+                continue
+            complete[task] = given.score
+        else:
+            complete[task] = float(given)
+    missing_tasks = tuple(
+        t for t in spec.task_names if t not in complete and t not in missing_languages
+    )
+    groups = {
+        group: fmean(complete[t] for t in tasks)
+        for group, tasks in spec.groups.items()
+        if all(t in complete for t in tasks)
+    }
+    every_task = len(complete) == len(spec.tasks)
+    return BenchmarkScore(
+        benchmark=spec.name,
+        tasks=complete,
+        groups=groups,
+        overall=fmean(complete.values()) if every_task else None,
+        missing_tasks=missing_tasks,
+        missing_languages=missing_languages,
+        ignored_tasks=tuple(t for t in task_scores if t not in spec.task_names),
+    )

@@ -1,0 +1,91 @@
+"""How stilts settings become transformers.TrainingArguments."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stilts.errors import StiltsError
+from stilts.tasks.task import Hyperparameters
+
+if TYPE_CHECKING:
+    from accelerate import PartialState
+    from transformers import TrainerCallback
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings that change how a phase runs but not what it computes (not fingerprinted)."""
+
+    per_device_batch_size: int | None = None
+    checkpoint_steps: int = 1000
+    callbacks: tuple[TrainerCallback, ...] = ()
+
+
+def process_state() -> PartialState:
+    """accelerate's view of this process: its rank, the number of processes, its device.
+
+    Processes launched on a machine without a GPU (`torchrun` with gloo) are a distributed run
+    to accelerate only when it is told to use the CPU (`accelerate launch --cpu` tells it);
+    otherwise each believes it runs alone, trains alone and writes alone. Every stilts use of
+    accelerate's state goes through here, and Trainer is told the same (`use_cpu`).
+    """
+    from accelerate import PartialState
+
+    return PartialState(cpu=_cpu_launch())
+
+
+def _cpu_launch() -> bool:
+    """Several processes and no GPU: a CPU-only distributed launch."""
+    import torch
+
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+
+
+def training_arguments(
+    out_dir: Path,
+    hp: Hyperparameters,
+    seed: int,
+    options: RunOptions,
+    *,
+    train: bool = True,
+    **extra: Any,
+) -> Any:
+    """Trainer arguments for a phase; effective batch = per-device × processes × accumulation.
+
+    `extra` are further TrainingArguments (a multi-task phase sets its number of steps).
+    """
+    import torch
+    from transformers import TrainingArguments
+
+    processes = process_state().num_processes
+    per_device = options.per_device_batch_size or max(1, hp.batch_size // processes)
+    accumulation, remainder = divmod(hp.batch_size, per_device * processes)
+    if remainder or accumulation == 0:
+        raise StiltsError(
+            f"batch size {hp.batch_size} is not a multiple of per-device batch {per_device} × "
+            f"{processes} process(es); choose --per-device-batch-size to divide it"
+        )
+    return TrainingArguments(
+        output_dir=str(out_dir),
+        learning_rate=hp.learning_rate,
+        per_device_train_batch_size=per_device,
+        per_device_eval_batch_size=per_device * 2,
+        gradient_accumulation_steps=accumulation,
+        num_train_epochs=hp.epochs,
+        warmup_steps=hp.warmup_ratio,  # a float below 1 is a ratio of all steps
+        weight_decay=hp.weight_decay,
+        seed=seed,
+        eval_strategy="no",
+        save_strategy="steps" if train else "no",
+        save_steps=options.checkpoint_steps,
+        save_total_limit=1,
+        logging_steps=50,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=_cpu_launch(),
+        **extra,
+    )

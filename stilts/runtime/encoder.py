@@ -1,0 +1,51 @@
+"""Evaluate an encoder as it is, for tasks without training data (BUCC, Tatoeba)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from stilts.runtime.arguments import process_state
+from stilts.runtime.predict import Evaluation
+from stilts.tasks.data import DataLocator
+from stilts.tasks.heads.embedding import SentenceEmbedding
+from stilts.tasks.task import Hyperparameters, Task
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from stilts.runtime.training import ModelSource
+
+
+def evaluate_encoder(
+    task: Task,
+    source: ModelSource,
+    languages: Iterable[str],
+    data: DataLocator,
+    hp: Hyperparameters,
+) -> Evaluation:
+    """`task`'s retrieval metric per language, from sentence embeddings of `source`."""
+    from transformers import AutoModel
+
+    from stilts.runtime.adapters import apply_stack
+    from stilts.runtime.training import load_tokenizer, model_errors
+
+    assert task.evaluate_encoder is not None and isinstance(task.head, SentenceEmbedding)
+    started = time.perf_counter()
+    tokenizer = load_tokenizer(source)
+    with model_errors(source):
+        encoder = AutoModel.from_pretrained(
+            source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
+        )
+    apply_stack(encoder, source.name)  # a phase that handed on its adapters as a stack
+    encoder.to(process_state().device)
+    head = task.head
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        return head.embed(encoder, tokenizer, texts, hp.max_length, hp.embedding_layer)
+
+    scores, submissions = {}, {}
+    for language in languages:
+        scores[language], submissions[language] = task.evaluate_encoder(embed, language, data)
+    return Evaluation(scores, submissions, time.perf_counter() - started)

@@ -1,0 +1,265 @@
+"""One phase: a task's head on a starting encoder, trained with transformers.Trainer.
+
+Everything here goes through Trainer's public arguments and callbacks, so the same phase runs
+on a CPU, one GPU, or many processes under `torchrun` / `accelerate launch`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stilts.errors import StiltsError
+from stilts.experiment.training_data import TrainingData
+from stilts.runtime.adapters import AdapterConfig
+from stilts.runtime.arguments import RunOptions, training_arguments
+from stilts.runtime.features import tokenized
+from stilts.runtime.multitask.sampling import DEFAULT_SAMPLER, SamplerConfig
+from stilts.store.files import publish_dir
+from stilts.tasks.data import DataLocator
+from stilts.tasks.task import Hyperparameters, Task
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig, PreTrainedModel
+
+    from stilts.runtime.multitask.model import MultiTaskModel
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a phase's encoder comes from: a hub id (+ revision) or a local directory."""
+
+    name: str
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+
+def load_tokenizer(source: ModelSource) -> Any:
+    from transformers import AutoTokenizer
+
+    with model_errors(source):
+        return AutoTokenizer.from_pretrained(
+            source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
+        )
+
+
+def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedModel]:
+    """The config and encoder weights of `source`, whatever head it was saved with."""
+    from transformers import AutoConfig, AutoModel
+
+    with model_errors(source):
+        kwargs = {"revision": source.revision, "trust_remote_code": source.trust_remote_code}
+        return AutoConfig.from_pretrained(source.name, **kwargs), AutoModel.from_pretrained(
+            source.name, **kwargs
+        )
+
+
+def model_with_fresh_head(
+    task: Task,
+    config: PretrainedConfig,
+    encoder: PreTrainedModel,
+    start: ModelSource | None = None,
+) -> PreTrainedModel:
+    """`task`'s head model on `encoder`, the head newly initialised.
+
+    A head that reuses a pretrained head of the chain's start model (masked LM) reads it from
+    `start`; every other head is fresh. The config is copied: each head sets its own labels.
+    """
+    config = copy.deepcopy(config)
+    if task.head.head_from_start:
+        return task.head.model_with_encoder(config, encoder, lm_head_from=start)
+    return task.head.model_with_encoder(config, encoder)
+
+
+@dataclass(frozen=True)
+class PhaseTask:
+    """One task of a phase: its own settings (max length, example limits) and training rows."""
+
+    task: Task
+    hyperparameters: Hyperparameters
+    training: TrainingData = field(default_factory=TrainingData)
+
+    def features(self, data: DataLocator, tokenizer: Any, seed: int) -> tuple[Any, int]:
+        """Tokenised training features and the number of rows they came from."""
+        hp = self.hyperparameters
+        table = self.training.sample(self.task, data, hp.max_train_examples, seed)
+        return tokenized(self.task, table, tokenizer, hp.max_length), table.num_rows
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    seconds: float
+    train_rows: int
+    train_loss: float
+    arguments: dict[str, Any]
+    parameters: dict[str, int]
+    """Trainable and total parameters of the phase's model (an adapter trains few)."""
+    steps_per_task: dict[str, int] | None = None
+    """Multi-task phases: optimiser steps each task trained."""
+
+
+def train_phase(
+    members: Sequence[PhaseTask],
+    source: ModelSource,
+    data: DataLocator,
+    hp: Hyperparameters,
+    seed: int,
+    phase_dir: Path,
+    options: RunOptions,
+    *,
+    sampler: SamplerConfig | None = None,
+    start: ModelSource | None = None,
+    adapter: AdapterConfig | None = None,
+) -> TrainingRecord:
+    """Train the phase's tasks from `source`; publish model + tokenizer to ``phase_dir/model``.
+
+    One task trains its head model directly; several share one encoder, each optimiser step training
+    the task `sampler` draws for it (see `stilts.runtime.multitask`). `hp` holds the phase's
+    optimisation settings (rate, batch, epochs, warmup); each member keeps its own lengths and
+    limits. An adapter stack saved with `source` is applied frozen; with `adapter`, the encoder
+    trains through a new adapter (see `stilts.runtime.adapters`), the heads in full. Resumes from
+    the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed run left one. Only the
+    main process publishes.
+    """
+    from transformers import PrinterCallback, Trainer, set_seed
+
+    from stilts.runtime.adapters import (
+        count_parameters,
+        handoff_for,
+        prepare_encoder,
+        save_phase_model,
+    )
+    from stilts.runtime.multitask.model import MultiTaskModel
+
+    started = time.perf_counter()
+    tokenizer = load_tokenizer(source)
+    prepared = [member.features(data, tokenizer, seed) for member in members]
+    set_seed(seed)  # fresh heads (and a pooler the checkpoint lacks) are part of the experiment
+    config, encoder = starting_encoder(source)
+    models = {m.task.name: model_with_fresh_head(m.task, config, encoder, start) for m in members}
+    checkpoints = phase_dir / "checkpoints"
+    if len(members) == 1:
+        (model,) = models.values()
+        shared = model.base_model
+        setup = {"model": model, "train_dataset": prepared[0][0]}
+        setup["data_collator"] = members[0].task.head.collator(tokenizer)
+        args, counts = training_arguments(checkpoints, hp, seed, options), None
+    else:
+        model = MultiTaskModel(models)
+        shared = model.encoder
+        setup, args, counts = _multitask_setup(
+            members, prepared, model, tokenizer, hp, seed, checkpoints, options, sampler
+        )
+    prepare_encoder(shared, source.name, adapter)
+    handoff = handoff_for(shared, adapter)
+    trainer = Trainer(
+        **setup, args=args, processing_class=tokenizer, callbacks=list(options.callbacks)
+    )
+    trainer.remove_callback(PrinterCallback)  # logs stay in trainer.state.log_history
+    output = trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
+    staging = phase_dir / "model.partial"
+    if len(members) == 1 and handoff is None:
+        trainer.save_model(str(staging))  # gathers sharded (FSDP/DeepSpeed) weights
+    elif trainer.is_world_process_zero():
+        if isinstance(model, MultiTaskModel):
+            model.save(staging, handoff)
+        else:
+            save_phase_model(model, staging, handoff)
+        tokenizer.save_pretrained(staging)
+    if trainer.is_world_process_zero():
+        # A pickle; the same arguments go into phase.json as JSON instead.
+        (staging / "training_args.bin").unlink(missing_ok=True)
+        publish_dir(staging, phase_dir / "model")
+    trainer.accelerator.wait_for_everyone()
+    return TrainingRecord(
+        seconds=time.perf_counter() - started,
+        train_rows=sum(rows for _, rows in prepared),
+        train_loss=float(output.training_loss),
+        arguments=trainer.args.to_dict(),
+        parameters=count_parameters(model)._asdict(),
+        steps_per_task=counts,
+    )
+
+
+def last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest Trainer checkpoint that was written to the end, to resume from.
+
+    Trainer writes ``checkpoint-N/`` in place, its ``trainer_state.json`` last, and only then
+    deletes the one before; a kill during the save leaves a partial ``checkpoint-N`` beside a
+    whole older one. `transformers.trainer_utils.get_last_checkpoint` would pick the partial
+    one (by number alone), and every rerun would then fail on it.
+    """
+    from transformers.trainer import TRAINER_STATE_NAME
+
+    whole = [p for p in checkpoints.glob("checkpoint-*") if (p / TRAINER_STATE_NAME).is_file()]
+    numbered = [path for path in whole if path.name.removeprefix("checkpoint-").isdigit()]
+    if not numbered:
+        return None
+    return str(max(numbered, key=lambda path: int(path.name.removeprefix("checkpoint-"))))
+
+
+def _multitask_setup(
+    members: Sequence[PhaseTask],
+    prepared: Sequence[tuple[Any, int]],
+    model: MultiTaskModel,
+    tokenizer: Any,
+    hp: Hyperparameters,
+    seed: int,
+    checkpoints: Path,
+    options: RunOptions,
+    sampler: SamplerConfig | None,
+) -> tuple[dict[str, Any], Any, dict[str, int]]:
+    """Trainer's model, data and arguments for several tasks sharing one encoder.
+
+    The phase lasts `epochs` × jiant's epoch (the sum over tasks of their capped feature
+    counts in effective batches), as max_steps: the stream has no length of its own to
+    count epochs by.
+    """
+    from stilts.runtime.multitask.sampling import TaskSchedule, epoch_steps
+    from stilts.runtime.multitask.stream import TaskBlocks, TaskCollator, model_inputs
+
+    sampler = sampler or DEFAULT_SAMPLER
+    features = {
+        m.task.name: model_inputs(table, model.heads[m.task.name])
+        for m, (table, _) in zip(members, prepared, strict=True)
+    }
+    sizes = {name: table.num_rows for name, table in features.items()}
+    steps = max(1, math.ceil(hp.epochs * epoch_steps(sampler, sizes, hp.batch_size)))
+    schedule = TaskSchedule.draw(sampler, sizes, steps, seed)
+    setup = {
+        "model": model,
+        "train_dataset": TaskBlocks(features, schedule.tasks, hp.batch_size, seed),
+        "data_collator": TaskCollator([m.task.head.collator(tokenizer) for m in members]),
+    }
+    args = training_arguments(
+        checkpoints, hp, seed, options,
+        max_steps=steps,
+        remove_unused_columns=False,  # the stream holds model inputs only
+        ddp_find_unused_parameters=True,  # a step leaves every other task's head unused
+        # Each process reads the stream and keeps its slice of every micro-batch (collated
+        # on its own), rather than the main process collating every slice and concatenating
+        # them: slices of one task still pad to different lengths.
+        accelerator_config={"dispatch_batches": False},
+    )  # fmt: skip
+    return setup, args, schedule.counts()
+
+
+@contextmanager
+def model_errors(source: ModelSource) -> Iterator[None]:
+    """Turn a failed model or tokenizer load into one line that says how to fix it."""
+    try:
+        yield
+    except (OSError, ValueError) as error:
+        text = str(error).strip()
+        first_line = text.splitlines()[0] if text else type(error).__name__
+        raise StiltsError(
+            f"cannot load model {source.name!r}: {first_line} — without hub access, pass a "
+            f"local copy: --model DIR (`hf download {source.name} --local-dir DIR` on a "
+            "machine with access, or any directory written by save_pretrained)"
+        ) from None

@@ -1,0 +1,2 @@
+"""The run store: where phases, runs and results live on disk, written so that nothing
+half-written is ever trusted, and locked so that one process writes each phase."""

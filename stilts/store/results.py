@@ -1,0 +1,76 @@
+"""A chain's scores: per language, their average, and the files they are written to."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from stilts.store.files import read_json, write_json, write_text
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """Scores of the target task: English dev (model selection) and zero-shot test per language.
+
+    `average` is the unweighted mean of the main metric over the task's language list, English
+    included, as XTREME defines a task score. `test` holds the scores of `split`: the test
+    sets, unless the chain asked for each language's dev set instead.
+    """
+
+    tasks: tuple[str, ...]
+    target: str
+    metric: str
+    train_language: str
+    dev: dict[str, dict[str, float]]
+    test: dict[str, dict[str, float]]
+    split: str = "test"
+
+    @property
+    def average(self) -> float:
+        return fmean(scores[self.metric] for scores in self.test.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chain": list(self.tasks),
+            "target": self.target,
+            "metric": self.metric,
+            "train_language": self.train_language,
+            "dev": self.dev,
+            "test": self.test,
+            "split": self.split,
+            "average": {self.metric: self.average},
+        }
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["split", "language", "metric", "value"])
+        for split, table in (("dev", self.dev), (self.split, self.test)):
+            for language, scores in table.items():
+                for name, value in scores.items():
+                    writer.writerow([split, language, name, f"{value:.4f}"])
+        writer.writerow([self.split, "average", self.metric, f"{self.average:.4f}"])
+        return out.getvalue()
+
+    @classmethod
+    def read(cls, run_dir: Path) -> ChainResult:
+        """The results a finished run wrote."""
+        saved = read_json(run_dir / "results.json")
+        return cls(
+            tasks=tuple(saved["chain"]),
+            target=saved["target"],
+            metric=saved["metric"],
+            train_language=saved["train_language"],
+            dev=saved["dev"],
+            test=saved["test"],
+            split=saved.get("split", "test"),
+        )
+
+    def write(self, run_dir: Path) -> None:
+        """results.json and results.csv, each written atomically."""
+        write_json(run_dir / "results.json", self.as_dict())
+        write_text(run_dir / "results.csv", self.csv())

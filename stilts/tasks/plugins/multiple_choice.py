@@ -1,0 +1,204 @@
+"""Multiple-choice tasks: HellaSwag, CommonsenseQA, Cosmos QA, SIQA, COPA (English) and XCOPA.
+
+Each loader turns its dataset's fields into the head's `context` and `choices`. Hidden test
+labels (HellaSwag, CommonsenseQA, Cosmos QA, SIQA, COPA) make the dev set serve as test.
+XCOPA follows XTREME-R: train on SIQA, then on COPA (`stilts chain siqa xcopa` trains the
+`xcopa` phase on COPA), and test zero-shot on XCOPA's 11 languages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from stilts.errors import StiltsError
+from stilts.eval.metrics import accuracy
+from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.heads import MultipleChoice
+from stilts.tasks.task import Loader, Role, Task
+
+if TYPE_CHECKING:
+    import datasets
+
+HELLASWAG = HubSource(
+    repo="Rowan/hellaswag",
+    revision="218ec52e09a7e7462a5400043bb9a69a41d06b76",
+    files="data/{split}-*.parquet",
+)
+COMMONSENSE_QA = HubSource(
+    repo="tau/commonsense_qa",
+    revision="94630fe30dad47192a8546eb75f094926d47e155",
+    files="data/{split}-*.parquet",
+)
+# Script datasets: read from the hub's parquet conversion, never by running their script.
+COSMOS_QA = HubSource(
+    repo="allenai/cosmos_qa", revision="refs/convert/parquet", files="default/{split}/*.parquet"
+)
+SIQA = HubSource(
+    repo="allenai/social_i_qa",
+    revision="9eb9490eb61bd4ffb5eaedf2ae22e260d8c4019e",  # a commit of refs/convert/parquet
+    files="default/{split}/*.parquet",
+)
+COPA = HubSource(
+    repo="aps/super_glue",
+    revision="5234c61e804e85e5994b14b002fa9ec34487bcfb",
+    files="copa/{split}-*.parquet",
+)
+XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
+
+
+def xcopa_source(language: str) -> HubSource:
+    return HubSource(
+        repo="cambridgeltl/xcopa",
+        revision="refs/convert/parquet",
+        files=f"{language}/{{split}}/*.parquet",
+    )
+
+
+Row = dict[str, Any]
+Formatter = Callable[[Row], tuple[str, list[str], int]]
+"""One raw row -> (context, choices, index of the right choice; -1 when unlabelled)."""
+
+DEV_AS_TEST: dict[Role, str] = {"train": "train", "dev": "validation", "test": "validation"}
+
+
+def choice_loader(
+    task: str,
+    source: HubSource,
+    columns: tuple[str, ...],
+    formatter: Formatter,
+    splits: dict[Role, str] = DEV_AS_TEST,
+) -> Loader:
+    """A loader for an English multiple-choice table; unlabelled rows are dropped."""
+
+    def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+        if language != "en":
+            raise StiltsError(f"{task} has English data only, not {language!r}")
+        return choice_rows(data, source, splits[role], columns, formatter)
+
+    return load
+
+
+def choice_rows(
+    data: DataLocator,
+    source: HubSource,
+    split: str,
+    columns: tuple[str, ...],
+    formatter: Formatter,
+) -> datasets.Dataset:
+    """A table's rows in the multiple-choice head's columns, each made by `formatter` from the
+    table's own `columns` (one shared reader for every choice dataset's layout)."""
+    import datasets
+
+    table = data.load(source, split, columns=columns)
+    where = f"{data.where(source)} {split}"
+    rows: dict[str, list] = {"context": [], "choices": [], "label": []}
+    for row in table.select_columns(list(columns)):
+        try:
+            context, choices, label = formatter(row)
+        except (KeyError, ValueError) as error:
+            raise StiltsError(f"{where}: cannot read row {row!r} ({error})") from None
+        if label < 0:
+            continue
+        if label >= len(choices):
+            raise StiltsError(f"{where}: label {label} of a row with {len(choices)} choices")
+        rows["context"].append(context)
+        rows["choices"].append(choices)
+        rows["label"].append(label)
+    return datasets.Dataset.from_dict(rows)
+
+
+def hellaswag_row(row: Row) -> tuple[str, list[str], int]:
+    # The context's last sentence is unfinished (`ctx_b`); each ending completes it.
+    endings = [f"{row['ctx_b']} {ending}".strip() for ending in row["endings"]]
+    return row["ctx_a"], endings, int(row["label"]) if row["label"] != "" else -1
+
+
+def commonsenseqa_row(row: Row) -> tuple[str, list[str], int]:
+    keys = row["choices"]["label"]
+    label = keys.index(row["answerKey"]) if row["answerKey"] else -1
+    return row["question"], list(row["choices"]["text"]), label
+
+
+def cosmosqa_row(row: Row) -> tuple[str, list[str], int]:
+    answers = [row[f"answer{i}"] for i in range(4)]
+    return f"{row['context']} {row['question']}", answers, row["label"]
+
+
+def siqa_row(row: Row) -> tuple[str, list[str], int]:
+    answers = [row["answerA"], row["answerB"], row["answerC"]]
+    label = row["label"].strip()  # "1".."3"; early releases kept a trailing newline
+    return f"{row['context']} {row['question']}", answers, int(label) - 1 if label else -1
+
+
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+
+
+def copa_row(row: Row) -> tuple[str, list[str], int]:
+    """COPA and XCOPA: the premise with its question ("cause"/"effect", in English in both)."""
+    context = f"{row['premise']} {COPA_QUESTIONS[row['question']]}"
+    return context, [row["choice1"], row["choice2"]], row["label"]
+
+
+COPA_COLUMNS = ("premise", "choice1", "choice2", "question", "label")
+load_copa = choice_loader("copa", COPA, COPA_COLUMNS, copa_row)
+
+
+def load_xcopa(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+    if role != "test":
+        return load_copa(role, "en", data)
+    if language not in XCOPA_LANGUAGES:
+        raise StiltsError(
+            f"xcopa has no language {language!r} (it has {', '.join(XCOPA_LANGUAGES)})"
+        )
+    return choice_rows(data, xcopa_source(language), "test", COPA_COLUMNS, copa_row)
+
+
+def _english(
+    name: str, summary: str, source: HubSource, columns: tuple[str, ...], formatter: Formatter,
+    num_choices: int,
+) -> Task:  # fmt: skip
+    return Task(
+        name=name,
+        summary=summary,
+        head=MultipleChoice(num_choices),
+        languages=("en",),
+        sources=(source,),
+        load=choice_loader(name, source, columns, formatter),
+        metric=accuracy,
+        main_metric="accuracy",
+    )
+
+
+hellaswag = _english(
+    "hellaswag", "HellaSwag commonsense sentence completion, English", HELLASWAG,
+    ("ctx_a", "ctx_b", "endings", "label"), hellaswag_row, 4,
+)  # fmt: skip
+commonsenseqa = _english(
+    "commonsenseqa", "CommonsenseQA five-way question answering, English", COMMONSENSE_QA,
+    ("question", "choices", "answerKey"), commonsenseqa_row, 5,
+)  # fmt: skip
+cosmosqa = _english(
+    "cosmosqa", "Cosmos QA reading comprehension with commonsense, English", COSMOS_QA,
+    ("context", "question", "answer0", "answer1", "answer2", "answer3", "label"),
+    cosmosqa_row, 4,
+)  # fmt: skip
+siqa = _english(
+    "siqa", "Social IQa social commonsense questions, English", SIQA,
+    ("context", "question", "answerA", "answerB", "answerC", "label"), siqa_row, 3,
+)  # fmt: skip
+copa = _english(
+    "copa", "COPA choice of plausible alternatives, English (SuperGLUE)", COPA,
+    COPA_COLUMNS, copa_row, 2,
+)  # fmt: skip
+
+xcopa = Task(
+    name="xcopa",
+    summary="XCOPA: train on COPA (after siqa, as XTREME-R), test zero-shot in 11 languages",
+    head=MultipleChoice(2),
+    languages=XCOPA_LANGUAGES,
+    sources=(COPA, *(xcopa_source(language) for language in XCOPA_LANGUAGES)),
+    load=load_xcopa,
+    metric=accuracy,
+    main_metric="accuracy",
+)

@@ -1,0 +1,162 @@
+"""Extractive QA: SQuAD v1.1 and v2.0 (English, intermediate); XQuAD, MLQA and TyDiQA-GoldP
+(targets). As in XTREME, XQuAD and MLQA train on SQuAD v1.1 and TyDiQA-GoldP on its own
+English training set; each is tested zero-shot on every language of its list."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stilts.errors import StiltsError
+from stilts.eval.qa import mlqa_scores, qa_score, squad_scores
+from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.heads import ExtractiveQA
+from stilts.tasks.plugins.xtreme import xtreme_source
+from stilts.tasks.task import Hyperparameters, Loader, Metric, Role, Task
+
+if TYPE_CHECKING:
+    import datasets
+
+COLUMNS = ("id", "context", "question", "answers")
+QA_DEFAULTS = Hyperparameters(epochs=2, max_length=384, batch_size=16)  # the study's QA runs
+
+SQUAD = HubSource(
+    repo="rajpurkar/squad",
+    revision="7b6d24c440a36b6815f21b70d25016731768db1f",
+    files="plain_text/{split}-*.parquet",
+)
+SQUAD_V2 = HubSource(
+    repo="rajpurkar/squad_v2",
+    revision="3ffb306f725f7d2ce8394bc1873b24868140c412",
+    files="squad_v2/{split}-*.parquet",
+)
+XQUAD_LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi")
+MLQA_LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
+TYDIQA_LANGUAGES = {
+    "en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian",
+    "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu",
+}  # fmt: skip
+"""TyDiQA-GoldP's languages and the id prefix that marks each (`arabic-…`)."""
+TYDIQA = xtreme_source("tydiqa")
+
+
+def with_task_score(scores: Metric) -> Metric:
+    """`scores` plus XTREME's QA task score, the mean of exact match and F1."""
+
+    def metric(predictions: list, references: list, language: str) -> dict[str, float]:
+        result = scores(predictions, references, language)
+        return {**result, "em_f1": qa_score(result)}
+
+    return metric
+
+
+def _read(data: DataLocator, source: HubSource, split: str) -> datasets.Dataset:
+    return data.load(source, split, columns=COLUMNS).select_columns(list(COLUMNS))
+
+
+def _squad_split(role: Role) -> str:
+    return "train" if role == "train" else "validation"  # SQuAD's test set is hidden
+
+
+def english_loader(task: str, source: HubSource) -> Loader:
+    def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+        if language != "en":
+            raise StiltsError(f"{task} has English data only, not {language!r}")
+        return _read(data, source, _squad_split(role))
+
+    return load
+
+
+def _check_language(task: str, language: str, languages: tuple[str, ...] | dict) -> None:
+    if language not in languages:
+        raise StiltsError(f"{task} has no language {language!r} (it has {', '.join(languages)})")
+
+
+def load_xquad(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+    if role != "test":
+        return _read(data, SQUAD, _squad_split(role))
+    _check_language("xquad", language, XQUAD_LANGUAGES)
+    return _read(data, xtreme_source(f"XQuAD.{language}"), "validation")  # its only split
+
+
+def load_mlqa(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+    if role == "train":
+        return _read(data, SQUAD, "train")
+    _check_language("mlqa", language, MLQA_LANGUAGES)
+    source = xtreme_source(f"MLQA.{language}.{language}")
+    return _read(data, source, "validation" if role == "dev" else "test")
+
+
+def load_tydiqa(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+    _check_language("tydiqa", language, TYDIQA_LANGUAGES)
+    # One table holds every language; the id prefix says which. XTREME trains on English
+    # only and has no test set beyond the dev set, so dev and test are both its validation.
+    split = "train" if role == "train" else "validation"
+    table = _read(data, TYDIQA, split)
+    prefix = TYDIQA_LANGUAGES["en" if role == "train" else language] + "-"
+    table = table.filter(
+        lambda ids: [i.startswith(prefix) for i in ids], input_columns="id", batched=True
+    )
+    if table.num_rows == 0:
+        raise StiltsError(f"{data.where(TYDIQA)} {split} has no ids starting with {prefix!r}")
+    return table
+
+
+squad = Task(
+    name="squad",
+    summary="SQuAD v1.1 extractive question answering, English",
+    head=ExtractiveQA(),
+    languages=("en",),
+    sources=(SQUAD,),
+    load=english_loader("squad", SQUAD),
+    metric=with_task_score(squad_scores),
+    main_metric="em_f1",
+    defaults=QA_DEFAULTS,
+)
+
+squad_v2 = Task(
+    name="squad_v2",
+    summary="SQuAD v2.0 extractive question answering with unanswerable questions, English",
+    head=ExtractiveQA(allow_null=True),
+    languages=("en",),
+    sources=(SQUAD_V2,),
+    load=english_loader("squad_v2", SQUAD_V2),
+    metric=with_task_score(squad_scores),
+    main_metric="em_f1",
+    defaults=QA_DEFAULTS,
+)
+
+xquad = Task(
+    name="xquad",
+    summary="XQuAD: train on SQuAD v1.1, test zero-shot in 11 languages",
+    head=ExtractiveQA(),
+    languages=XQUAD_LANGUAGES,
+    sources=(SQUAD, *(xtreme_source(f"XQuAD.{code}") for code in XQUAD_LANGUAGES)),
+    load=load_xquad,
+    metric=with_task_score(squad_scores),
+    main_metric="em_f1",
+    defaults=QA_DEFAULTS,
+)
+
+mlqa = Task(
+    name="mlqa",
+    summary="MLQA: train on SQuAD v1.1, test zero-shot in 7 languages (MLQA scorer)",
+    head=ExtractiveQA(),
+    languages=MLQA_LANGUAGES,
+    sources=(SQUAD, *(xtreme_source(f"MLQA.{code}.{code}") for code in MLQA_LANGUAGES)),
+    load=load_mlqa,
+    metric=with_task_score(mlqa_scores),
+    main_metric="em_f1",
+    defaults=QA_DEFAULTS,
+)
+
+tydiqa = Task(
+    name="tydiqa",
+    summary="TyDiQA-GoldP: train on its English set, test zero-shot in 9 languages",
+    head=ExtractiveQA(),
+    languages=tuple(TYDIQA_LANGUAGES),
+    sources=(TYDIQA,),
+    load=load_tydiqa,
+    metric=with_task_score(squad_scores),
+    main_metric="em_f1",
+    defaults=QA_DEFAULTS,
+)

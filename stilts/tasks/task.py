@@ -1,0 +1,167 @@
+"""The plugin contract: what a task supplies to stilts.
+
+A task is a small frozen object, not a subclass tree: metadata (name, head, languages, the
+study's hyperparameters) plus three behaviours (load, preprocess, metric). Built-in tasks and
+third-party plugins are the same kind of object, registered under the ``stilts.tasks`` entry
+point group. This module imports nothing heavy: listing tasks must stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from stilts.tasks.data import DataLocator, HubSource
+
+if TYPE_CHECKING:
+    import datasets
+    import numpy as np
+
+    from stilts.eval.submission import Submission, Writer
+    from stilts.tasks.heads import Head
+    from stilts.tasks.heads.embedding import SentenceEmbedding
+
+Role = Literal["train", "dev", "test"]
+"""What a table is for: training (English), model selection (English dev), zero-shot testing."""
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """A phase's training settings. Defaults are the reference study's (Phang et al. 2020).
+
+    `batch_size` is the effective batch: per-device batch × devices × accumulation steps.
+    """
+
+    learning_rate: float = 1e-5
+    batch_size: int = 32
+    epochs: float = 2.0
+    max_length: int = 256
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    """jiant's AdamW decay (as Trainer, not on biases and LayerNorm weights)."""
+    max_train_examples: int | None = None
+    max_eval_examples: int | None = None
+    embedding_layer: int | None = None
+    """Retrieval tasks: the hidden layer to pool (0 = embeddings); None: the study's depth."""
+
+    def updated(self, overrides: Mapping[str, Any]) -> Hyperparameters:
+        """A copy with `overrides` applied; None values mean 'keep'."""
+        unknown = set(overrides) - set(asdict(self))
+        if unknown:
+            raise ValueError(f"unknown hyperparameters: {sorted(unknown)}")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Loader(Protocol):
+    def __call__(
+        self, role: Role, language: str, data: DataLocator
+    ) -> datasets.Dataset:  # pragma: no cover - protocol
+        ...
+
+
+Metric = Callable[[Sequence[Any], Sequence[Any], str], dict[str, float]]
+"""(predictions, gold answers, language) -> named scores, ×100 as XTREME reports.
+
+One prediction and one gold answer per row, in the form the task's head decodes them: label
+ids (classification, multiple choice), tag names per word (tagging), answer text against the
+list of gold texts (QA)."""
+
+
+@dataclass(frozen=True)
+class TranslatedData:
+    """A task's own machine-translated training data, per language (see
+    stilts.experiment.training_data)."""
+
+    languages: tuple[str, ...]
+    source: Callable[[str], HubSource]
+    load: Loader
+    """(role "train", language, data) -> the training rows in `language`, as `Task.load`'s."""
+
+
+@dataclass(frozen=True)
+class TrainingGroups:
+    """Named parts of a task's training rows (its sources, genres…) that a phase may train
+    on alone or in any combination: how diverse intermediate data is, at a fixed size, is
+    one of the study's questions (see stilts.experiment.training_data)."""
+
+    names: tuple[str, ...]
+    sources: tuple[HubSource, ...]
+    """Every table the groups are read from (a phase's fingerprint holds them)."""
+    load: Callable[[str, DataLocator], datasets.Dataset]
+    """(group, data) -> that group's training rows, in the columns `Task.load` gives."""
+
+
+Embed = Callable[[Sequence[str]], "np.ndarray"]
+"""Texts -> one L2-normalised sentence embedding per text, from the encoder under test."""
+EncoderEvaluation = Callable[[Embed, str, DataLocator], tuple[dict[str, float], "Submission"]]
+"""(embed, language, data) -> (named scores ×100, that language's submission file)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    """One task of a chain.
+
+    `load(role, language, data)` returns the rows for `role` in `language` with the columns the
+    head reads (see the head's `columns`), labels already mapped to the head's label ids; it
+    reads through `data` so the same task reads the hub, a mirror or a fixture.
+    `languages` is the official evaluation language list; training is in `train_language`.
+    `preprocess`, when None, is the head's standard tokenisation.
+    `submission`, when set, writes predictions as the task's official files spell them.
+    `head_for_data`, when set, builds the head from the data (a tag set read off the training
+    data, as for CCG); `head` then describes it before any data is read.
+    """
+
+    name: str
+    summary: str
+    head: Head | SentenceEmbedding
+    languages: tuple[str, ...]
+    sources: tuple[HubSource, ...]
+    load: Loader
+    metric: Metric | None
+    """None only for a task that scores the encoder itself (see `evaluate_encoder`)."""
+    main_metric: str
+    train_language: str = "en"
+    defaults: Hyperparameters = field(default_factory=Hyperparameters)
+    preprocess: Callable[..., dict[str, Any]] | None = None
+    head_for_data: Callable[[DataLocator], Head] | None = None
+    submission: Writer | None = None
+    """Writes one language's predictions in the official layout; None: the head's form."""
+    translated: TranslatedData | None = None
+    """The task's own machine-translated training data, if it has some."""
+    groups: TrainingGroups | None = None
+    """Named parts of the training rows a phase may choose from, if the task has some."""
+    evaluate_encoder: EncoderEvaluation | None = None
+    """For a task without training data: scores the encoder itself (head: SentenceEmbedding)."""
+
+    def __post_init__(self) -> None:
+        if (self.metric is None) == (self.evaluate_encoder is None):
+            raise ValueError(
+                f"task {self.name!r}: give a metric, or (only for a task without training "
+                "data) evaluate_encoder"
+            )
+
+    @property
+    def trains(self) -> bool:
+        """Whether the task has a training phase; one that does not can only end a chain."""
+        return self.evaluate_encoder is None
+
+    def bound(self, data: DataLocator) -> Task:
+        """This task with its head fixed for `data` (itself unless `head_for_data` is set)."""
+        if self.head_for_data is None:
+            return self
+        return replace(self, head=self.head_for_data(data), head_for_data=None)
+
+    def submission_file(self, predictions: list, rows: datasets.Dataset) -> Submission:
+        """(extension, text) of one language's predictions in the official submission layout."""
+        write = self.submission or self.head.submission
+        return write(predictions, rows)
+
+    def tokenize(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+        """Turn a batch of loaded rows into model features (batched `datasets.map` function)."""
+        if self.preprocess is not None:
+            return self.preprocess(batch, tokenizer, max_length)
+        return self.head.preprocess(batch, tokenizer, max_length)
