@@ -66,6 +66,7 @@ def child(variant: str, model_dir: Path, steps: int, batch: int, length: int) ->
     from transformers import AutoConfig, AutoModel, AutoTokenizer, Trainer, TrainingArguments
     from transformers import logging as transformers_logging
 
+    from stilts.experiment.specs import Adapter
     from stilts.runtime import adapters
     from stilts.tasks.heads import SequenceClassification
 
@@ -83,7 +84,8 @@ def child(variant: str, model_dir: Path, steps: int, batch: int, length: int) ->
     encoder = AutoModel.from_pretrained(model_dir)
     model = head.model_with_encoder(AutoConfig.from_pretrained(model_dir), encoder)
     spec = VARIANTS[variant]
-    adapters.prepare_model(model, model_dir, adapters.parse_adapter(spec) if spec else None)
+    adapter = Adapter.parse(spec, option="--adapter") if spec else None
+    adapters.prepare_model(model, model_dir, adapter)
     count = adapters.count_parameters(model)
     cuda = torch.cuda.is_available()
     args = TrainingArguments(

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from stilts.experiment.grid import plan_all
+from stilts.experiment.plan import plan_all
 from stilts.experiment.recipe import load_recipe
 from stilts.tasks import registry
 

@@ -3,8 +3,10 @@
 A plugin declares a `Task`: where its data lives (`HubSource`, read through the
 `DataLocator` it is handed), its head kind (one of the heads below), its languages, the
 study's hyperparameters (`Hyperparameters`) and its metric (those below follow XTREME's
-official code). Errors a user can fix are `StiltsError`s. Its tests build a tiny model and
-fixture tables with the helpers at the end. docs/writing-a-plugin.md describes each name.
+official code). Errors a user can fix are `StiltsError`s. docs/writing-a-plugin.md describes
+each name. A plugin's tests build a tiny model and fixture tables with `stilts.testing`, which
+is not here because it loads torch, and a plugin module must stay light: `stilts tasks`
+imports every installed plugin to list it.
 
 Names here keep their meaning across minor releases; a rename keeps the old name working,
 with a DeprecationWarning, for one release. Modules elsewhere in stilts may move.
@@ -39,11 +41,9 @@ from stilts.tasks.task import (
     TrainingGroups,
     TranslatedData,
 )
-from stilts.testing import TINY_CONFIG, build_tiny_model, task_texts, train_tokenizer, write_table
 
 __all__ = [
     "ROW",
-    "TINY_CONFIG",
     "DataLocator",
     "DependencyParsing",
     "Embed",
@@ -69,7 +69,6 @@ __all__ = [
     "accuracy",
     "answers_json",
     "attachment_scores",
-    "build_tiny_model",
     "chunk_f1",
     "did_you_mean",
     "label_lines",
@@ -78,8 +77,5 @@ __all__ = [
     "qa_score",
     "squad_scores",
     "tag_lines",
-    "task_texts",
     "token_accuracy",
-    "train_tokenizer",
-    "write_table",
 ]

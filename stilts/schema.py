@@ -7,9 +7,10 @@ line a user reads, naming the path as it is written in YAML (``phases[0].adapter
 
 from __future__ import annotations
 
+import re
 import types
 import typing
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -19,6 +20,11 @@ from stilts.errors import did_you_mean
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def updated(self, **changes: Any) -> Self:
+        """A copy with `changes` (as a document would give them), checked like the original:
+        unlike `model_copy(update=…)`, which trusts its input."""
+        return self.model_validate({**self.model_dump(by_alias=True), **changes})
+
 
 def describe(error: ValidationError, root: type[BaseModel]) -> str:
     """A validation error of a `root` document in one line: the first problem's path and what
@@ -26,7 +32,8 @@ def describe(error: ValidationError, root: type[BaseModel]) -> str:
     first = min(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
     location = path(first["loc"])
     if first["type"] == "extra_forbidden":
-        allowed = list(_section(root, first["loc"][:-1]).model_fields)
+        fields = _section(root, first["loc"][:-1]).model_fields
+        allowed = [field.alias or name for name, field in fields.items()]
         key = str(first["loc"][-1])
         return (
             f"unknown key {location}{did_you_mean(key, allowed)}; allowed here: "
@@ -37,7 +44,11 @@ def describe(error: ValidationError, root: type[BaseModel]) -> str:
     if first["type"] == "value_error":  # the models' own checks say what to do
         message = str(first["ctx"]["error"])
         return f"{location}: {message}" if location else message
-    return f"{location}: {first['msg']} (got {first.get('input')!r})"
+    got = first.get("input")
+    close = ""
+    if first["type"] == "literal_error" and isinstance(got, str):
+        close = did_you_mean(got, re.findall(r"'([^']*)'", first["ctx"]["expected"]))
+    return f"{location}: {first['msg']} (got {got!r}){close}"
 
 
 def path(location: tuple[Any, ...]) -> str:
@@ -59,7 +70,9 @@ def _section(root: type[BaseModel], location: tuple[Any, ...]) -> type[BaseModel
         elif origin is dict:
             annotation = typing.get_args(annotation)[1]
         else:
-            annotation = annotation.model_fields[str(part)].annotation
+            fields = annotation.model_fields
+            name = next((n for n, f in fields.items() if f.alias == part), str(part))
+            annotation = fields[name].annotation
     return _bare(annotation)
 
 

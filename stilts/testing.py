@@ -1,115 +1,36 @@
 """Offline stand-ins for the hub, for stilts' own tests and for plugin authors' tests.
 
-Builds a tiny XLM-R-shaped model whose tokenizer is trained on fixture text, and writes fixture
-tables where a `HubSource` expects them, so a task's real loading code reads them through
-`DataLocator(root)` exactly as it would read a hub mirror.
+Builds a tiny XLM-R-shaped model whose tokenizer is trained on fixture text
+(`stilts.runtime.tiny_model`, which the bundled default model is built with too), and writes
+fixture tables where a `HubSource` expects them, so a task's real loading code reads them
+through `DataLocator(root)` exactly as it would read a hub mirror. A plugin's module imports
+`stilts.api` (light: `stilts tasks` imports every plugin); its tests import this module,
+which loads torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from stilts.tasks.data import DataLocator, HubSource
-from stilts.tasks.task import Task
+import datasets
 
-if TYPE_CHECKING:
-    import datasets
+from stilts.runtime.tiny_model import (
+    SPECIAL_TOKENS,
+    TINY_CONFIG,
+    build_tiny_model,
+    task_texts,
+    train_tokenizer,
+)
+from stilts.tasks.data import HubSource
 
-SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")  # XLM-R's ids 0..4
-TINY_CONFIG: dict[str, Any] = {
-    "hidden_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 128,
-    "max_position_embeddings": 514,  # XLM-R: 512 positions + the padding offset of 2
-}
-
-
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Any:
-    """A tokenizer with XLM-R's special tokens and input layout, trained on `texts`.
-
-    Text is NFKC-normalised, as by XLM-R, so offsets into the original text differ from
-    offsets into the normalised one exactly as they do for the real model. Byte-pair encoding
-    rather than XLM-R's unigram model: the `tokenizers` unigram trainer
-    keeps little more than characters on small corpora, while BPE learns real sub-words and
-    is deterministic, so the bundled model is the same on every machine.
-    """
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
-    from transformers import PreTrainedTokenizerFast
-
-    bos, pad, eos, unk, mask = SPECIAL_TOKENS
-    backend = Tokenizer(models.BPE(unk_token=unk))
-    backend.normalizer = normalizers.NFKC()  # as XLM-R's sentencepiece normaliser does
-    backend.pre_tokenizer = pre_tokenizers.Metaspace()
-    backend.decoder = decoders.Metaspace()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS))
-    backend.train_from_iterator(texts, trainer=trainer)
-    bos_id, eos_id = backend.token_to_id(bos), backend.token_to_id(eos)
-    backend.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}",
-        pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, bos_id), (eos, eos_id)],
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        bos_token=bos,
-        eos_token=eos,
-        sep_token=eos,
-        cls_token=bos,
-        unk_token=unk,
-        pad_token=pad,
-        mask_token=mask,
-    )
-
-
-def build_tiny_model(
-    out_dir: Path, texts: Iterable[str], *, vocab_size: int = 2000, seed: int = 0, **config: Any
-) -> Path:
-    """Save a randomly initialised tiny XLM-R masked-LM checkpoint + tokenizer to `out_dir`.
-
-    Shaped like a hub checkpoint (an MLM model with its tokenizer), so it enters a chain
-    through the same code path as xlm-roberta-large.
-    """
-    import torch
-    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
-
-    tokenizer = train_tokenizer(texts, vocab_size)
-    settings = {**TINY_CONFIG, **config}
-    model_config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        **settings,
-    )
-    torch.manual_seed(seed)
-    model = XLMRobertaForMaskedLM(model_config)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
-
-
-def task_texts(tasks: Iterable[Task], data: DataLocator) -> Iterator[str]:
-    """Every text `tasks` read, for training a tokenizer: training and dev data in the train
-    language, test data in each evaluation language (some have no other split)."""
-    for task in tasks:
-        if not task.trains:  # a retrieval task's text is embedded, never trained on
-            continue
-        for role in ("train", "dev"):
-            yield from task.head.texts(task.load(role, task.train_language, data))
-        for language in task.languages:
-            yield from task.head.texts(task.load("test", language, data))
+__all__ = [
+    "SPECIAL_TOKENS",
+    "TINY_CONFIG",
+    "build_tiny_model",
+    "task_texts",
+    "train_tokenizer",
+    "write_table",
+]
 
 
 def write_table(root: Path, source: HubSource, split: str, table: datasets.Dataset) -> Path:

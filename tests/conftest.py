@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stilts.experiment import chain
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import ChainPlan, plan
+from stilts.runtime.runner import Runner
 from stilts.store.layout import Store
 from stilts.store.results import ChainResult
 
@@ -19,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class FinishedChain:
-    plan: chain.ChainPlan
+    plan: ChainPlan
     store: Store
     result: ChainResult
 
@@ -29,15 +31,15 @@ class FinishedChain:
 
     @property
     def run_dir(self) -> Path:
-        return self.store.run_dir(self.plan.config.tasks, self.plan.run_fingerprint)
+        return self.store.run_dir(self.plan.config.names, self.plan.run_fingerprint)
 
 
 @pytest.fixture(scope="session")
 def mnli_xnli(tmp_path_factory: pytest.TempPathFactory) -> FinishedChain:
     """`stilts chain mnli xnli` on the bundled tiny model and sample data, as the demo runs it."""
     store = Store(tmp_path_factory.mktemp("store"))
-    plan = chain.plan(chain.ChainConfig(tasks=("mnli", "xnli")))
-    return FinishedChain(plan, store, chain.run(plan, store))
+    chain = plan(ChainConfig(phases=("mnli", "xnli")))
+    return FinishedChain(chain, store, Runner(store).run(chain).result)
 
 
 def stilts_cli(

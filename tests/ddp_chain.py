@@ -10,12 +10,15 @@ import json
 import sys
 from pathlib import Path
 
-from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
+from stilts.runtime.runner import Runner
 from stilts.store.layout import Store
 
 if __name__ == "__main__":
     data, model, store, settings, *phases = sys.argv[1:]
-    config = ChainConfig(
-        tasks=tuple(phases), model=model, data=data, overrides=json.loads(settings)
-    )
-    run(plan(config), Store(Path(store)))
+    config = ChainConfig.model_validate(
+        {"phases": phases, "model": {"id": model}, "data": data,
+         "hyperparameters": json.loads(settings)}
+    )  # fmt: skip
+    Runner(Store(Path(store))).run(plan(config))

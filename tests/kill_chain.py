@@ -3,8 +3,8 @@ test_kill_resume).
 
     python tests/kill_chain.py STORE [DIE_AT_CHECKPOINT]
 
-It prints each log line of the run as it happens after `LOG` (the first comes once the
-imports, the data and the bundled model are ready), a `TRAIN_BEGINS` line when a phase's
+It prints each phase the runner trains or reuses as it happens after `LOG` (the first comes
+once the imports, the data and the bundled model are ready), a `TRAIN_BEGINS` line when a phase's
 Trainer starts (with the step it starts at: above 0 when it resumed from a checkpoint) and,
 once the run is whole, `RESULT` and the results as JSON. With DIE_AT_CHECKPOINT = N it
 SIGKILLs itself while writing its Nth checkpoint: after the weights, optimiser and RNG state,
@@ -22,8 +22,11 @@ from pathlib import Path
 
 from transformers import TrainerCallback, TrainerState
 
-from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
 from stilts.runtime.arguments import RunOptions
+from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.runner import Runner
 from stilts.store.layout import Store
 
 TASKS = ("mnli", "xnli")
@@ -40,6 +43,16 @@ class ReportTrainBegin(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         print(f"{TRAIN_BEGINS} {state.global_step} of {state.max_steps}", flush=True)
+
+
+class PrintPhases(RunCallback):
+    """Prints each phase the runner starts to train or reuses."""
+
+    def on_phase_begin(self, chain, phase, start):
+        print(LOG, f"phase {phase.name}: training from {start}", flush=True)
+
+    def on_phase_reused(self, chain, phase, phase_dir):
+        print(LOG, f"phase {phase.name}: reusing {phase_dir}", flush=True)
 
 
 def die_writing_checkpoint(number: int) -> None:
@@ -59,10 +72,7 @@ if __name__ == "__main__":
     store, *die_at = sys.argv[1:]
     if die_at:
         die_writing_checkpoint(int(die_at[0]))
-    result = run(
-        plan(ChainConfig(tasks=TASKS)),
-        Store(Path(store)),
-        RunOptions(checkpoint_steps=CHECKPOINT_STEPS, callbacks=(ReportTrainBegin(),)),
-        log=lambda message: print(LOG, message, flush=True),
-    )
+    options = RunOptions(checkpoint_steps=CHECKPOINT_STEPS, callbacks=(ReportTrainBegin(),))
+    runner = Runner(Store(Path(store)), options, callbacks=[PrintPhases()])
+    result = runner.run(plan(ChainConfig(phases=TASKS))).result
     print(RESULT, json.dumps(result.as_dict()), flush=True)

@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from fixtures import write_fixtures
+from pydantic import ValidationError
 
-from stilts.experiment.chain import ChainConfig, ChainPlan, plan, run
+from stilts.errors import StiltsError
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.options import PhaseOptions
+from stilts.experiment.plan import ChainPlan, plan
+from stilts.runtime.runner import Runner
+from stilts.schema import describe
 from stilts.store.layout import Store
 from stilts.store.results import ChainResult
 from stilts.tasks import registry
@@ -39,15 +45,35 @@ class FixtureLab:
     def store(self) -> Store:
         return Store(self.root / "store")
 
-    def config(self, *phases: str, **kwargs: Any) -> ChainConfig:
-        return ChainConfig(
-            tasks=phases, model=str(self.model), data=str(self.data), overrides=self.settings,
-            **kwargs,
-        )  # fmt: skip
+    def config(self, *phases: Any, **kwargs: Any) -> ChainConfig:
+        """A chain of `phases` (names, or recipe-style phase mappings) on the lab's model and
+        data, with its settings (`kwargs` are any other `ChainConfig` fields)."""
+        try:
+            return ChainConfig.model_validate({
+                "phases": phases, "model": {"id": str(self.model)}, "data": str(self.data),
+                "hyperparameters": dict(self.settings), **kwargs,
+            })  # fmt: skip
+        except ValidationError as error:  # as a recipe or the command line would say it
+            raise StiltsError(describe(error, ChainConfig)) from None
 
-    def run(self, *phases: str, **kwargs: Any) -> tuple[ChainPlan, ChainResult]:
+    def command(self, *names: str, **options: Any) -> ChainConfig:
+        """The chain `stilts chain NAMES…` plans here, with its per-phase options (`adapters`,
+        `translate`, `groups`: lists of option values; `sampler`) handed to the phases as the
+        command line hands them; other keyword arguments are `ChainConfig` fields."""
+        keys = ("adapters", "translate", "groups", "sampler")
+        per_phase = PhaseOptions.parse(**{k: options.pop(k) for k in keys if k in options})
+        per_phase.check_intermediates(len(names) - 1, names[-1])
+        rows, columns = per_phase.phases(names[:-1], names[-1:])
+        return self.config(*(phase.model_dump(by_alias=True) for phase in (*rows, *columns)),
+                           **options)  # fmt: skip
+
+    def shared(self) -> dict[str, Any]:
+        """The settings every chain planned here shares (a grid's, say)."""
+        return self.config("mnli").settings()
+
+    def run(self, *phases: Any, **kwargs: Any) -> tuple[ChainPlan, ChainResult]:
         chain = plan(self.config(*phases, **kwargs))
-        return chain, run(chain, self.store)
+        return chain, Runner(self.store).run(chain).result
 
 
 def build_lab(

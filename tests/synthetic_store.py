@@ -26,11 +26,16 @@ def write_run(
     specs: Sequence[Mapping[str, Any]] = (),
     config: Mapping[str, Any] | None = None,
     train_rows: int | None = None,
+    training: Mapping[str, Any] | None = None,
 ) -> Path:
     """A finished run of the chain `phases` whose target scored `scores` per language (its
-    first phase trained on `train_rows` rows, when given)."""
+    first phase trained on `train_rows` rows, and on the translations or groups that
+    `training` names, as a phase spec's ``training_data`` records them, when given)."""
     phases = tuple(phases)
-    specs = list(specs) or [{"task": phase} for phase in phases]
+    specs = [{"task": phase, **spec} for phase, spec in zip(phases, specs or [{}] * len(phases),
+                                                             strict=True)]  # fmt: skip
+    if training is not None:
+        specs[0]["training_data"] = dict(training)
     result = ChainResult(
         phases, phases[-1], metric, "en", {}, {code: {metric: v} for code, v in scores.items()}
     )

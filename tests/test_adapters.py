@@ -21,8 +21,8 @@ from transformers import (
 )
 
 from stilts import StiltsError
+from stilts.experiment.specs import Adapter
 from stilts.runtime import adapters
-from stilts.runtime.adapters import AdapterConfig, parse_adapter
 from stilts.tasks.heads import SequenceClassification
 
 HEAD = SequenceClassification(labels=("apple", "stone"), text_columns=("sentence1",))
@@ -107,7 +107,7 @@ def phases(base: Path, tokenizer, tmp_path_factory: pytest.TempPathFactory):
 
     def get(kind: str):
         if kind not in trained:
-            model = adapters.prepare_model(fresh(base), base, AdapterConfig(kind=kind))
+            model = adapters.prepare_model(fresh(base), base, Adapter(kind=kind))
             before = snapshot(model)
             trained[kind] = train(model, tokenizer, tmp_path_factory.mktemp(kind)), before
         return trained[kind]
@@ -146,7 +146,7 @@ def test_lora_parameter_count_is_what_lora_adds(base):
 
 def test_merge_folds_lora_into_the_weights_by_its_formula(phases, batch, tmp_path):
     model, _ = phases("lora")
-    config = AdapterConfig()
+    config = Adapter(kind="lora")
     before = snapshot(model)
     adapters.save_phase_model(model, tmp_path, "merge")
     assert not (tmp_path / adapters.ADAPTERS_DIR).exists()
@@ -320,6 +320,10 @@ def test_a_source_without_a_stack_adds_nothing(base):
     assert adapters.count_parameters(model).percent == 100
 
 
+def parse_adapter(text: str) -> Adapter:
+    return Adapter.parse(text, option="--adapter")
+
+
 @pytest.mark.parametrize(
     ("text", "spec"),
     [
@@ -334,55 +338,60 @@ def test_a_source_without_a_stack_adds_nothing(base):
     ],
 )
 def test_parse_adapter_reads_kind_and_options(text, spec):
-    parsed = parse_adapter(text).spec()
+    parsed = parse_adapter(text).fingerprint()
     assert parsed == {**parsed, **spec}
     json.dumps(parsed)  # goes into phase fingerprints
+    assert parse_adapter(parse_adapter(text).short()) == parse_adapter(text)  # round trip
 
 
 def test_ia3_takes_no_rank():
-    assert "r" not in parse_adapter("ia3").spec()
+    assert "r" not in parse_adapter("ia3").fingerprint()
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", r"empty adapter spec .*lora:r=8,alpha=16"),
-        ("lroa", r"unsupported adapter kind 'lroa' .*did you mean 'lora'.*lora, ia3, loha, lokr"),
-        ("vera:r=4", r"unsupported adapter kind 'vera'.*choose one of lora, ia3"),
-        ("lora:rank=8", r"option 'rank' .*not one of handoff, r, alpha, dropout, target_modules"),
-        ("lora:alhpa=8", r"option 'alhpa' .*did you mean 'alpha'"),
-        ("lora:r", r"option 'r' .*needs a value: r=VALUE"),
-        ("lora:r=", r"option 'r' .*needs a value"),
-        ("lora:r=8,r=4", r"option 'r' is given twice"),
-        ("lora:r=abc", r"lora option r=abc: expected a positive integer"),
-        ("lora:r=0", r"lora option r=0: expected a positive integer"),
-        ("lora:alpha=1.5", r"alpha=1.5: expected a positive integer"),
-        ("lora:dropout=1", r"dropout=1.0: expected 0 <= x < 1"),
-        ("lora:dropout=high", r"dropout=high: expected a number"),
+        ("", r"the spec is empty; e\.g\. lora, lora:r=8,alpha=16"),
+        ("lroa", r"kind: Input should be 'lora', 'ia3', 'loha' or 'lokr' .*did you mean 'lora'"),
+        ("vera:r=4", r"\(got 'vera'\)"),
+        ("lora:rank=8", r"unknown key rank; allowed here: kind, handoff, r, alpha, dropout"),
+        ("lora:alhpa=8", r"unknown key alhpa \(did you mean 'alpha'\?\)"),
+        ("lora:r", r"'r' is not key=value"),
+        ("lora:r=", r"'r=' is not key=value"),
+        ("lora:r=8,r=4", r"'r' is given twice"),
+        ("lora:r=abc", r"r: Input should be a valid integer \(got 'abc'\)"),
+        ("lora:r=0", r"r: Input should be greater than or equal to 1 \(got 0\)"),
+        ("lora:alpha=1.5", r"alpha: Input should be a valid integer \(got 1.5\)"),
+        ("lora:dropout=1", r"dropout: Input should be less than 1"),
+        ("lora:dropout=high", r"dropout: Input should be a valid number"),
         (
             "lora:handoff=mrege",
-            r"handoff 'mrege' is not one of merge, stack .*did you mean 'merge'",
+            r"handoff: Input should be 'merge' or 'stack' .*did you mean 'merge'",
         ),
-        ("ia3:r=4", r"ia3 adapter option 'r' .*not one of handoff, target_modules"),
-        ("lora:target_modules=query++value", r"target_modules=.*expected module names joined"),
+        ("ia3:r=4", r"ia3 adapters take no option 'r'; their options: handoff, target_modules"),
+        ("lora:target_modules=query++value", r"target_modules: expected module names joined"),
     ],
 )
 def test_parse_adapter_rejects_bad_specs_in_one_line(text, message):
     with pytest.raises(StiltsError, match=message) as caught:
         parse_adapter(text)
-    assert "\n" not in str(caught.value)
+    assert "\n" not in str(caught.value) and str(caught.value).startswith("--adapter ")
 
 
-def test_adapter_config_checks_options_it_does_not_take():
+def test_a_recipes_adapter_mapping_is_the_same_adapter():
     with pytest.raises(StiltsError, match=r"ia3 adapters take no option 'r'; their options: "):
-        AdapterConfig(kind="ia3", r=4)
-    assert AdapterConfig() == parse_adapter("lora:r=8,alpha=16,dropout=0.1,handoff=merge")
+        Adapter.parse({"kind": "ia3", "r": 4}, option="phases[0].adapter")
+    assert Adapter(kind="lora") == parse_adapter("lora:r=8,alpha=16,dropout=0.1,handoff=merge")
+    mapping = {"kind": "lora", "target_modules": ["query", "key"], "handoff": "stack"}
+    short = "lora:handoff=stack,target_modules=query+key"
+    assert Adapter.parse(mapping, option="x") == parse_adapter(short)
 
 
-def test_importing_the_module_stays_light():
+def test_importing_the_spec_stays_light():
     probe = (
-        "import sys; from stilts.runtime.adapters import parse_adapter; parse_adapter('lora:r=4'); "
-        "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))"
+        "import sys; from stilts.experiment.specs import Adapter; Adapter.parse('lora:r=4', "
+        "option='x'); print(sorted(m for m in ('torch', 'transformers', 'peft') if m in "
+        "sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

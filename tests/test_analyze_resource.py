@@ -26,13 +26,12 @@ def store(root, *, effect: float):
         for source, level in SOURCES.items():
             gain = 1 + effect * (5 - level)
             scores = {code: v + gain + rng.gauss(0, 0.5) for code, v in base.items()}
-            config = {"translations": {"mnli": [source]}} if source != "en" else {}
             write_run(
                 root,
                 ["mnli", "xnli"],
                 seed,
                 scores,
-                config=config,
+                training={"languages": [source]} if source != "en" else None,
                 specs=[{"task": "mnli", "train_language": "en"}, {"task": "xnli"}],
             )
     return root
@@ -40,9 +39,9 @@ def store(root, *, effect: float):
 
 def test_the_training_language_is_the_translation_or_the_tasks_own(tmp_path):
     german = write_run(tmp_path, ["mnli", "xnli"], 1, {"de": 1.0},
-                       config={"translations": {"mnli": ["de"]}})  # fmt: skip
+                       training={"languages": ["de"]})  # fmt: skip
     mixed = write_run(tmp_path, ["mnli", "xnli"], 1, {"de": 1.0},
-                      config={"translations": {"mnli": ["en", "de"]}})  # fmt: skip
+                      training={"languages": ["en", "de"]})  # fmt: skip
     english = write_run(tmp_path, ["mnli", "xnli"], 2, {"de": 1.0},
                         specs=[{"train_language": "en"}, {}])  # fmt: skip
     assert training_language(read_run(german)) == "de"

@@ -15,6 +15,7 @@ from synthetic_store import write_run
 from stilts.reports.analysis import similarity
 from stilts.reports.analysis.runs import gains, read_runs
 from stilts.reports.analysis.similarity import Similarity, analyze, correlate, task_similarities
+from stilts.runtime import similarity as measurement
 from stilts.tasks.data import DataLocator
 
 INTERMEDIATES = ("anli_plus", "mnli", "qqp", "squad", "hellaswag", "cosmosqa")
@@ -176,7 +177,7 @@ def test_the_analysis_uses_the_runs_own_model_and_data(
     def computed(*args, **kwargs):
         raise AssertionError("the cached vectors were not used")
 
-    monkeypatch.setattr(similarity, "_compute", computed)
+    monkeypatch.setattr(measurement, "_compute", computed)
     again = analyze(store, examples=32, max_length=64, cache=cache)
     assert again.tables == analysis.tables
 

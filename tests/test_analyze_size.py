@@ -72,7 +72,7 @@ def diversity(root, *, effect: float, rows: int = 1200):
             gain = effect * len(genres)
             scores = {code: v + gain + rng.gauss(0, 0.5) for code, v in base.items()}
             write_run(root, ["mnli", "xnli"], seed, scores, train_rows=rows,
-                      config={"groups": {"mnli": list(genres)}})  # fmt: skip
+                      training={"groups": list(genres)})  # fmt: skip
     return root
 
 
@@ -106,7 +106,7 @@ def test_two_group_counts_are_too_few_for_a_trend(tmp_path):
         write_run(tmp_path, ["xnli"], seed, {"de": 50.0})
         for genres in CHOICES[:4]:
             write_run(tmp_path, ["mnli", "xnli"], seed, {"de": 51.0}, train_rows=1200,
-                      config={"groups": {"mnli": list(genres)}})  # fmt: skip
+                      training={"groups": list(genres)})  # fmt: skip
     assert analyze(tmp_path).findings == (
         "mnli → xnli at 1200 rows: number of groups trend not computed: it needs at least 3 "
         "group counts (got 2)",

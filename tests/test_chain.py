@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -11,15 +10,18 @@ import pytest
 import torch
 import yaml
 from conftest import stilts_cli
-from stilts.store.files import read_json
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
 from stilts.experiment.bundled import SAMPLE_DATA
-from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan, resolve_model
 from stilts.experiment.recipe import load_recipe
-from stilts.runtime.evaluate import evaluate
+from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.runner import Runner
 from stilts.runtime.training import ModelSource, model_with_fresh_head, starting_encoder
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST
+from stilts.store.results import RunStart
 from stilts.tasks import registry
 from stilts.tasks.plugins.nli import XNLI_LANGUAGES, XTREME_XNLI
 
@@ -112,7 +114,8 @@ def test_results_and_manifest_are_written(mnli_xnli):
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["seed"] == 42
-    assert manifest["config"]["tasks"] == ["mnli", "xnli"]
+    assert RunStart.of(manifest) == RunStart("bundled:tiny-xlmr")  # what analyses read back
+    assert [phase["tasks"] for phase in manifest["config"]["phases"]] == [["mnli"], ["xnli"]]
     assert {"torch", "transformers", "datasets", "stilts"} <= set(manifest["packages"])
     assert [p["task"] for p in manifest["phases"]] == ["mnli", "xnli"]
     assert manifest["phases"][1]["spec"]["hyperparameters"]["learning_rate"] > 0
@@ -131,17 +134,71 @@ def test_results_and_manifest_are_written(mnli_xnli):
         assert weights == [".safetensors"]  # no pickles (training_args.bin, *.pt) published
 
 
+class Events(RunCallback):
+    """Every event a runner sends, in order, as (event, what it is about)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def on_run_begin(self, chain):
+        self.seen.append(("run_begin", " → ".join(chain.config.names)))
+
+    def on_phase_begin(self, chain, phase, start):
+        self.seen.append(("phase_begin", phase.name))
+
+    def on_phase_reused(self, chain, phase, phase_dir):
+        self.seen.append(("phase_reused", phase.name))
+
+    def on_phase_end(self, chain, phase, record):
+        self.seen.append(("phase_end", phase.name))
+
+    def on_evaluate(self, chain, languages):
+        self.seen.append(("evaluate", ",".join(languages)))
+
+    def on_run_end(self, chain, result, run_dir, reused):
+        self.seen.append(("run_end", "reused" if reused else run_dir.name))
+
+
 def test_a_second_run_of_a_finished_chain_reads_its_results_back(mnli_xnli):
-    again = plan(ChainConfig(tasks=("mnli", "xnli")))
+    again = plan(ChainConfig(phases=("mnli", "xnli")))
     assert [p.fingerprint for p in again.phases] == [p.fingerprint for p in mnli_xnli.plan.phases]
     assert again.run_fingerprint == mnli_xnli.plan.run_fingerprint
     manifest = mnli_xnli.run_dir / "manifest.json"
     written = manifest.stat().st_mtime_ns
-    said: list[str] = []
-    result = run(again, mnli_xnli.store, log=said.append)
-    assert said == [f"run {mnli_xnli.run_dir.name}: reusing its results (--force reruns it)"]
+    events = Events()
+    outcome = Runner(mnli_xnli.store, callbacks=[events]).run(again)
+    assert events.seen == [("run_begin", "mnli → xnli"), ("run_end", "reused")]
     assert manifest.stat().st_mtime_ns == written  # nothing trained, scored or rewritten
-    assert result == mnli_xnli.result
+    assert outcome.reused and outcome.result == mnli_xnli.result
+
+
+def test_the_runner_tells_its_callbacks_what_it_trains_reuses_and_scores(mnli_xnli):
+    """A new target after the demo's MNLI phase: that phase is reused, the target trains."""
+    config = ChainConfig.model_validate(
+        {"phases": ["mnli", "xnli"], "hyperparameters": {"epochs": 1}}
+    )
+    chain = plan(config)
+    events = Events()
+    outcome = Runner(mnli_xnli.store, callbacks=[events]).run(chain)
+    assert chain.phases[0].fingerprint != mnli_xnli.plan.phases[0].fingerprint  # epochs: 1
+    assert events.seen == [
+        ("run_begin", "mnli → xnli"),
+        ("phase_begin", "mnli"),
+        ("phase_end", "mnli"),
+        ("phase_begin", "xnli"),
+        ("phase_end", "xnli"),
+        ("evaluate", ",".join(XNLI_LANGUAGES)),
+        ("run_end", outcome.run_dir.name),
+    ]
+    # --force redoes each phase and each run once, however many chains need it
+    german = plan(config.updated(evaluation={"languages": ["de"]}))
+    forced = Events()
+    Runner(mnli_xnli.store, callbacks=[forced], force=True).run_all([chain, german, chain])
+    trained = [name for event, name in forced.seen if event == "phase_end"]
+    reused = [name for event, name in forced.seen if event == "phase_reused"]
+    ended = [name for event, name in forced.seen if event == "run_end"]
+    assert trained == ["mnli", "xnli"] and reused == ["mnli", "xnli"]
+    assert ended[2] == "reused" and ended[0] != "reused" and ended[1] != "reused"
 
 
 def test_predictions_are_written_in_the_xtreme_layout_and_rescore_to_the_table(mnli_xnli):
@@ -157,10 +214,16 @@ def test_predictions_are_written_in_the_xtreme_layout_and_rescore_to_the_table(m
 
 
 def test_eval_of_a_finished_run_reproduces_its_scores(mnli_xnli):
-    result, out = evaluate("xnli", str(mnli_xnli.run_dir), mnli_xnli.store)
-    assert result.test == mnli_xnli.result.test  # same model, rows and batches: same numbers
-    assert out.parent == mnli_xnli.store.root / "evals"
-    assert len(list((out / "predictions" / "xnli").glob("test-*.tsv"))) == len(XNLI_LANGUAGES)
+    model, data = resolve_model(str(mnli_xnli.run_dir))
+    assert (model, data) == (str(mnli_xnli.phase_dir(1) / "model"), "sample")
+    chain = plan(
+        ChainConfig.model_validate({"phases": ["xnli"], "model": {"id": model}, "data": data})
+    )
+    outcome = Runner(mnli_xnli.store).evaluate(chain, named=str(mnli_xnli.run_dir))
+    assert outcome.result.test == mnli_xnli.result.test  # same model, rows, batches: same scores
+    assert outcome.run_dir.parent == mnli_xnli.store.root / "evals"
+    predictions = outcome.run_dir / "predictions" / "xnli"
+    assert len(list(predictions.glob("test-*.tsv"))) == len(XNLI_LANGUAGES)
 
 
 def test_report_command_writes_json_csv_and_markdown(mnli_xnli, tmp_path):
@@ -182,11 +245,11 @@ def test_the_manifests_recipe_reruns_the_same_run(mnli_xnli, tmp_path):
 
 def test_evaluation_scores_the_languages_and_split_asked_for(mnli_xnli):
     """The demo chain's phases, reused; only the evaluation differs (its own run)."""
-    config = replace(mnli_xnli.plan.config, languages=("de", "sw"), split="dev")
-    result = run(plan(config), mnli_xnli.store)
+    config = mnli_xnli.plan.config.updated(evaluation={"languages": ["de", "sw"], "split": "dev"})
+    result = Runner(mnli_xnli.store).run(plan(config)).result
     assert tuple(result.test) == ("de", "sw") and result.split == "dev"
     # Other rows, other scores: had it scored the test sets, these would equal the demo's.
     assert result.test != {code: mnli_xnli.result.test[code] for code in ("de", "sw")}
-    saved = json.loads((mnli_xnli.store.run_dir(config.tasks, plan(config).run_fingerprint)
+    saved = json.loads((mnli_xnli.store.run_dir(config.names, plan(config).run_fingerprint)
                         / "results.json").read_text())  # fmt: skip
     assert saved["split"] == "dev" and list(saved["test"]) == ["de", "sw"]

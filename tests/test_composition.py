@@ -10,13 +10,15 @@ import pytest
 import torch
 from lab import FixtureLab, build_lab
 from safetensors.torch import load_file
-from stilts.store.files import read_json
 
 from stilts import StiltsError
-from stilts.experiment.chain import ChainPlan, plan, run
-from stilts.runtime.adapters import ADAPTERS_DIR, STACK_FILE, parse_phase_adapters
+from stilts.experiment.options import PhaseOptions
+from stilts.experiment.plan import ChainPlan, plan
+from stilts.runtime.adapters import ADAPTERS_DIR, STACK_FILE
 from stilts.runtime.arguments import RunOptions
 from stilts.runtime.predict import evaluate_languages
+from stilts.runtime.runner import Runner
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.store.results import ChainResult
 from stilts.tasks import registry
@@ -68,11 +70,11 @@ def composed(lab: FixtureLab) -> Finished:
     """`stilts chain mnli+mlm xnli --translate mnli=en,de --translated-data DIR
     --adapter lora:handoff=stack --sampler probabilities:mnli=1,mlm=1`."""
     chain = plan(
-        lab.config(
+        lab.command(
             "mnli+mlm", "xnli",
-            translations={"mnli": ("en", TRANSLATED)},
+            translate=[f"mnli=en,{TRANSLATED}"],
             translated_data=str(translated_dir(lab)),
-            adapters=parse_phase_adapters(["lora:handoff=stack"]),
+            adapters=["lora:handoff=stack"],
             sampler="probabilities:mnli=1,mlm=1",  # mlm's few blocks would get 5 % of steps
         )
     )  # fmt: skip
@@ -81,7 +83,8 @@ def composed(lab: FixtureLab) -> Finished:
         mlm.task.bound(chain.data), lab.model, "dev", [MULTI], chain.data,
         mlm.hyperparameters, chain.config.seed, RunOptions(),
     )  # fmt: skip
-    return Finished(chain, run(chain, lab.store), lab.store, before.scores[MULTI]["accuracy"])
+    result = Runner(lab.store).run(chain).result
+    return Finished(chain, result, lab.store, before.scores[MULTI]["accuracy"])
 
 
 def encoder_weights(model_dir: Path) -> dict[str, torch.Tensor]:
@@ -147,8 +150,8 @@ def test_the_target_trains_the_encoder_under_the_frozen_stack(lab, composed):
 
 
 def test_a_merged_adapter_changes_only_the_layers_it_adapts(lab):
-    chain = plan(lab.config("mnli", "xnli", adapters=parse_phase_adapters(["lora"])))
-    result = run(chain, lab.store)
+    chain = plan(lab.command("mnli", "xnli", adapters=["lora"]))
+    result = Runner(lab.store).run(chain).result
     phase = chain.phases[0]
     model_dir = lab.store.phase_dir(phase.name, phase.fingerprint) / "model"
     assert not (model_dir / ADAPTERS_DIR).exists()
@@ -170,26 +173,27 @@ def test_a_merged_adapter_changes_only_the_layers_it_adapts(lab):
     ("phases", "values", "error"),
     [
         (("qqp", "pawsx"), ["qq=lora"], "names phase 'qq'.*did you mean 'qqp'"),
-        (("pawsx",), ["lora"], "this chain has none; name the phase.*pawsx=lora"),
+        (("pawsx",), ["lora"], "this command has none; name the phase.*pawsx=lora"),
         (("qqp", "tatoeba"), ["tatoeba=lora"], "tatoeba has no training data"),
-        (("qqp", "pawsx"), ["qqp=lorra"], "unsupported adapter kind 'lorra'.*lora"),
+        (("qqp", "pawsx"), ["qqp=lorra"], r"\(got 'lorra'\) \(did you mean 'lora'"),
         (("qqp", "pawsx"), ["qqp=lora", "qqp=ia3"], "gives phase 'qqp' two adapters"),
         (("qqp", "pawsx"), ["=lora"], "write \\[PHASE=\\]KIND"),
     ],
 )
 def test_bad_adapter_options_fail_before_training_in_one_line(lab, phases, values, error):
     with pytest.raises(StiltsError, match=error) as raised:
-        plan(lab.config(*phases, adapters=parse_phase_adapters(values)))
+        plan(lab.command(*phases, adapters=values))
     assert "\n" not in str(raised.value)
 
 
 def test_adapter_options_name_phases_or_default_to_every_intermediate_one(lab):
-    parsed = parse_phase_adapters(["lora:r=4", "pawsx=ia3:handoff=stack", "qqp+hellaswag=lora"])
+    values = ["lora:r=4", "pawsx=ia3:handoff=stack", "qqp+hellaswag=lora"]
+    parsed = PhaseOptions.parse(adapters=values).adapters
     assert parsed == {"*": "lora:r=4", "pawsx": "ia3:handoff=stack", "qqp+hellaswag": "lora"}
-    chain = plan(lab.config("qqp+hellaswag", "squad", "pawsx", adapters=parsed))
+    chain = plan(lab.command("qqp+hellaswag", "squad", "pawsx", adapters=values))
     kinds = [(p.adapter.kind, p.adapter.r) if p.adapter else None for p in chain.phases]
     assert kinds == [("lora", 8), ("lora", 4), ("ia3", None)]
-    plain = plan(lab.config("qqp+hellaswag", "squad", "pawsx"))
+    plain = plan(lab.command("qqp+hellaswag", "squad", "pawsx"))
     assert all(phase.adapter is None for phase in plain.phases)
     assert all(
         a.fingerprint != b.fingerprint for a, b in zip(chain.phases, plain.phases, strict=True)

@@ -17,9 +17,13 @@ import datasets
 import pytest
 from datasets import ClassLabel, Features, List, Value
 from fixtures import panx_sentence, qa_example, sentence, with_marker
+from pydantic import ValidationError
 
 from stilts.errors import StiltsError
-from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
+from stilts.runtime.runner import Runner
+from stilts.schema import describe
 from stilts.store.layout import Store
 from stilts.tasks.data import DataLocator, HubSource
 from stilts.tasks.declarative import TaskDeclaration, declared_task
@@ -104,22 +108,25 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def config(root: Path, *tasks: str, declared: dict[str, Any] = DECLARED) -> ChainConfig:
-    return ChainConfig(
-        tasks=tasks, model=str(root / "model"), data=str(root / "data"), overrides=SETTINGS,
-        declared_tasks=declared,
-    )  # fmt: skip
+    return ChainConfig.model_validate({
+        "phases": tasks, "model": {"id": str(root / "model")}, "data": str(root / "data"),
+        "hyperparameters": SETTINGS, "tasks": declared,
+    })  # fmt: skip
 
 
 def test_a_declared_intermediate_and_target_train_and_score_zero_shot(lab):
     chain = plan(config(lab, "entities", "reviews"))
-    result = run(chain, Store(lab / "store"))
+    result = Runner(Store(lab / "store")).run(chain).result
     assert result.target == "reviews" and result.metric == "accuracy"
     assert tuple(result.test) == LANGUAGES  # every declared language, zero-shot
     assert result.dev["en"]["accuracy"] > 80, result.dev  # chance: 50
     assert min(scores["accuracy"] for scores in result.test.values()) > 80, result.test
-    run_dir = Store(lab / "store").run_dir(chain.config.tasks, chain.run_fingerprint)
+    run_dir = Store(lab / "store").run_dir(chain.config.names, chain.run_fingerprint)
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["config"]["declared_tasks"] == DECLARED  # the recipe's data, as given
+    recorded = manifest["recipe"]["tasks"]  # the recipe that reruns it declares them as given
+    assert {name: TaskDeclaration.model_validate(d) for name, d in recorded.items()} == {
+        name: TaskDeclaration.model_validate(d) for name, d in DECLARED.items()
+    }
     entities = manifest["phases"][0]
     assert entities["dev"]["en"]["f1"] > 60, entities["dev"]  # chunk F1, chance near 0
     assert entities["spec"]["declaration"]["columns"] == ENTITIES["columns"]
@@ -204,63 +211,61 @@ def declare(**changes: Any) -> dict[str, Any]:
 MALFORMED = [
     (
         declare(kind="regression"),
-        "declared task 'reviews': kind: Input should be 'classification', 'tagging', "
+        "tasks.reviews.kind: Input should be 'classification', 'tagging', "
         "'multiple_choice' or 'extractive_qa' (got 'regression')",
     ),
-    (declare(revision=None), "declared task 'reviews': revision is missing"),
+    (declare(revision=None), "tasks.reviews.revision is missing"),
     (
         declare(column={"text": "review"}),
-        "declared task 'reviews': unknown key column (did you mean 'columns'?); allowed here: "
+        "unknown key tasks.reviews.column (did you mean 'columns'?); allowed here: "
         "kind, repo, revision, files, columns, labels, aliases, splits, languages, "
         "train_language, metric, allow_null, summary, hyperparameters",
     ),
     (
         declare(columns={"text": "review", "lable": "verdict"}),
-        "declared task 'reviews': unknown key columns.lable (did you mean 'label'?); allowed "
+        "unknown key tasks.reviews.columns.lable (did you mean 'label'?); allowed "
         "here: text, label, tokens, tags, context, choices, question, id, answers",
     ),
     (
         declare(columns={"tokens": "review"}),
-        "declared task 'reviews': columns: kind classification reads no tokens column (it "
-        "reads text, label)",
+        "tasks.reviews.columns: kind classification reads no tokens column (it reads text, label)",
     ),
     (
         declare(columns={"text": ["a", "b", "c"]}),
-        "declared task 'reviews': columns: text is one column, or two for a text pair",
+        "tasks.reviews.columns: text is one column, or two for a text pair",
     ),
     (
         declare(labels=None),
-        "declared task 'reviews': labels: kind classification must list its label names",
+        "tasks.reviews.labels: kind classification must list its label names",
     ),
     (
         declare(labels=["positive", 1]),
-        "declared task 'reviews': labels[1]: Input should be a valid string (got 1)",
+        "tasks.reviews.labels[1]: Input should be a valid string (got 1)",
     ),
     (
         declare(files="{lang}/{split}.parquet"),
-        "declared task 'reviews': files: '{lang}/{split}.parquet' must name the split as "
+        "tasks.reviews.files: '{lang}/{split}.parquet' must name the split as "
         "{split}, and may name the language as {language} (no other placeholder), e.g. "
         "'{language}/{split}-*.parquet'",
     ),
     (
         declare(metric="f1"),
-        "declared task 'reviews': metric: the main metric of kind classification is one of "
-        "accuracy, not 'f1'",
+        "tasks.reviews.metric: the main metric of kind classification is one of accuracy, not 'f1'",
     ),
     (
         declare(hyperparameters={"epoch": 3}),
-        "declared task 'reviews': unknown key hyperparameters.epoch (did you mean 'epochs'?); "
+        "unknown key tasks.reviews.hyperparameters.epoch (did you mean 'epochs'?); "
         "allowed here: learning_rate, batch_size, epochs, max_length, warmup_ratio, "
         "weight_decay, max_train_examples, max_eval_examples, embedding_layer",
     ),
     (
         declare(aliases={"meh": "neutral"}),
-        "declared task 'reviews': aliases: 'meh' stands for 'neutral', which is not one of "
+        "tasks.reviews: aliases: 'meh' stands for 'neutral', which is not one of "
         "labels (negative, positive)",
     ),
     (
         declare(files="{split}.parquet"),
-        "declared task 'reviews': files '{split}.parquet' has no {language}, so the dataset has "
+        "tasks.reviews: files '{split}.parquet' has no {language}, so the dataset has "
         "one language: set languages to [en] (or add {language} to files)",
     ),
 ]
@@ -268,9 +273,10 @@ MALFORMED = [
 
 @pytest.mark.parametrize(("declaration", "message"), MALFORMED)
 def test_a_malformed_declaration_is_one_line_naming_task_and_key(tmp_path, declaration, message):
-    with pytest.raises(StiltsError) as error:
-        plan(config(tmp_path, "reviews", declared={"reviews": declaration}))
-    assert str(error.value) == message
+    """As a recipe reports it: the key's path names the declared task (``tasks.reviews``)."""
+    with pytest.raises(ValidationError) as error:
+        config(tmp_path, "reviews", declared={"reviews": declaration})
+    assert describe(error.value, ChainConfig) == message
 
 
 BAD_DATA = [
@@ -329,8 +335,8 @@ def test_the_phase_fingerprint_follows_the_declaration(tmp_path):
 
 
 def test_installed_tasks_keep_their_fingerprints():
-    plain = plan(ChainConfig(tasks=("mnli", "xnli")))
-    beside = plan(ChainConfig(tasks=("mnli", "xnli"), declared_tasks=DECLARED))
+    plain = plan(ChainConfig(phases=("mnli", "xnli")))
+    beside = plan(ChainConfig(phases=("mnli", "xnli"), declared_tasks=DECLARED))
     assert [p.fingerprint for p in beside.phases] == [p.fingerprint for p in plain.phases]
     assert "declaration" not in plain.phases[0].spec
 

@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 import torch
 from lab import FixtureLab, build_lab
-from stilts.store.files import read_json
 
 from stilts import StiltsError
 from stilts.eval.parsing import attachment_scores
+from stilts.experiment.plan import plan_evaluation
 from stilts.runtime.biaffine import SETTINGS, BiaffineParserModel
-from stilts.runtime.evaluate import evaluate
 from stilts.runtime.features import tokenized
-from stilts.store.layout import PHASE_MANIFEST
+from stilts.runtime.runner import Runner
+from stilts.store.files import read_json
+from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator
 from stilts.tasks.heads import DependencyParsing
@@ -252,7 +253,7 @@ def test_the_parser_learns_the_fixture_and_its_prediction_file_scores_the_same(l
     assert result.dev["en"]["uas"] > 80 and result.dev["en"]["las"] > 75, result.dev
     assert result.test["en"]["uas"] > 80 and result.test["en"]["las"] > 75, result.test
     task = chain.target.task
-    run_dir = lab.store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    run_dir = lab.store.run_dir(chain.config.names, chain.run_fingerprint)
     conllu = run_dir / "predictions" / "udparse" / "test-en.conllu"
     predicted = [list(zip(s.heads, s.deprels, strict=True)) for s in read_conllu(conllu)]
     gold = task.load("test", "en", chain.data)
@@ -296,11 +297,18 @@ def test_the_parser_trains_in_a_multitask_phase_and_is_scored_from_its_head(lab)
     assert record["dev"]["pawsx"]["en"]["accuracy"] > 60, record["dev"]
 
 
+def evaluate(task: str, model_or_run: str, store: Store, data: str):
+    """`stilts eval MODEL TASK --data DATA`: the results, and where they went."""
+    chain = plan_evaluation(task, model_or_run, data=data)
+    outcome = Runner(store).evaluate(chain, named=model_or_run)
+    return outcome.result, outcome.run_dir
+
+
 def test_eval_scores_a_trained_parser_and_refuses_a_model_without_one(lab):
     """`stilts eval` asks the task's head whether a model carries it: the parser's own model
     class, a multi-task phase's head directory, and a masked LM, which has none."""
     chain, result = lab.run("udparse")
-    run_dir = lab.store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    run_dir = lab.store.run_dir(chain.config.names, chain.run_fingerprint)
     scored, _ = evaluate("udparse", str(run_dir), lab.store, data=str(lab.data))
     assert scored.test == result.test
     multitask, _ = lab.run("udparse+pawsx", "pawsx")

@@ -18,20 +18,14 @@ from lab import FixtureLab, build_lab
 from transformers import TrainerCallback
 
 from stilts import StiltsError
-from stilts.experiment.chain import ChainConfig, run
-from stilts.experiment.grid import (
-    GRID_RUNS,
-    GridPhase,
-    chain_for,
-    grid_chains,
-    plan_all,
-    read_back,
-    record,
-    run_all,
-)
+from stilts.experiment.config import PhaseConfig
+from stilts.experiment.grid import GRID_RUNS, grid_chains, record
+from stilts.experiment.options import PhaseOptions
+from stilts.experiment.plan import plan_all
 from stilts.experiment.recipe import load_recipe
 from stilts.reports.study_table import BASELINE, HEATMAP, StudyTable
 from stilts.runtime.arguments import RunOptions
+from stilts.runtime.runner import Runner
 from stilts.store.layout import Store
 from stilts.store.results import ChainResult
 
@@ -59,17 +53,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> FixtureLab:
     return build_lab(tmp_path_factory.mktemp("lab"), tasks, SETTINGS, vocab_size=1500)
 
 
+def phases(*names: str) -> list[PhaseConfig]:
+    return [PhaseConfig.model_validate(name) for name in names]
+
+
 def run_grid(lab: FixtureLab, cells, *, force: bool = False):
     counter = TrainerRuns()
-    options = RunOptions(callbacks=(counter,))
     plans = plan_all(cell.config for cell in cells)
-    runs = run_all(plans, lab.store, lambda chain: run(chain, lab.store, options), force=force)
-    return plans, runs, counter
+    runner = Runner(lab.store, RunOptions(callbacks=(counter,)), force=force)
+    return plans, runner.run_all(plans), counter
 
 
 @pytest.fixture(scope="module")
 def grid(lab):
-    cells = grid_chains(lab.config(), INTERMEDIATES, TARGETS, [7])
+    cells = grid_chains(lab.shared(), phases(*INTERMEDIATES), phases(*TARGETS), [7])
     return (cells, *run_grid(lab, cells))
 
 
@@ -89,7 +86,7 @@ def test_a_finished_grid_runs_no_trainer_and_reads_every_result_back(lab, grid):
     assert counter.outputs == []
     assert all(r.reused for r in again)
     assert [r.result for r in again] == [r.result for r in first]
-    assert [r.result for r in read_back(plans, lab.store)] == [r.result for r in first]
+    assert [Runner(lab.store).finished(p) for p in plans] == [r.result for r in first]
 
 
 def test_the_study_table_holds_each_chains_score_and_its_gain(lab, grid):
@@ -118,31 +115,44 @@ def test_the_study_table_holds_each_chains_score_and_its_gain(lab, grid):
 
 
 def test_force_retrains_each_shared_phase_once(lab, grid):
-    cells = grid_chains(lab.config(), ("mnli",), ("xnli", "pawsx"), [7], baselines=False)
+    cells = grid_chains(lab.shared(), phases("mnli"), phases("xnli", "pawsx"), [7], baselines=False)
     _, runs, counter = run_grid(lab, cells, force=True)
     assert len(counter.outputs) == 1 + 2  # mnli once, not once per target
     assert not any(r.reused for r in runs)
 
 
-def test_a_grid_keeps_each_phases_own_settings_for_the_chains_that_have_it():
-    base = ChainConfig(
-        tasks=(),
-        adapters={"*": "lora", "xnli": "ia3"},
-        translations={"mnli": ("en", "de")},
-        phase_overrides={"mnli+mlm": {"epochs": 1}},
-        sampler="uniform",
+def test_a_commands_options_go_to_the_phases_they_are_for():
+    """`stilts grid --adapter lora --adapter xnli=ia3 --translate mnli=en,de --sampler
+    uniform`: the adapter to every intermediate phase, the named one to its phase, the
+    translations to the phases that train mnli, the sampler to the multi-task phases."""
+    options = PhaseOptions.parse(
+        adapters=["lora", "xnli=ia3"], translate=["mnli=en,de"], sampler="uniform"
     )
-    baseline, intermediate = chain_for(base, ("xnli",), 3), chain_for(base, ("mnli+mlm", "xnli"), 3)
-    assert baseline.adapters == {"xnli": "ia3"} and baseline.translations == {}
-    assert baseline.sampler is None and baseline.phase_overrides == {} and baseline.seed == 3
-    assert intermediate.adapters == base.adapters and intermediate.sampler == "uniform"
-    assert intermediate.translations == {"mnli": ("en", "de")}
-    assert intermediate.phase_overrides == {"mnli+mlm": {"epochs": 1}}
+    rows, columns = options.phases(["mnli+mlm", "qqp"], ["xnli"])
+    cells = grid_chains({}, rows, columns, [3])
+    baseline, multitask, single = (cell.config for cell in cells)
+    assert [p.adapter.short() for p in baseline.phases] == ["ia3"] and baseline.seed == 3
+    first, target = multitask.phases
+    assert (first.adapter.short(), first.sampler.short(), target.adapter.short()) == (
+        "lora",
+        "uniform",
+        "ia3",
+    )
+    assert first.translate == {"mnli": ["en", "de"]} and target.translate == {}
+    assert single.phases[0].sampler is None and single.phases[0].adapter.short() == "lora"
+    for wrong, error in (
+        ({"adapters": ["pawsx=lora"]}, r"--adapter names phase 'pawsx'.*phases: mnli\+mlm"),
+        ({"translate": ["squad=de"]}, "--translate names squad, which the command does not"),
+        ({"sampler": "uniform"}, "--sampler chooses the task of each step of a multi-task"),
+    ):
+        with pytest.raises(StiltsError, match=error):
+            PhaseOptions.parse(**wrong).phases(["mnli" if "sampler" in wrong else "mnli+mlm"],
+                                               ["xnli"])  # fmt: skip
 
 
 def test_a_grid_runs_every_seed_of_every_chain():
-    chains = grid_chains(ChainConfig(tasks=()), ("mnli",), ("xnli", "pawsx"), [1, 2])
-    assert [(c.config.tasks, c.config.seed, c.row) for c in chains] == [
+    chains = grid_chains({}, phases("mnli"), phases("xnli", "pawsx"), [1, 2])
+    assert [(c.config.names, c.config.seed, c.row) for c in chains] == [
         (("xnli",), 1, "none"), (("pawsx",), 1, "none"),
         (("mnli", "xnli"), 1, "mnli"), (("mnli", "pawsx"), 1, "mnli"),
         (("xnli",), 2, "none"), (("pawsx",), 2, "none"),
@@ -160,11 +170,11 @@ def test_a_grid_runs_every_seed_of_every_chain():
 )
 def test_a_malformed_grid_is_refused(intermediates, targets, baselines, error):
     with pytest.raises(StiltsError, match=error):
-        grid_chains(ChainConfig(tasks=()), intermediates, targets, [1], baselines=baselines)
+        grid_chains({}, phases(*intermediates), phases(*targets), [1], baselines=baselines)
 
 
 def test_a_bad_name_anywhere_in_the_grid_fails_before_any_training(tmp_path: Path):
-    cells = grid_chains(ChainConfig(tasks=()), ("mnli", "qqq"), ("xnli",), [1])
+    cells = grid_chains({}, phases("mnli", "qqq"), phases("xnli"), [1])
     with pytest.raises(StiltsError, match=r"unknown task 'qqq' \(did you mean 'qqp'"):
         plan_all(cell.config for cell in cells)
 
@@ -213,21 +223,28 @@ def test_grid_prints_the_recipe_that_runs_it(tmp_path):
     }
     path = tmp_path / "grid.yaml"
     path.write_text(printed.stdout)
-    configs = load_recipe(path).to_configs()
+    configs = [cell.config for cell in load_recipe(path).chains()]
     assert len(configs) == 2 * (1 + 2)
-    assert [c.adapters for c in configs[:3]] == [{}, {"mnli": "lora"}, {"mnli+mlm": "lora"}]
+    adapters = [[p.adapter and p.adapter.short() for p in c.phases] for c in configs[:3]]
+    assert adapters == [[None], ["lora", None], ["lora", None]]
 
 
 def test_variants_of_one_task_are_rows_of_their_own_with_their_own_settings():
-    small = GridPhase("mnli", "mnli-1k", hyperparameters={"max_train_examples": 1000})
-    german = GridPhase("mnli", "mnli-de", translations={"mnli": ("de",)}, adapter="lora")
-    cells = grid_chains(ChainConfig(tasks=()), (small, german), ("xnli",), [1])
+    small = {"tasks": ["mnli"], "label": "mnli-1k", "hyperparameters": {"max_train_examples": 1000}}
+    german = {
+        "tasks": ["mnli"],
+        "label": "mnli-de",
+        "translate": {"mnli": ["de"]},
+        "adapter": "lora",
+    }
+    cells = grid_chains({}, phases(small, german), phases("xnli"), [1])
     assert [c.row for c in cells] == ["none", "mnli-1k", "mnli-de"]
-    assert cells[1].config.phase_overrides == {"mnli": {"max_train_examples": 1000}}
-    assert cells[1].config.translations == {} and cells[1].config.adapters == {}
-    assert cells[2].config.translations == {"mnli": ("de",)}
-    assert cells[2].config.adapters == {"mnli": "lora"}
+    first = cells[1].config.phases[0]
+    assert first.hyperparameters == {"max_train_examples": 1000}
+    assert first.translate == {} and first.adapter is None
+    second = cells[2].config.phases[0]
+    assert second.translate == {"mnli": ["de"]} and second.adapter.short() == "lora"
     plans = plan_all(cell.config for cell in cells)
     assert len({p.phases[0].fingerprint for p in plans[1:]}) == 2  # two different phases
     with pytest.raises(StiltsError, match=r"names intermediate mnli more than once.*label"):
-        grid_chains(ChainConfig(tasks=()), ("mnli", GridPhase("mnli")), ("xnli",), [1])
+        grid_chains({}, phases("mnli", "mnli"), phases("xnli"), [1])

@@ -63,7 +63,7 @@ def test_any_intermediate_hands_on_to_any_target(lab, intermediate, target):
     task = chain.target.task
     assert tuple(result.test) == task.languages  # exactly the official language list
     assert result.dev["en"][task.main_metric] > LEARNED[target], result.dev
-    run_dir = lab.store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    run_dir = lab.store.run_dir(chain.config.names, chain.run_fingerprint)
     for language in task.languages:  # the submission files score exactly as the table says
         rows = task.load("test", language, chain.data)
         path = next((run_dir / "predictions" / target).glob(f"test-{language}.*"))
@@ -81,7 +81,7 @@ def test_retrieval_tasks_evaluate_the_encoder_of_the_chain(lab, start, name):
     assert tuple(result.test) == chain.target.task.languages
     scores = [scores[chain.target.task.main_metric] for scores in result.test.values()]
     assert min(scores) > LEARNED[name], result.test
-    run_dir = lab.store.run_dir(chain.config.tasks, chain.run_fingerprint)
+    run_dir = lab.store.run_dir(chain.config.names, chain.run_fingerprint)
     assert len(list((run_dir / "predictions" / name).glob("test-*.tsv"))) == len(scores)
     if start and name == "bucc2018":  # the trained encoder is scored, not the starting one:
         untrained = lab.run(name)[1].test  # its margin scores, so thresholds, differ

@@ -31,10 +31,12 @@ import pytest
 from conftest import REPO
 from kill_chain import LOG, RESULT, TASKS, TRAIN_BEGINS
 from safetensors.torch import load_file
-from stilts.store.files import read_json
 from transformers import AutoConfig, AutoTokenizer
 
-from stilts.experiment import chain
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan as planned
+from stilts.runtime.runner import Runner
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST, Store
 
 DRIVER = REPO / "tests" / "kill_chain.py"
@@ -183,9 +185,9 @@ def assert_nothing_partial_reads_complete(
         if Store.is_complete(phase_dir):
             assert read_json(phase_dir / PHASE_MANIFEST)["dev"] == dev[phase_dir.name]
             assert_loadable(phase_dir / "model")
-    plan = chain.plan(chain.ChainConfig(tasks=TASKS))
+    plan = planned(ChainConfig(phases=TASKS))
     run_dir = store.run_dir(TASKS, plan.run_fingerprint)
-    found = chain.finished(plan, store, lambda _message: None)
+    found = Runner(store).finished(plan)
     if (run_dir / "manifest.json").is_file():
         read_json(run_dir / "manifest.json")
         assert found is not None and found.as_dict() == result

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from conftest import REPO
 
-from stilts.experiment import chain
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan as planned
+from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.runner import Runner
 from stilts.store.layout import Store
 from stilts.store.lock import directory_lock, lock_path
 
@@ -60,6 +63,19 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     assert said == [] and time.perf_counter() - started < 1
 
 
+class Said(RunCallback):
+    """What the command line would say: waits, and phases trained."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def on_phase_wait(self, chain, phase, message):
+        self.lines.append(message)
+
+    def on_phase_begin(self, chain, phase, start):
+        self.lines.append(f"phase {phase.name}: training from {start}")
+
+
 def test_the_same_chain_started_twice_trains_each_phase_once(tmp_path):
     """The demo chain twice at once on one store: the later run waits for the phase the
     first is writing; between them, each phase is trained exactly once (which run trains
@@ -73,19 +89,20 @@ def test_the_same_chain_started_twice_trains_each_phase_once(tmp_path):
         cwd=REPO,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
-    plan = chain.plan(chain.ChainConfig(tasks=("mnli", "xnli")))
+    plan = planned(ChainConfig(phases=("mnli", "xnli")))
     mnli = Store(store).phase_dir("mnli", plan.phases[0].fingerprint)
     deadline = time.monotonic() + 120
     while not lock_path(mnli).is_file() or not lock_path(mnli).read_text():
         assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
         time.sleep(0.05)
-    said: list[str] = []
-    result = chain.run(plan, Store(store), log=said.append)
+    listener = Said()
+    result = Runner(Store(store), callbacks=[listener]).run(plan).result
+    said = listener.lines
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert any(f"is being written by process {first.pid}" in line for line in said), said
     both = [*said, *out.splitlines()]
     for phase in ("mnli", "xnli"):
         assert sum(f"phase {phase}: training" in line for line in both) == 1, both
-    reference = chain.run(plan, Store(store))  # the first run's phases, read back
+    reference = Runner(Store(store)).run(plan).result  # the first run's phases, read back
     assert result.test == reference.test

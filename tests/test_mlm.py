@@ -24,10 +24,12 @@ from transformers import (
 )
 
 from stilts import StiltsError
-from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
 from stilts.runtime.arguments import RunOptions
 from stilts.runtime.features import tokenized
 from stilts.runtime.predict import evaluate_languages
+from stilts.runtime.runner import Runner
 from stilts.runtime.training import ModelSource
 from stilts.store.layout import Store
 from stilts.tasks import registry
@@ -405,9 +407,10 @@ def test_a_checkpoint_without_an_lm_head_is_refused_never_given_a_fresh_one(lab,
 
 def test_a_short_mlm_phase_raises_masked_token_accuracy(lab):
     settings = {"learning_rate": 5e-3, "epochs": 15, "max_length": 64, "batch_size": 16}
-    config = ChainConfig(
-        tasks=("mlm",), model=str(lab.model), data=str(lab.data.root), overrides=settings
-    )
+    config = ChainConfig.model_validate({
+        "phases": ["mlm"], "model": {"id": str(lab.model)}, "data": str(lab.data.root),
+        "hyperparameters": settings,
+    })  # fmt: skip
     chain = plan(config)
     phase = chain.phases[0]
     before = evaluate_languages(
@@ -415,7 +418,7 @@ def test_a_short_mlm_phase_raises_masked_token_accuracy(lab):
         config.seed, RunOptions(),
     ).scores[MULTI]  # fmt: skip
     store = Store(lab.root / "store")
-    result = run(chain, store)
+    result = Runner(store).run(chain).result
     after = result.dev[MULTI]
     print(f"dev masked-token accuracy {before} -> {after}")
     # Untrained: about chance, one token in the vocabulary (some hundreds).
@@ -429,7 +432,7 @@ def test_a_short_mlm_phase_raises_masked_token_accuracy(lab):
 
     # Every language is tested, and its submission file holds the counts behind its scores.
     assert tuple(result.test) == phase.task.languages
-    predictions = store.run_dir(chain.config.tasks, chain.run_fingerprint) / "predictions"
+    predictions = store.run_dir(chain.config.names, chain.run_fingerprint) / "predictions"
     total = {"masked": 0, "correct": 0}
     for language, scores in result.test.items():
         lines = (predictions / "mlm" / f"test-{language}.tsv").read_text().splitlines()

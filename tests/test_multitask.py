@@ -12,17 +12,18 @@ from pathlib import Path
 import pytest
 import torch
 from lab import FixtureLab, build_lab
-from stilts.store.files import read_json
 
 from stilts import StiltsError
-from stilts.experiment.chain import ChainConfig, plan, run
-from stilts.runtime.adapters import parse_adapter
+from stilts.experiment.plan import plan
+from stilts.experiment.specs import Adapter, Sampler
 from stilts.runtime.arguments import RunOptions
 from stilts.runtime.multitask.model import MultiTaskModel, load_task_model
-from stilts.runtime.multitask.sampling import SamplerConfig, TaskSchedule
+from stilts.runtime.multitask.sampling import TaskSchedule
 from stilts.runtime.multitask.stream import TASK_INDEX, TaskBlocks
 from stilts.runtime.phase_model import load_trained
+from stilts.runtime.runner import Runner
 from stilts.runtime.training import ModelSource, starting_encoder, train_phase
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.store.results import ChainResult
 from stilts.tasks import registry
@@ -43,7 +44,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> FixtureLab:
 @pytest.fixture(scope="module")
 def finished(lab: FixtureLab):
     chain = plan(lab.config("+".join(PHASE), TARGET))
-    result = run(chain, lab.store)
+    result = Runner(lab.store).run(chain).result
     phase = chain.phases[0]
     return chain, result, lab.store.phase_dir(phase.name, phase.fingerprint)
 
@@ -83,9 +84,9 @@ def test_a_weighted_dev_aggregate_rescores_the_finished_phase_without_training(l
     weights = "weighted:qqp=3,hellaswag=1,ccg=1,squad=1"
     again = plan(lab.config("+".join(PHASE), TARGET, dev_aggregate=weights))
     assert again.phases[0].fingerprint == chain.phases[0].fingerprint
-    run(again, lab.store)
+    Runner(lab.store).run(again)
     manifest = read_json(
-        lab.store.run_dir(again.config.tasks, again.run_fingerprint) / "manifest.json"
+        lab.store.run_dir(again.config.names, again.run_fingerprint) / "manifest.json"
     )
     phase = manifest["phases"][0]
     assert phase["reused"] and manifest["phases"][1]["reused"]
@@ -99,11 +100,11 @@ def test_a_weighted_dev_aggregate_rescores_the_finished_phase_without_training(l
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("median", "unknown dev aggregate 'median'.*mean"),
-        ("mean:x=1", "takes no options"),
-        ("weighted:", "weighs no task"),
-        ("weighted:qqp=0,hellaswag=1", "'qqp=0' is not TASK=W with W > 0"),
-        ("weighted:qqp=nan,hellaswag=1", "'qqp=nan' is not TASK=W"),
+        ("median", "dev_aggregate.kind: Input should be 'mean' or 'weighted' \\(got 'median'\\)"),
+        ("mean:x=1", "unknown key dev_aggregate.x; allowed here: kind, weights"),
+        ("weighted:", "nothing after ':'"),
+        ("weighted:qqp=0,hellaswag=1", "the weight of 'qqp' must be a finite number > 0"),
+        ("weighted:qqp=nan,hellaswag=1", "the weight of 'qqp' must be a finite number > 0"),
         ("weighted:qqp=1", "gives no weight to hellaswag"),
         ("weighted:qqp=1,hellaswg=1", "weighs 'hellaswg'.*did you mean 'hellaswag'"),
     ],
@@ -172,7 +173,7 @@ def test_every_micro_batch_of_an_optimiser_step_comes_from_its_task(
     features = {
         name: _table({"input_ids": [[i] for i in range(size)]}) for name, size in sizes.items()
     }
-    schedule = TaskSchedule.draw(SamplerConfig("uniform"), sizes, 40, seed=3)
+    schedule = TaskSchedule.draw(Sampler(kind="uniform"), sizes, 40, seed=3)
     stream = TaskBlocks(features, schedule.tasks, block, seed=3)
     examples = list(stream)
     assert len(examples) == len(schedule) * block
@@ -206,7 +207,7 @@ def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path, ada
         def on_save(self, args, state, control, **kwargs):
             raise Killed
 
-    chain = plan(lab.config("qqp+hellaswag", TARGET, sampler="uniform"))
+    chain = plan(lab.command("qqp+hellaswag", TARGET, sampler="uniform"))
     phase = chain.phases[0]
     source = ModelSource(str(lab.model))
     hp = replace(phase.hyperparameters, epochs=1)  # about 110 steps: the kill comes at 40
@@ -214,7 +215,8 @@ def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path, ada
     def train(phase_dir: Path, options: RunOptions) -> None:
         train_phase(
             phase.members, source, chain.data, hp, 0, phase_dir, options,
-            sampler=phase.sampler, adapter=parse_adapter(adapter) if adapter else None,
+            sampler=phase.sampler,
+            adapter=Adapter.parse(adapter, option="--adapter") if adapter else None,
         )  # fmt: skip
 
     train(tmp_path / "whole", RunOptions(checkpoint_steps=10_000))
@@ -236,7 +238,7 @@ def test_a_killed_multitask_phase_resumes_to_the_same_weights(lab, tmp_path, ada
 
 def test_phase_fingerprints_name_the_sampler_and_keep_single_task_phases(lab):
     proportional = plan(lab.config("qqp+hellaswag", TARGET))
-    uniform = plan(lab.config("qqp+hellaswag", TARGET, sampler="uniform"))
+    uniform = plan(lab.command("qqp+hellaswag", TARGET, sampler="uniform"))
     assert proportional.phases[0].fingerprint != uniform.phases[0].fingerprint
     assert proportional.phases[0].spec["sampler"] == "proportional"
     assert [m.task.name for m in uniform.phases[0].members] == ["qqp", "hellaswag"]
@@ -252,14 +254,14 @@ def test_phase_fingerprints_name_the_sampler_and_keep_single_task_phases(lab):
         (("qqp+qqp", "pawsx"), None, "names qqp more than once"),
         (("qqp+tatoeba", "pawsx"), None, "tatoeba has no training data"),
         (("qqp+sqad", "pawsx"), None, "unknown task 'sqad'.*squad"),
-        (("qqp", "pawsx"), "uniform", "this chain has none; join tasks with '\\+'"),
+        (("qqp", "pawsx"), "uniform", "this command has none; join tasks with '\\+'"),
         (("qqp+squad", "pawsx"), "probabilities:qqp=1,sqad=1", "'sqad'.*did you mean 'squad'"),
-        (("qqp+squad", "pawsx"), "temprature:T=2", "unknown kind 'temprature'"),
+        (("qqp+squad", "pawsx"), "temprature:T=2", "\\(got 'temprature'\\)"),
     ],
 )
 def test_bad_phases_fail_in_plan_with_one_line(lab, phases, sampler, error):
     with pytest.raises(StiltsError, match=error) as raised:
-        plan(lab.config(*phases, sampler=sampler))
+        plan(lab.command(*phases, sampler=sampler))
     assert "\n" not in str(raised.value)
 
 
@@ -285,8 +287,7 @@ def test_a_multitask_phase_trains_under_ddp_with_two_processes(lab, tmp_path):
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )  # fmt: skip
     assert launched.returncode == 0, launched.stderr[-3000:]
-    chain = plan(ChainConfig(tasks=phases, model=str(lab.model), data=str(lab.data),
-                             overrides=settings))  # fmt: skip
+    chain = plan(lab.config(*phases, hyperparameters=settings))
     phase = chain.phases[0]
     record = read_json(
         Store(tmp_path / "store").phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST
@@ -304,7 +305,7 @@ def test_a_multitask_phase_trains_under_ddp_with_two_processes(lab, tmp_path):
 
     # One process, the same effective batch and schedule: the same steps, close metrics
     # (the two processes pad their halves of a batch separately; float sums differ).
-    single = run(chain, Store(tmp_path / "single"))
+    single = Runner(Store(tmp_path / "single")).run(chain).result
     alone = read_json(
         Store(tmp_path / "single").phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST
     )

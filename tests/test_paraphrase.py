@@ -11,7 +11,9 @@ from fixtures import write_pawsx_fixture
 
 from stilts import StiltsError
 from stilts.experiment.bundled import SAMPLE_DATA
-from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
+from stilts.runtime.runner import Runner
 from stilts.tasks.data import DataLocator
 from stilts.tasks.plugins.paraphrase import GLUE_QQP, PAWSX_LANGUAGES, load_pawsx, qqp
 from stilts.testing import write_table
@@ -31,9 +33,9 @@ def test_mnli_then_pawsx_reuses_the_nli_phase_and_learns(mnli_xnli, tmp_path):
     root = tmp_path / "mirror"
     shutil.copytree(SAMPLE_DATA, root)
     write_pawsx_fixture(root)
-    chain = plan(ChainConfig(tasks=("mnli", "pawsx"), data=str(root)))
+    chain = plan(ChainConfig(phases=("mnli", "pawsx"), data=str(root)))
     assert chain.phases[0].fingerprint == mnli_xnli.plan.phases[0].fingerprint
-    result = run(chain, mnli_xnli.store)
+    result = Runner(mnli_xnli.store).run(chain).result
     assert tuple(result.test) == PAWSX_LANGUAGES
     assert result.test["en"]["accuracy"] > 75
     assert result.dev["en"]["accuracy"] > 75

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,22 +10,28 @@ import yaml
 from conftest import REPO, stilts_cli
 
 from stilts import StiltsError
-from stilts.experiment.chain import ChainConfig, plan
-from stilts.experiment.grid import plan_all
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan, plan_all
 from stilts.experiment.recipe import Recipe, load_recipe
 
-REAL = ChainConfig(
-    tasks=("mnli+squad", "xnli"),
-    model="FacebookAI/xlm-roberta-large",
-    revision="abc123",
-    data="hub",
-    seed=7,
-    overrides={"learning_rate": 2e-5, "epochs": None},
-    phase_overrides={"mnli+squad": {"epochs": 1}},
-    translations={"mnli": ("en", "de")},
-    sampler="temperature:T=2",
-    dev_aggregate="weighted:mnli=2,squad=1",
-    adapters={"*": "lora:r=4,handoff=stack", "xnli": "ia3"},
+REAL = ChainConfig.model_validate(
+    {
+        "phases": [
+            {
+                "tasks": ["mnli", "squad"],
+                "hyperparameters": {"epochs": 1},
+                "translate": {"mnli": ["en", "de"]},
+                "sampler": "temperature:T=2",
+                "adapter": "lora:r=4,handoff=stack",
+            },
+            {"tasks": ["xnli"], "adapter": {"kind": "ia3"}},
+        ],
+        "model": {"id": "FacebookAI/xlm-roberta-large", "revision": "abc123"},
+        "data": "hub",
+        "seed": 7,
+        "hyperparameters": {"learning_rate": 2e-5},
+        "dev_aggregate": "weighted:mnli=2,squad=1",
+    }
 )
 
 
@@ -37,7 +42,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_printed_recipe_runs_the_same_chain(tmp_path):
-    recipe = load_recipe(write(tmp_path, Recipe.from_config(REAL).to_yaml()))
+    recipe = load_recipe(write(tmp_path, Recipe.of_chain(REAL).to_yaml()))
     again, original = plan(recipe.to_config()), plan(REAL)
     assert [p.fingerprint for p in again.phases] == [p.fingerprint for p in original.phases]
     assert again.run_fingerprint == original.run_fingerprint
@@ -55,18 +60,18 @@ def test_set_changes_values_before_the_recipe_is_checked(tmp_path):
     path = write(tmp_path, (REPO / "recipes" / "smoke" / "mnli-xnli.yaml").read_text())
     recipe = load_recipe(path, ["seed=3", "phases.0.tasks=[mnli, mlm]", "hyperparameters.epochs=1"])
     config = recipe.to_config()
-    assert config.seed == 3 and config.tasks == ("mnli+mlm", "xnli")
-    assert config.overrides == {"epochs": 1}
+    assert config.seed == 3 and config.names == ("mnli+mlm", "xnli")
+    assert config.hyperparameters == {"epochs": 1}
 
 
 @pytest.mark.parametrize("recipe", sorted((REPO / "recipes").rglob("*.yaml")), ids=str)
 def test_every_shipped_recipe_is_valid(recipe):
     try:
-        plan_all(load_recipe(recipe).to_configs())
+        plan_all(cell.config for cell in load_recipe(recipe).chains())
     except StiltsError as error:  # a smoke recipe whose tasks the bundled sample lacks
         assert "the bundled sample data has no" in str(error)
         assert "--set data=DIR" in recipe.read_text()  # ...says which data it needs
-        plan_all(load_recipe(recipe, ["data=hub"]).to_configs())
+        plan_all(cell.config for cell in load_recipe(recipe, ["data=hub"]).chains())
 
 
 BAD = [
@@ -145,10 +150,30 @@ def test_a_bad_set_is_one_line(tmp_path, setting, error):
         load_recipe(path, [setting])
 
 
-def test_phase_hyperparameters_must_name_a_phase_of_the_chain():
-    config = ChainConfig(tasks=("mnli", "xnli"), phase_overrides={"mnlii": {"epochs": 1}})
-    with pytest.raises(StiltsError, match=r"names phase 'mnlii'.*did you mean 'mnli'"):
-        plan(config)
+def test_a_phases_settings_must_name_its_own_tasks(tmp_path):
+    path = write(
+        tmp_path, "stilts: 1\nphases:\n- {tasks: [mnli], translate: {qqp: [de]}}\n- xnli\n"
+    )
+    with pytest.raises(
+        StiltsError, match=r"phases\[0\]: translate names qqp, which the phase mnli"
+    ):
+        load_recipe(path)
+
+
+def test_each_multitask_phase_has_its_own_sampler(tmp_path):
+    """Two multi-task phases of one chain, each drawing its steps its own way."""
+    path = write(
+        tmp_path,
+        "stilts: 1\ndata: hub\nmodel: {id: FacebookAI/xlm-roberta-large}\nphases:\n"
+        "- {tasks: [mnli, squad], sampler: uniform}\n"
+        "- {tasks: [qqp, hellaswag], sampler: {kind: temperature, T: 2}}\n- xnli\n",
+    )
+    chain = plan(load_recipe(path).to_config())
+    assert [p.sampler.short() for p in chain.phases[:2]] == ["uniform", "temperature:T=2"]
+    assert [p.spec["sampler"] for p in chain.phases[:2]] == ["uniform", "temperature:T=2"]
+    same = plan(load_recipe(path, ["phases.1.sampler=uniform"]).to_config())
+    assert same.phases[0].fingerprint == chain.phases[0].fingerprint
+    assert same.phases[1].fingerprint != chain.phases[1].fingerprint
 
 
 def test_print_recipe_then_run_it_reuses_the_demo_run(mnli_xnli, tmp_path):
@@ -180,7 +205,7 @@ def test_evaluation_names_languages_of_the_target(tmp_path, evaluation, error):
     path = write(tmp_path, f"stilts: 1\nphases: [mnli, xnli]\nevaluation: {evaluation}\n")
     config = load_recipe(path).to_config()
     if error is None:
-        assert plan(config).run_fingerprint != plan(replace(config, split="test")).run_fingerprint
+        assert plan(config).run_fingerprint != plan(config.updated(evaluation={})).run_fingerprint
     else:
         with pytest.raises(StiltsError, match=re.escape(error)):
             plan(config)
@@ -197,7 +222,7 @@ def test_a_grid_recipe_compares_labelled_variants_of_one_task(tmp_path):
     assert [(c.row, c.config.seed) for c in cells] == [
         ("none", 1), ("mnli", 1), ("mnli-1k", 1), ("none", 2), ("mnli", 2), ("mnli-1k", 2),
     ]  # fmt: skip
-    assert cells[2].config.phase_overrides == {"mnli": {"max_train_examples": 1000}}
-    assert cells[1].config.phase_overrides == {}
+    assert cells[2].config.phases[0].hyperparameters == {"max_train_examples": 1000}
+    assert cells[1].config.phases[0].hyperparameters == {}
     plans = plan_all(cell.config for cell in cells)
     assert plans[1].phases[0].fingerprint != plans[2].phases[0].fingerprint

@@ -8,19 +8,26 @@ import numpy as np
 import pytest
 
 from stilts.errors import StiltsError
+from stilts.experiment.specs import Sampler
 from stilts.runtime.multitask.sampling import (
-    EXAMPLES,
-    KINDS,
-    SamplerConfig,
     TaskSchedule,
     capped_sizes,
     describe,
     epoch_steps,
-    format_sampler,
-    parse_sampler,
     schedule,
     task_probabilities,
 )
+
+EXAMPLES, KINDS = Sampler.EXAMPLES, Sampler.KINDS
+
+
+def parse_sampler(spec: str | dict) -> Sampler:
+    return Sampler.parse(spec, option="--sampler")
+
+
+def format_sampler(sampler: Sampler) -> str:
+    return sampler.short()
+
 
 AB = {"a": 100, "b": 400}
 THREE = {"mnli": 392_702, "squad": 87_599, "hellaswag": 39_905}
@@ -71,7 +78,7 @@ def test_temperature_matches_jiants_expression(temperature, cap):
     #   task_p = raw_n / raw_n.sum()
     n = np.array(list(THREE.values()))
     raw_n = (n.clip(max=cap) if cap is not None else n) ** (1 / temperature)
-    config = SamplerConfig("temperature", temperature=temperature, cap=cap)
+    config = Sampler(kind="temperature", temperature=temperature, cap=cap)
     got = task_probabilities(config, THREE)
     np.testing.assert_allclose(list(got.values()), raw_n / raw_n.sum(), rtol=1e-12)
 
@@ -81,7 +88,7 @@ def test_capped_proportional_is_jiants_capped_configurator():
     # train_examples_cap into SpecifiedProbMultiTaskSampler over the capped sizes.
     capped = {task: min(n, 50_000) for task, n in THREE.items()}
     assert capped_sizes(parse_sampler("proportional:cap=50000"), THREE) == capped
-    specified = SamplerConfig("probabilities", probabilities=capped)
+    specified = Sampler(kind="probabilities", probabilities=capped)
     assert probs("proportional:cap=50000", THREE) == pytest.approx(
         task_probabilities(specified, THREE), rel=1e-12
     )
@@ -193,12 +200,12 @@ def test_examples_round_trip_exactly(spec):
 @pytest.mark.parametrize(
     "config",
     [
-        SamplerConfig("uniform"),
-        SamplerConfig("proportional", cap=1),
-        SamplerConfig("temperature", temperature=0.1),
-        SamplerConfig("temperature", temperature=1 / 3, cap=123_456),
-        SamplerConfig("temperature", temperature=1e-7),
-        SamplerConfig("probabilities", probabilities={"x-nli": 1 / 3, "t": 2, "cap": 1e-30}),
+        Sampler(kind="uniform"),
+        Sampler(kind="proportional", cap=1),
+        Sampler(kind="temperature", temperature=0.1),
+        Sampler(kind="temperature", temperature=1 / 3, cap=123_456),
+        Sampler(kind="temperature", temperature=1e-7),
+        Sampler(kind="probabilities", probabilities={"x-nli": 1 / 3, "t": 2, "cap": 1e-30}),
     ],
 )
 def test_configs_round_trip(config):
@@ -220,10 +227,13 @@ def test_parse_is_lenient_about_layout(text, canonical):
 
 def test_config_copies_and_normalises_its_inputs():
     weights = {"a": 1, "b": 3}
-    config = SamplerConfig("probabilities", probabilities=weights)
+    config = Sampler(kind="probabilities", probabilities=weights)
     weights["a"] = 100
     assert config.probabilities == {"a": 1.0, "b": 3.0}
-    assert SamplerConfig("temperature", temperature=2) == SamplerConfig("temperature", 2.0)
+    assert Sampler(kind="temperature", T=2) == Sampler(kind="temperature", temperature=2.0)
+    assert Sampler.parse({"kind": "temperature", "T": 2}, option="x") == parse_sampler(
+        "temperature:T=2"
+    )  # a recipe's mapping and a command line's text are one sampler
     assert set(KINDS) == {"uniform", "proportional", "temperature", "probabilities"}
 
 
@@ -238,39 +248,45 @@ def assert_one_line_error(error: pytest.ExceptionInfo[StiltsError], *fragments: 
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "fragments"),
+    ("mapping", "fragments"),
     [
-        ({"kind": "proportinal"}, ["unknown task sampler 'proportinal'", "'proportional'"]),
-        ({"kind": "softmax"}, ["unknown task sampler", "choose one of uniform, proportional"]),
-        ({"kind": None}, ["unknown task sampler None"]),
-        ({"kind": "temperature", "temperature": 0}, ["finite number > 0", "got 0"]),
-        ({"kind": "temperature", "temperature": -2.0}, ["finite number > 0"]),
-        ({"kind": "temperature", "temperature": float("inf")}, ["finite number > 0"]),
-        ({"kind": "temperature", "temperature": float("nan")}, ["finite number > 0"]),
-        ({"kind": "temperature", "temperature": "2"}, ["temperature must be a number"]),
-        ({"kind": "temperature", "temperature": True}, ["temperature must be a number"]),
-        ({"kind": "proportional", "temperature": 2.0}, ["only applies to 'temperature'"]),
-        ({"kind": "proportional", "cap": 0}, ["at least 1 example", "got 0"]),
-        ({"kind": "temperature", "cap": -5}, ["at least 1 example"]),
-        ({"kind": "proportional", "cap": 2.5}, ["whole number of examples"]),
-        ({"kind": "proportional", "cap": True}, ["whole number of examples"]),
-        ({"kind": "uniform", "cap": 10}, ["only applies to 'proportional' and 'temperature'"]),
-        ({"kind": "probabilities", "probabilities": {"a": 1}, "cap": 10}, ["not 'probabilities'"]),
+        (
+            {"kind": "proportinal"},
+            ["kind: Input should be 'uniform'", "did you mean 'proportional'"],
+        ),
+        ({"kind": "softmax"}, ["(got 'softmax')", "'uniform', 'proportional', 'temperature' or"]),
+        ({"kind": None}, ["kind: Input should be", "(got None)"]),
+        ({"kind": "temperature", "T": 0}, ["T: Input should be greater than 0", "(got 0)"]),
+        ({"kind": "temperature", "T": -2.0}, ["T: Input should be greater than 0"]),
+        ({"kind": "temperature", "T": float("inf")}, ["T: Input should be a finite number"]),
+        ({"kind": "temperature", "T": float("nan")}, ["T: Input should be a finite number"]),
+        ({"kind": "temperature", "T": "2"}, ["T: Input should be a valid number (got '2')"]),
+        ({"kind": "temperature", "T": True}, ["T: Input should be a valid number (got True)"]),
+        ({"kind": "temperature"}, ["temperature sampling needs T"]),
+        ({"kind": "proportional", "T": 2.0}, ["proportional sampling takes only cap, not T"]),
+        ({"kind": "proportional", "cap": 0}, ["cap: Input should be greater than or equal to 1"]),
+        ({"kind": "temperature", "T": 2, "cap": -5}, ["cap: Input should be greater than or"]),
+        ({"kind": "proportional", "cap": 2.5}, ["cap: Input should be a valid integer"]),
+        ({"kind": "proportional", "cap": True}, ["cap: Input should be a valid integer"]),
+        ({"kind": "uniform", "cap": 10}, ["uniform sampling takes no parameters, not cap"]),
+        ({"kind": "probabilities", "probabilities": {"a": 1}, "cap": 10}, ["only probabilities"]),
         ({"kind": "probabilities"}, ["needs a probability for every task"]),
         ({"kind": "probabilities", "probabilities": {}}, ["needs a probability for every task"]),
         ({"kind": "probabilities", "probabilities": {"a": 0}}, ["'a' must be a finite number > 0"]),
         ({"kind": "probabilities", "probabilities": {"a": -0.5}}, ["finite number > 0"]),
         ({"kind": "probabilities", "probabilities": {"a": float("inf")}}, ["finite number > 0"]),
-        ({"kind": "probabilities", "probabilities": {"a": "1"}}, ["must be a number"]),
+        ({"kind": "probabilities", "probabilities": {"a": "1"}}, ["valid number (got '1')"]),
         ({"kind": "probabilities", "probabilities": {"": 1}}, ["task names as keys"]),
-        ({"kind": "uniform", "probabilities": {"a": 1}}, ["given for 'uniform' sampling"]),
-        ({"kind": "temperature", "probabilities": {"a": 1}}, ["only apply to 'probabilities'"]),
+        ({"kind": "uniform", "probabilities": {"a": 1}}, ["uniform sampling takes no parameters"]),
+        ({"kind": "temperature", "T": 2, "probabilities": {"a": 1}}, ["not probabilities"]),
+        ({"kind": "uniform", "temprature": 2}, ["unknown key temprature", "allowed here: kind, T"]),
     ],
 )
-def test_bad_configs(kwargs, fragments):
+def test_bad_mappings(mapping, fragments):
+    """A recipe's sampler mapping is checked by the same model as a command line's text."""
     with pytest.raises(StiltsError) as error:
-        SamplerConfig(**kwargs)
-    assert_one_line_error(error, *fragments)
+        parse_sampler(mapping)
+    assert_one_line_error(error, "--sampler {", *fragments)
 
 
 @pytest.mark.parametrize(
@@ -325,31 +341,31 @@ def test_bad_batch_size(batch_size):
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
-        ("", ["empty spec", "'uniform'"]),
-        ("   ", ["empty spec"]),
-        ("temprature:T=2", ["unknown kind 'temprature'", "did you mean 'temperature'"]),
-        ("random", ["unknown kind 'random'", "choose one of"]),
+        ("", ["the spec is empty", "e.g. uniform"]),
+        ("   ", ["the spec is empty"]),
+        ("temprature:T=2", ["(got 'temprature')", "did you mean 'temperature'"]),
+        ("random", ["(got 'random')", "'uniform', 'proportional', 'temperature' or"]),
         ("uniform:", ["nothing after ':'"]),
-        ("uniform:cap=10", ["unknown parameter 'cap'", "uniform sampling takes no parameters"]),
-        ("proportional:T=2", ["unknown parameter 'T'", "takes only cap"]),
-        ("proportional:caps=10", ["unknown parameter 'caps'", "did you mean 'cap'"]),
+        ("uniform:cap=10", ["uniform sampling takes no parameters, not cap"]),
+        ("proportional:T=2", ["proportional sampling takes only cap, not T"]),
+        ("proportional:caps=10", ["unknown key caps", "did you mean 'cap'"]),
         ("proportional:cap", ["'cap' is not key=value"]),
         ("proportional:cap=", ["'cap=' is not key=value"]),
         ("proportional:=5", ["'=5' is not key=value"]),
         ("proportional:cap=10,", ["'' is not key=value"]),
-        ("proportional:cap=1e5", ["cap must be a whole number of examples, got '1e5'"]),
-        ("proportional:cap=0", ["at least 1 example"]),
+        ("proportional:cap=1e5", ["cap: Input should be a valid integer"]),
+        ("proportional:cap=0", ["cap: Input should be greater than or equal to 1"]),
         ("proportional:cap=5,cap=6", ["'cap' is given twice"]),
-        ("temperature", ["temperature sampling needs T", "'temperature:T=2,cap=100000'"]),
+        ("temperature", ["temperature sampling needs T", "temperature:T=2"]),
         ("temperature:cap=10", ["needs T"]),
-        ("temperature:T=hot", ["T must be a number, got 'hot'"]),
-        ("temperature:T=0", ["finite number > 0"]),
-        ("temperature:T=-1", ["finite number > 0"]),
-        ("temperature:T=inf", ["finite number > 0"]),
+        ("temperature:T=hot", ["T: Input should be a valid number (got 'hot')"]),
+        ("temperature:T=0", ["T: Input should be greater than 0"]),
+        ("temperature:T=-1", ["T: Input should be greater than 0"]),
+        ("temperature:T=inf", ["T: Input should be a finite number"]),
         ("temperature:T=2,t=3", ["'T' is given twice"]),
-        ("probabilities", ["give every task a probability", "probabilities:mnli=0.5"]),
+        ("probabilities", ["needs a probability for every task", "probabilities:mnli=0.5"]),
         ("probabilities:mnli", ["'mnli' is not key=value"]),
-        ("probabilities:mnli=half", ["probability of 'mnli' must be a number, got 'half'"]),
+        ("probabilities:mnli=half", ["probabilities.mnli: Input should be a valid number"]),
         ("probabilities:mnli=0,squad=1", ["'mnli' must be a finite number > 0"]),
         ("probabilities:mnli=1,mnli=2", ["'mnli' is given twice"]),
     ],
@@ -357,4 +373,4 @@ def test_bad_batch_size(batch_size):
 def test_bad_specs(text, fragments):
     with pytest.raises(StiltsError) as error:
         parse_sampler(text)
-    assert_one_line_error(error, f"task sampler {text.strip()!r}: ", *fragments)
+    assert_one_line_error(error, f"--sampler {text.strip()!r}: ", *fragments)

@@ -8,13 +8,17 @@ import datasets
 import pytest
 from conftest import stilts_cli
 from fixtures import write_anli, write_multi_nli, write_snli, write_translated_sample
-from stilts.store.files import read_json
 
 from stilts import StiltsError
 from stilts.experiment.bundled import SAMPLE_DATA
-from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.options import PhaseOptions
+from stilts.experiment.plan import plan
 from stilts.experiment.recipe import Recipe, load_recipe
 from stilts.experiment.training_data import TrainingData, equal_shares
+from stilts.runtime.runner import Runner
+from stilts.runtime.training_rows import sampled_training_rows, training_rows
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator
@@ -33,11 +37,11 @@ def mirror(tmp_path_factory):
 def test_the_tasks_own_translations_load_through_its_loader(mirror):
     data = DataLocator(mirror)
     english = MNLI.load("train", "en", data)
-    german = TrainingData(("de",)).rows(MNLI, data)
+    german = training_rows(TrainingData(("de",)), MNLI, data)
     assert german.num_rows == english.num_rows
     assert german["premise"][0] == f"de {english['premise'][0]}"
     assert german["label"] == english["label"]
-    both = TrainingData(("en", "de", "fr")).rows(MNLI, data)
+    both = training_rows(TrainingData(("en", "de", "fr")), MNLI, data)
     assert both.num_rows == 3 * english.num_rows
     assert both["premise"][: english.num_rows] == english["premise"]  # original first
 
@@ -46,7 +50,7 @@ def test_a_users_translated_copies_are_read_in_the_tasks_own_schema(tmp_path):
     english = DataLocator(SAMPLE_DATA).load(GLUE_MNLI, "train")
     copy = english.map(lambda row: {"premise": "es " + row["premise"]})
     write_table(tmp_path / "es", GLUE_MNLI, "train", copy)  # DIR/<lang>/nyu-mll/glue/…
-    rows = TrainingData(("es",), files=tmp_path).rows(MNLI, DataLocator(SAMPLE_DATA))
+    rows = training_rows(TrainingData(("es",), files=tmp_path), MNLI, DataLocator(SAMPLE_DATA))
     assert rows["premise"] == copy["premise"]
     assert rows["label"] == MNLI.load("train", "en", DataLocator(SAMPLE_DATA))["label"]
 
@@ -58,27 +62,27 @@ def test_a_task_without_translations_needs_the_users_files():
         TrainingData(("de", "xx")).check(MNLI)
 
 
+def translated(mirror, languages):
+    mnli = {"tasks": ["mnli"], "translate": {"mnli": languages}}
+    return ChainConfig.model_validate({"phases": [mnli, "xnli"], "data": str(mirror)})
+
+
 def test_translations_change_the_phase_fingerprint_and_plain_phases_keep_theirs(mirror):
-    plain = plan(ChainConfig(tasks=("mnli", "xnli"), data=str(mirror)))
-    default = plan(ChainConfig(tasks=("mnli", "xnli")))
-    both = plan(
-        ChainConfig(tasks=("mnli", "xnli"), data=str(mirror), translations={"mnli": ("en", "de")})
-    )
+    plain = plan(ChainConfig(phases=["mnli", "xnli"], data=str(mirror)))
+    default = plan(ChainConfig(phases=["mnli", "xnli"]))
+    both = plan(translated(mirror, ["en", "de"]))
     assert "training_data" not in plain.phases[0].spec
     assert both.phases[0].fingerprint != plain.phases[0].fingerprint
     assert both.phases[1].spec["start"] == {"phase": both.phases[0].fingerprint}
     assert default.phases[0].spec["hyperparameters"] == plain.phases[0].spec["hyperparameters"]
     with pytest.raises(StiltsError, match="--translate names qqp"):
-        plan(ChainConfig(tasks=("mnli", "xnli"), translations={"qqp": ("de",)}))
+        PhaseOptions.parse(translate=["qqp=de"]).phases(["mnli"], ["xnli"])
 
 
 def test_a_chain_trains_on_english_and_translated_rows(mirror, tmp_path):
-    config = ChainConfig(
-        tasks=("mnli", "xnli"), data=str(mirror), translations={"mnli": ("en", "de")}
-    )
-    chain = plan(config)
+    chain = plan(translated(mirror, ["en", "de"]))
     store = Store(tmp_path)
-    result = run(chain, store)
+    result = Runner(store).run(chain).result
     record = read_json(store.phase_dir("mnli", chain.phases[0].fingerprint) / PHASE_MANIFEST)
     english = MNLI.load("train", "en", DataLocator(mirror)).num_rows
     assert record["train_rows"] == 2 * english
@@ -107,11 +111,12 @@ def test_groups_give_an_equal_share_of_the_limit_each(grouped):
         return list(zip(table["premise"], table["hypothesis"], strict=True))
 
     anli_r1, snli = (pairs(ANLI_PLUS.groups.load(name, data)) for name in ("anli_r1", "snli"))
-    drawn = pairs(TrainingData(groups=("anli_r1", "snli")).sample(ANLI_PLUS, data, 150, seed=1))
+    two = TrainingData(groups=("anli_r1", "snli"))
+    drawn = pairs(sampled_training_rows(two, ANLI_PLUS, data, 150, seed=1))
     assert len(drawn) == 150
     assert set(drawn[:75]) <= set(anli_r1) and set(drawn[75:]) <= set(snli)
     assert len(set(drawn[:75])) == 75  # drawn without replacement
-    every = TrainingData(groups=("anli_r1", "snli")).sample(ANLI_PLUS, data, None, seed=1)
+    every = sampled_training_rows(two, ANLI_PLUS, data, None, seed=1)
     assert pairs(every) == anli_r1 + snli
     assert equal_shares(10, 3) == [4, 3, 3]
     assert equal_shares(6, 3) == [2, 2, 2]
@@ -122,7 +127,7 @@ def test_anli_plus_is_its_groups_together(grouped):
     whole = ANLI_PLUS.load("train", "en", data)
     assert (
         whole["premise"]
-        == TrainingData(groups=ANLI_PLUS.groups.names).rows(ANLI_PLUS, data)["premise"]
+        == training_rows(TrainingData(groups=ANLI_PLUS.groups.names), ANLI_PLUS, data)["premise"]
     )
 
 
@@ -168,35 +173,37 @@ def test_a_bad_choice_of_groups_is_refused(task, training, message):
 def test_a_group_smaller_than_its_share_is_refused(grouped):
     with pytest.raises(StiltsError, match=r"group anli_r1 has 100 training rows, fewer than its "
                        r"share \(150\) of max_train_examples 300 over 2 groups"):  # fmt: skip
-        TrainingData(groups=("anli_r1", "snli")).sample(ANLI_PLUS, DataLocator(grouped), 300, 0)
+        two = TrainingData(groups=("anli_r1", "snli"))
+        sampled_training_rows(two, ANLI_PLUS, DataLocator(grouped), 300, 0)
 
 
 def test_groups_change_the_phase_fingerprint_and_plain_phases_keep_theirs(grouped):
     def first(groups):
-        config = ChainConfig(tasks=("mnli", "xnli"), data=str(grouped), groups=groups)
+        mnli = {"tasks": ["mnli"], "groups": groups}
+        config = ChainConfig.model_validate({"phases": [mnli, "xnli"], "data": str(grouped)})
         return plan(config).phases[0]
 
     plain, one, two = (
         first({}),
-        first({"mnli": ("fiction",)}),
-        first({"mnli": ("fiction", "slate")}),
+        first({"mnli": ["fiction"]}),
+        first({"mnli": ["fiction", "slate"]}),
     )
     assert "training_data" not in plain.spec
     assert len({plain.fingerprint, one.fingerprint, two.fingerprint}) == 3
     assert two.spec["training_data"]["groups"] == ["fiction", "slate"]
     assert two.spec["training_data"]["sources"][0]["repo"] == "nyu-mll/multi_nli"
     with pytest.raises(StiltsError, match="--groups names snli"):
-        first({"snli": ("x",)})
+        PhaseOptions.parse(groups=["snli=x"]).phases(["mnli"], ["xnli"])
 
 
 def test_a_chain_trains_on_some_genres(grouped, tmp_path):
-    config = ChainConfig(
-        tasks=("mnli",), data=str(grouped), groups={"mnli": ("fiction", "government", "slate")},
-        overrides={"max_train_examples": 1200},
-    )  # fmt: skip
+    mnli = {"tasks": ["mnli"], "groups": {"mnli": ["fiction", "government", "slate"]}}
+    config = ChainConfig.model_validate(
+        {"phases": [mnli], "data": str(grouped), "hyperparameters": {"max_train_examples": 1200}}
+    )
     chain = plan(config)
     store = Store(tmp_path)
-    result = run(chain, store)
+    result = Runner(store).run(chain).result
     record = read_json(store.phase_dir("mnli", chain.phases[0].fingerprint) / PHASE_MANIFEST)
     assert record["train_rows"] == 1200
     assert "nyu-mll/multi_nli" in {table["repo"] for table in record["data"]}
@@ -212,17 +219,17 @@ def test_grid_rows_and_the_command_line_carry_groups(grouped, tmp_path):
         ], "target": ["xnli"]},
     })  # fmt: skip
     cells = recipe.chains()
-    assert {c.row: dict(c.config.groups) for c in cells} == {
+    assert {c.row: c.config.phases[0].groups for c in cells} == {
         "none": {},
-        "one-genre": {"mnli": ("fiction",)},
-        "two-genres": {"mnli": ("fiction", "slate")},
+        "one-genre": {"mnli": ["fiction"]},
+        "two-genres": {"mnli": ["fiction", "slate"]},
     }
     printed = stilts_cli("chain", "mnli", "xnli", "--data", str(grouped), "--groups",
                          "mnli=fiction,slate", "--print-recipe")  # fmt: skip
     assert printed.returncode == 0, printed.stderr
     path = tmp_path / "recipe.yaml"
     path.write_text(printed.stdout)
-    assert load_recipe(path).to_config().groups == {"mnli": ("fiction", "slate")}
+    assert load_recipe(path).to_config().phases[0].groups == {"mnli": ["fiction", "slate"]}
     bad = stilts_cli("chain", "mnli", "xnli", "--groups", "mnli=fictoin")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [

@@ -27,8 +27,10 @@ from fixtures_xtreme_r import (
 )
 
 from stilts.errors import StiltsError
-from stilts.experiment.chain import ChainConfig, plan, run
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
 from stilts.reports import benchmark as bm
+from stilts.runtime.runner import Runner
 from stilts.store.layout import Store
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator
@@ -309,19 +311,20 @@ def _predicted_ids(path: Path) -> list[str]:
 @pytest.mark.parametrize("name", ["mewslix", "lareqa"])
 def test_a_chain_evaluates_a_tiny_encoder_on_every_official_language(root, tmp_path, name):
     model = build_tiny_model(tmp_path / "model", _texts(root), vocab_size=400, seed=0)
-    config = ChainConfig(
-        tasks=(name,), model=str(model), data=str(root), overrides={"max_length": 64}
-    )
+    config = ChainConfig.model_validate({
+        "phases": [name], "model": {"id": str(model)}, "data": str(root),
+        "hyperparameters": {"max_length": 64},
+    })  # fmt: skip
     chain = plan(config)
     store = Store(tmp_path / "store")
-    result = run(chain, store)
+    result = Runner(store).run(chain).result
     assert result.dev == {}  # nothing is trained, so nothing is selected on dev
     assert tuple(result.test) == bm.XTREME_R.task(name).languages
     assert all(0 <= scores["map@20"] <= 100 for scores in result.test.values()), result.test
     if name == "mewslix":  # a mention shares its name with its entity's description, so even a
         # random encoder ranks the gold well above chance (MRR@20 among 32 entities: about 11)
         assert min(scores["map@20"] for scores in result.test.values()) > 25, result.test
-    folder = store.run_dir(config.tasks, chain.run_fingerprint) / "predictions" / name
+    folder = store.run_dir(config.names, chain.run_fingerprint) / "predictions" / name
     extension = "json" if name == "mewslix" else "tsv"
     for language in result.test:
         path = folder / f"test-{language}.{extension}"

@@ -2,29 +2,25 @@
 
 The sample data (``stilts/sample_data``) is synthetic text in the exact hub layout and schema
 of the datasets it stands in for; the tiny model is built from a config, with a tokenizer
-trained on that text, the first time it is needed, and kept in the store.
+trained on that text, the first time it is needed, and kept in the store
+(`stilts.runtime.bundled_model`). What identifies it, for fingerprints, is here.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stilts.store.files import publish_dir
-from stilts.store.layout import Store
-from stilts.store.lock import directory_lock
-from stilts.tasks.data import DataLocator
 from stilts.tasks.task import Task
 
 MODEL = "bundled:tiny-xlmr"
 SAMPLE_DATA = Path(__file__).parents[1] / "sample_data"
 SAMPLE_TASKS = ("mnli", "xnli")
 """The tasks the sample data covers; the bundled tokenizer is trained on their text."""
-VOCAB_SIZE = 3000
-BUILD_VERSION = 2  # bump when the recipe below changes
+BUILD_VERSION = 2
+"""Bump when `stilts.runtime.bundled_model` builds the model differently."""
 
 SMOKE_HYPERPARAMETERS: dict[str, Any] = {
     # A tiny model trained from scratch needs a far larger step size than a pretrained
@@ -46,28 +42,11 @@ def covers(task: Task) -> bool:
     return all(any((SAMPLE_DATA / s.repo).glob(s.pattern("*"))) for s in task.sources)
 
 
+@functools.cache
 def key() -> str:
-    """Identifies the bundled model: its build recipe and the sample data it is trained on."""
+    """Identifies the bundled model: its build recipe and the sample data it is trained on
+    (package data, read once per process)."""
     return hashlib.sha256(f"{BUILD_VERSION}:{_sample_hash()}".encode()).hexdigest()
-
-
-def materialize(store: Store, log: Callable[[str], None] = lambda _message: None) -> Path:
-    """The bundled model's directory in `store`, built once (atomically) on first use."""
-    from stilts.tasks import registry
-    from stilts.testing import build_tiny_model, task_texts
-
-    final = store.model_dir("tiny-xlmr", key())
-    if (final / "config.json").is_file():
-        return final
-    with directory_lock(final, log):  # another run may be building it
-        if not (final / "config.json").is_file():
-            staging = final.with_name(final.name + ".partial")
-            shutil.rmtree(staging, ignore_errors=True)
-            tasks = [registry.load(name) for name in SAMPLE_TASKS]
-            texts = task_texts(tasks, DataLocator(SAMPLE_DATA))
-            build_tiny_model(staging, texts, vocab_size=VOCAB_SIZE, seed=0)
-            publish_dir(staging, final)
-    return final
 
 
 def _sample_hash() -> str:

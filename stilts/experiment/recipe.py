@@ -10,7 +10,7 @@ A recipe says what `stilts chain` options say, as data::
     phases:
       - tasks: [mnli, mlm]               # one phase; several tasks share one encoder
         sampler: proportional            # multi-task phases only
-        adapter: lora:handoff=stack
+        adapter: lora:handoff=stack      # or {kind: lora, handoff: stack}
         translate: {mnli: [en, de]}      # a task's data variant: training languages
         groups: {anli_plus: [snli, anli_r1]}   # or: some named groups of its training rows
         hyperparameters: {epochs: 2}     # this phase only
@@ -25,257 +25,103 @@ Instead of `phases`, a grid runs every intermediate × target chain, and each ta
       target: [xnli, pawsx]
       baselines: true
 
-It is read with `yaml.safe_load` (a recipe never runs code) and checked whole before anything
-runs: an unknown key, a wrong type or a value out of range is one line naming its path
-(``phases[0].adapterr``) and what is allowed. `to_config` makes the `ChainConfig` that
-`stilts.experiment.chain.plan` checks further (task names, sampler and adapter specs) — `to_configs`
-makes every chain of a grid or of several seeds; `from_config` is the way back, so
-`stilts chain … --print-recipe` turns a command into a file.
-
-Pydantic does the checking (`stilts.schema`).
+Each entry of `phases` and of a grid is a `PhaseConfig`, the same object from the file to the
+planned phase. A recipe is read with `yaml.safe_load` (it never runs code) and checked whole
+before anything runs: an unknown key, a wrong type or a value out of range is one line naming
+its path (``phases[0].adapterr``) and what is allowed. `chains` gives every chain of the
+recipe; `stilts chain … --print-recipe` writes a command line as a recipe (`to_yaml`).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from stilts.errors import StiltsError
-from stilts.experiment import bundled
-from stilts.experiment.chain import PHASE_JOIN, ChainConfig
-from stilts.experiment.grid import BASELINE, GridCell, GridPhase, grid_chains
+from stilts.experiment.config import PHASE_JOIN, ChainConfig, PhaseConfig, Settings
+from stilts.experiment.grid import BASELINE, GridCell, grid_chains
 from stilts.schema import Strict, describe
-from stilts.tasks.declarative import TaskDeclaration
 
 FORMAT = 1
 
 
-class ModelSpec(Strict):
-    id: str = Field(min_length=1)
-    revision: str | None = None
-    trust_remote_code: bool = False
-
-
-class PhaseSpec(Strict):
-    tasks: list[str] = Field(min_length=1)
-    sampler: str | None = None
-    adapter: str | None = None
-    translate: dict[str, list[str]] = Field(default_factory=dict)
-    groups: dict[str, list[str]] = Field(default_factory=dict)
-    """Task -> the named groups of its training rows the phase trains on."""
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    label: str | None = Field(default=None, min_length=1)
-    """A grid row's or column's name, to tell variants of one task apart (default: the
-    phase's name)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, value: Any) -> Any:
-        """`- mnli+squad` stands for `- tasks: [mnli, squad]`."""
-        if isinstance(value, str):
-            return {"tasks": value.split(PHASE_JOIN)}
-        if not isinstance(value, dict):
-            raise ValueError(
-                f"a phase is a task name (mnli, or mnli+squad for one multi-task phase) or a "
-                f"mapping with tasks: [...], not {value!r}"
-            )
-        return value
-
-    @property
-    def name(self) -> str:
-        return PHASE_JOIN.join(self.tasks)
-
-    def grid_phase(self) -> GridPhase:
-        return GridPhase(
-            self.name,
-            self.label or "",
-            self.adapter,
-            {task: tuple(codes) for task, codes in self.translate.items()},
-            dict(self.hyperparameters),
-            self.sampler,
-            {task: tuple(names) for task, names in self.groups.items()},
-        )
-
-
 class GridSpec(Strict):
-    intermediate: list[PhaseSpec] = Field(default_factory=list)
-    target: list[PhaseSpec] = Field(min_length=1)
+    intermediate: list[PhaseConfig] = Field(default_factory=list)
+    target: list[PhaseConfig] = Field(min_length=1)
     baselines: bool = True
     """Also run each target with no intermediate phase (the gains' reference)."""
 
 
-class EvaluationSpec(Strict):
-    languages: list[str] | None = Field(default=None, min_length=1)
-    """A subset of the target's languages; None: all of them."""
-    split: Literal["test", "dev"] = "test"
-
-
-class Recipe(Strict):
+class Recipe(Settings):
     stilts: Literal[1]
-    model: ModelSpec = ModelSpec(id=bundled.MODEL)
-    data: str | None = None
     seed: int = 42
     seeds: list[int] | None = Field(default=None, min_length=1)
     """Run the experiment once per seed (instead of `seed`)."""
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    phases: list[PhaseSpec] | None = Field(default=None, min_length=1)
+    phases: list[PhaseConfig] | None = Field(default=None, min_length=1)
     grid: GridSpec | None = None
-    evaluation: EvaluationSpec = EvaluationSpec()
-    dev_aggregate: str = "mean"
-    translated_data: str | None = None
-    tasks: dict[str, TaskDeclaration] = Field(default_factory=dict)
-    """Tasks declared as data (a standard-format dataset), usable by name in phases."""
     requires: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _one_experiment(self) -> Recipe:
+    def _one_experiment(self) -> Self:
         if (self.phases is None) == (self.grid is None):
             raise ValueError("give phases (one chain) or grid (intermediate × target), not both")
         if self.seeds is not None and "seed" in self.model_fields_set:
             raise ValueError("give seed (one) or seeds (a list), not both")
         return self
 
+    @classmethod
+    def of_chain(cls, config: ChainConfig) -> Recipe:
+        """The recipe that runs exactly the chain `config` (a run's manifest holds it)."""
+        return cls(stilts=FORMAT, **config.settings(), phases=config.phases, seed=config.seed)
+
     def chains(self) -> tuple[GridCell, ...]:
         """Every chain the recipe runs (its chain, or its grid's, once per seed), each with
         the table row and column it fills."""
         seeds = self.seeds or [self.seed]
         if self.grid is None:
-            base = self._base(self.phases)
-            row = " → ".join(base.tasks[:-1]) or BASELINE
-            return tuple(GridCell(replace(base, seed=s), row, base.tasks[-1]) for s in seeds)
+            assert self.phases is not None
+            row = " → ".join(phase.name for phase in self.phases[:-1]) or BASELINE
+            return tuple(
+                GridCell(
+                    ChainConfig(**self.settings(), phases=self.phases, seed=seed),
+                    row,
+                    self.phases[-1].name,
+                )
+                for seed in seeds
+            )
         return grid_chains(
-            self._base([]),
-            [phase.grid_phase() for phase in self.grid.intermediate],
-            [phase.grid_phase() for phase in self.grid.target],
+            self.settings(),
+            self.grid.intermediate,
+            self.grid.target,
             seeds,
             baselines=self.grid.baselines,
         )
 
-    def to_configs(self) -> tuple[ChainConfig, ...]:
-        return tuple(cell.config for cell in self.chains())
-
     def to_config(self) -> ChainConfig:
         """The one chain of a recipe with `phases` and one seed."""
-        configs = self.to_configs()
-        if len(configs) != 1:
-            raise StiltsError(f"the recipe runs {len(configs)} chains, not one")
-        return configs[0]
+        cells = self.chains()
+        if len(cells) != 1:
+            raise StiltsError(f"the recipe runs {len(cells)} chains, not one")
+        return cells[0].config
 
-    def _base(self, phases: Sequence[PhaseSpec]) -> ChainConfig:
-        """The settings every chain of the recipe shares, and `phases`' own keyed by phase
-        (a grid's phases carry theirs into each chain: `stilts.experiment.grid.chain_for`)."""
-        samplers = {phase.sampler for phase in phases if phase.sampler is not None}
-        if len(samplers) > 1:
-            raise StiltsError(
-                "recipe phases name different samplers; stilts runs one sampler per chain for "
-                "now: give the same sampler to every multi-task phase"
-            )
-        translations, groups = {}, {}
-        for phase in phases:
-            translations.update({task: tuple(codes) for task, codes in phase.translate.items()})
-            groups.update({task: tuple(names) for task, names in phase.groups.items()})
-        return ChainConfig(
-            tasks=tuple(phase.name for phase in phases),
-            model=self.model.id,
-            revision=self.model.revision,
-            data=self.data,
-            seed=self.seed,
-            overrides=dict(self.hyperparameters),
-            phase_overrides={
-                phase.name: dict(phase.hyperparameters) for phase in phases if phase.hyperparameters
-            },
-            trust_remote_code=self.model.trust_remote_code,
-            translations=translations,
-            translated_data=self.translated_data,
-            groups=groups,
-            sampler=samplers.pop() if samplers else None,
-            dev_aggregate=self.dev_aggregate,
-            adapters={phase.name: phase.adapter for phase in phases if phase.adapter is not None},
-            languages=tuple(self.evaluation.languages or ()),
-            split=self.evaluation.split,
-            declared_tasks={
-                name: task.model_dump(mode="json", exclude_defaults=True)
-                for name, task in self.tasks.items()
-            },
-        )
-
-    @classmethod
-    def from_config(
-        cls,
-        config: ChainConfig,
-        *,
-        seeds: Sequence[int] = (),
-        grid: tuple[Sequence[str], Sequence[str], bool] | None = None,
-    ) -> Recipe:
-        """The recipe of a command line (its every option written out): the chain `config`,
-        or with `grid` = (intermediates, targets, baselines) the grid sharing its settings."""
-        from stilts.runtime.adapters import EVERY_INTERMEDIATE
-
-        def phase(name: str, *, intermediate: bool) -> dict[str, Any]:
-            tasks = name.split(PHASE_JOIN)
-            default = config.adapters.get(EVERY_INTERMEDIATE) if intermediate else None
-            adapter = config.adapters.get(name, default)
-            entry: dict[str, Any] = {"tasks": tasks}
-            if config.sampler is not None and len(tasks) > 1:
-                entry["sampler"] = config.sampler
-            if adapter is not None:
-                entry["adapter"] = adapter
-            translate = {t: list(config.translations[t]) for t in tasks if t in config.translations}
-            if translate:
-                entry["translate"] = translate
-            groups = {t: list(config.groups[t]) for t in tasks if t in config.groups}
-            if groups:
-                entry["groups"] = groups
-            if config.phase_overrides.get(name):
-                entry["hyperparameters"] = dict(config.phase_overrides[name])
-            return entry
-
-        body: dict[str, Any] = {}
-        if grid is None:
-            last = len(config.tasks) - 1
-            body["phases"] = [
-                phase(name, intermediate=index < last) for index, name in enumerate(config.tasks)
-            ]
-        else:
-            intermediates, targets, baselines = grid
-            body["grid"] = {
-                "intermediate": [phase(name, intermediate=True) for name in intermediates],
-                "target": [phase(name, intermediate=False) for name in targets],
-                "baselines": baselines,
-            }
-        if len(seeds) > 1:
-            body["seeds"] = list(seeds)
-        else:
-            body["seed"] = seeds[0] if seeds else config.seed
-        model = {"id": config.model, "revision": config.revision}
-        if config.trust_remote_code:
-            model["trust_remote_code"] = True
-        evaluation = {"languages": list(config.languages) or None, "split": config.split}
-        return cls(
-            stilts=FORMAT,
-            model=model,
-            data=config.data,
-            hyperparameters={k: v for k, v in config.overrides.items() if v is not None},
-            evaluation=evaluation,
-            dev_aggregate=config.dev_aggregate,
-            translated_data=config.translated_data,
-            tasks=dict(config.declared_tasks),
-            **body,
-        )
-
-    def to_yaml(self) -> str:
-        """The recipe as YAML, defaults left out and phases that only name tasks in short."""
-        data = self.model_dump(exclude_defaults=True, mode="json")
-        for entries in (data.get("phases"), *data.get("grid", {}).values()):
+    def dump(self) -> dict[str, Any]:
+        """The recipe as data: what differs from the defaults, phases that only name tasks in
+        short (a YAML file's content)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        phase_lists = [data.get("phases"), *data.get("grid", {}).values()]
+        for entries in phase_lists:
             if isinstance(entries, list):
                 entries[:] = [_short(entry) for entry in entries]
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.dump(), sort_keys=False, allow_unicode=True,
+                              default_flow_style=None)  # fmt: skip
 
 
 def _short(phase: dict[str, Any]) -> dict[str, Any] | str:
@@ -344,7 +190,7 @@ def _apply_setting(data: dict[str, Any], setting: str) -> None:
         try:
             if isinstance(node, list):
                 if isinstance(node[int(key)], str):  # a phase's short form, as a mapping
-                    node[int(key)] = PhaseSpec._short_form(node[int(key)])
+                    node[int(key)] = PhaseConfig._short_form(node[int(key)])
                 node = node[int(key)]
             else:
                 node = node.setdefault(key, {})

@@ -23,8 +23,6 @@ from stilts.errors import StiltsError, did_you_mean
 from stilts.tasks.data import DataLocator, HubSource
 
 if TYPE_CHECKING:
-    import datasets
-
     from stilts.tasks.task import Task
 
 GROUP_SAMPLING = "equal-share"
@@ -102,7 +100,7 @@ class TrainingData:
         for language in self.resolved(task):
             if language == task.train_language:
                 continue
-            locator = self._locator(language, data)
+            locator = self.locator(language, data)
             sources += [locator.identity(s) for s in self._sources(task, language)]
         return {"languages": list(self.languages), "sources": sources}
 
@@ -114,46 +112,9 @@ class TrainingData:
         foreign = [x for x in self.resolved(task) if x != task.train_language]
         return (*task.sources, *(s for x in foreign for s in self._sources(task, x)))
 
-    def sample(
-        self, task: Task, data: DataLocator, limit: int | None, seed: int
-    ) -> datasets.Dataset:
-        """`limit` training rows drawn with `seed` (all rows without a limit); from groups,
-        an equal share of the limit from each."""
-        from stilts.runtime.features import subsample  # not at import: the CLI parses options here
-
-        if not self.groups:
-            return subsample(self.rows(task, data), limit, seed)
-        tables = [task.groups.load(name, data) for name in self.groups]
-        if limit is not None:
-            shares = equal_shares(limit, len(tables))
-            for name, table, share in zip(self.groups, tables, shares, strict=True):
-                if table.num_rows < share:
-                    raise StiltsError(
-                        f"{task.name} group {name} has {table.num_rows} training rows, fewer "
-                        f"than its share ({share}) of max_train_examples {limit} over "
-                        f"{len(tables)} groups; lower max_train_examples or add groups"
-                    )
-            tables = [subsample(t, n, seed) for t, n in zip(tables, shares, strict=True)]
-        return _concatenated(tables)
-
-    def rows(self, task: Task, data: DataLocator) -> datasets.Dataset:
-        """Every training row of the chosen languages or groups, in one table (the original
-        rows, then the translations, in the order given)."""
-        if self.groups:
-            return _concatenated([task.groups.load(name, data) for name in self.groups])
-        tables = []
-        for language in self.resolved(task):
-            if language == task.train_language:
-                tables.append(task.load("train", language, data))
-            elif self.files is not None:  # the task's own loader over a translated mirror
-                tables.append(
-                    task.load("train", task.train_language, self._locator(language, data))
-                )
-            else:
-                tables.append(task.translated.load("train", language, data))
-        return _concatenated(tables)
-
-    def _locator(self, language: str, data: DataLocator) -> DataLocator:
+    def locator(self, language: str, data: DataLocator) -> DataLocator:
+        """Where the training rows in `language` are read: the user's translated copies of
+        the task's files, else where the task's own data is."""
         return DataLocator(self.files / language) if self.files is not None else data
 
     def _sources(self, task: Task, language: str) -> tuple[HubSource, ...]:
@@ -162,38 +123,6 @@ class TrainingData:
         return (task.translated.source(language),)
 
 
-def parse_translations(values: list[str]) -> dict[str, tuple[str, ...]]:
-    """`--translate mnli=de,fr` (translated only) or `mnli=en,de,fr` (original and both)."""
-    return _task_lists(
-        values, "--translate", "LANG", "mnli=de,fr (or mnli=en,de to keep the English rows)"
-    )
-
-
 def equal_shares(total: int, parts: int) -> list[int]:
     """`total` split into `parts` whole shares differing by at most one (larger first)."""
     return [total // parts + (i < total % parts) for i in range(parts)]
-
-
-def _concatenated(tables: list[datasets.Dataset]) -> datasets.Dataset:
-    import datasets
-
-    features = tables[0].features
-    return datasets.concatenate_datasets([table.cast(features) for table in tables])
-
-
-def parse_groups(values: list[str]) -> dict[str, tuple[str, ...]]:
-    """`--groups anli_plus=snli,anli_r1`: the groups of a task's rows a phase trains on."""
-    return _task_lists(values, "--groups", "GROUP", "anli_plus=snli,anli_r1")
-
-
-def _task_lists(
-    values: list[str], option: str, item: str, example: str
-) -> dict[str, tuple[str, ...]]:
-    parsed = {}
-    for value in values:
-        task, _, names = value.partition("=")
-        listed = tuple(name.strip() for name in names.split(",") if name.strip())
-        if not task.strip() or not listed:
-            raise StiltsError(f"{option} {value!r}: write TASK={item}[,{item}…], e.g. {example}")
-        parsed[task.strip()] = listed
-    return parsed

@@ -35,6 +35,7 @@ from stilts.reports.benchmark import task_score as benchmark_task_score
 from stilts.reports.languages import Language, language
 from stilts.store.files import write_json, write_text
 from stilts.store.layout import RUN_MANIFEST
+from stilts.store.results import RunStart
 
 RESULTS = "results.json"
 UNKNOWN = "(unknown)"
@@ -283,7 +284,7 @@ def _run_report(run_dir: Path) -> RunReport:
         target=target,
         metric=metric,
         train_language=train_language,
-        model=manifest.get("config", {}).get("model"),
+        model=RunStart.of(manifest).model if manifest.get("config", {}).get("model") else None,
         dev=float(dev_scores[metric]) if metric in dev_scores else None,
         languages=tuple(rows),
         task_scores=tuple(

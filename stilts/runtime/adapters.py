@@ -4,7 +4,7 @@ An adapter lives on the encoder module only (``getattr(model, model.base_model_p
 head models stay ordinary transformers models that Trainer trains as usual, and several head
 models of a multi-task phase can share one adapted encoder object.
 
-A phase hands its encoder on in one of two ways (`AdapterConfig.handoff`):
+A phase hands its encoder on in one of two ways (`Adapter.handoff`):
 
 * ``merge``: every active adapter is merged into the encoder weights; the saved phase model is
   a plain transformers head model.
@@ -15,7 +15,8 @@ A phase hands its encoder on in one of two ways (`AdapterConfig.handoff`):
 
 Phase code builds its head models, then calls `prepare_encoder` on their (shared) encoder
 (`prepare_model` on a lone head model), `save_phase_model` on the main process after
-training, and `load_phase_model` to evaluate. This module imports torch and PEFT only when used.
+training, and `load_phase_model` to evaluate. What an adapter is (kind, options, hand-off), as a
+user writes it, is `stilts.experiment.specs.Adapter`.
 
 PEFT API level: PEFT offers a `PeftModel` wrapper, tuner wrappers (`LoraModel`…) and the
 functions of `peft.functional`, which PEFT declares public API for integrations
@@ -37,170 +38,34 @@ import json
 import shutil
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
+
+import peft
+from peft import PeftConfig
+from peft.functional import (
+    get_peft_model_state_dict,
+    inject_adapter_in_model,
+    set_adapter,
+    set_peft_model_state_dict,
+)
+from peft.tuners.tuners_utils import BaseTunerLayer
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import PreTrainedModel
 
 from stilts.errors import StiltsError, did_you_mean
+from stilts.experiment.specs import HANDOFFS, Adapter
+from stilts.tasks.heads import Head
 
-if TYPE_CHECKING:
-    from peft import PeftConfig
-    from torch import nn
-    from transformers import PreTrainedModel
-
-    from stilts.tasks.heads import Head
-
-KINDS = ("lora", "ia3", "loha", "lokr")
-"""Supported PEFT kinds: those that adapt Linear layers in place and can merge into them."""
-HANDOFFS = ("merge", "stack")
 ADAPTERS_DIR = "adapters"
 """Subdirectory of a saved phase model that holds its adapter stack."""
 STACK_FILE = "stack.json"
 """In `ADAPTERS_DIR`: a JSON list of ``{"dir": …, "kind": …}``, the first-applied first."""
-EVERY_INTERMEDIATE = "*"
-"""The phase key of an adapter for every phase but the last (`--adapter lora`)."""
-EXAMPLES = ("lora", "lora:r=8,alpha=16", "ia3:handoff=stack", "lora:handoff=stack,r=4")
-"""Spec strings `parse_adapter` accepts, for help texts and error messages."""
-
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    # LoRA on the attention query and value projections (PEFT's XLM-R default targets), with
-    # the rank, alpha and dropout of PEFT's sequence-classification example.
-    "lora": {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ("query", "value")},
-    # The IA3 paper rescales keys, values and the feed-forward activations, i.e. the input of
-    # the feed-forward output layer, which XLM-R calls `output.dense`. PEFT has no IA3 default
-    # for xlm-roberta, and its roberta default also matches `attention.output.dense`, which
-    # `_peft_config` therefore excludes.
-    "ia3": {"target_modules": ("key", "value", "output.dense")},
-    # LyCORIS kinds, at PEFT's default rank and alpha.
-    "loha": {"r": 8, "alpha": 8, "target_modules": ("query", "value")},
-    "lokr": {"r": 8, "alpha": 8, "target_modules": ("query", "value")},
-}
 _IA3_FEEDFORWARD = "output.dense"
 _IA3_EXCLUDED = "attention.output.dense"
-_OPTIONS = ("handoff", "r", "alpha", "dropout", "target_modules")
-_LIST_SEPARATOR = "+"  # inside one option value: target_modules=query+key+value
 _POOLER = "pooler"  # the encoder's pooler module (BERT, RoBERTa, XLM-R)
 _NAME_PREFIX = "adapter"  # adapters on an encoder are adapter0, adapter1, … in stack order
-
-
-@dataclass(frozen=True)
-class AdapterConfig:
-    """How a phase trains its encoder through an adapter, and how it hands the encoder on.
-
-    Options a kind does not take must stay None; the others are filled with the kind's
-    defaults at construction, so equal settings give equal `spec`s (and phase fingerprints)
-    however they were written. Invalid values raise `StiltsError` at construction.
-    `target_modules` are PEFT module-name suffixes of the encoder (``query``, ``output.dense``…).
-    """
-
-    kind: str = "lora"
-    handoff: str = "merge"
-    r: int | None = None
-    alpha: int | None = None
-    dropout: float | None = None
-    target_modules: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise StiltsError(
-                f"unsupported adapter kind {self.kind!r}{did_you_mean(str(self.kind), KINDS)}; "
-                f"choose one of {', '.join(KINDS)}"
-            )
-        if self.handoff not in HANDOFFS:
-            raise StiltsError(
-                f"adapter handoff {self.handoff!r} is not one of {', '.join(HANDOFFS)}"
-                f"{did_you_mean(str(self.handoff), HANDOFFS)}"
-            )
-        defaults = _DEFAULTS[self.kind]
-        for option in _OPTIONS[1:]:
-            value = getattr(self, option)
-            if value is None:
-                object.__setattr__(self, option, defaults.get(option))
-            elif option not in defaults:
-                raise StiltsError(
-                    f"{self.kind} adapters take no option {option!r}; their options: "
-                    f"{', '.join(('handoff', *defaults))}"
-                )
-        _check_positive_int(self.kind, "r", self.r)
-        _check_positive_int(self.kind, "alpha", self.alpha)
-        if self.dropout is not None and (
-            isinstance(self.dropout, bool)
-            or not isinstance(self.dropout, int | float)
-            or not 0 <= self.dropout < 1
-        ):
-            raise StiltsError(f"{self.kind} option dropout={self.dropout!r}: expected 0 <= x < 1")
-        targets = self.target_modules
-        if (
-            isinstance(targets, str)
-            or not targets
-            or not all(t and isinstance(t, str) for t in targets)
-        ):
-            raise StiltsError(
-                f"{self.kind} option target_modules={targets!r}: expected module names joined "
-                f"by {_LIST_SEPARATOR!r}, e.g. target_modules=query{_LIST_SEPARATOR}value"
-            )
-        object.__setattr__(self, "target_modules", tuple(targets))
-
-    def spec(self) -> dict[str, Any]:
-        """Everything that changes what the phase computes (part of phase fingerprints)."""
-        options = {name: getattr(self, name) for name in _DEFAULTS[self.kind]}
-        options["target_modules"] = list(self.target_modules or ())
-        return {"kind": self.kind, "handoff": self.handoff, **options}
-
-
-def parse_adapter(text: str) -> AdapterConfig:
-    """Parse a CLI adapter spec: ``KIND[:option=value,…]``, e.g. ``lora:handoff=stack,r=4``.
-
-    List values are joined with ``+`` (``target_modules=query+key+value``), because commas
-    separate options.
-    """
-    kind, _, rest = text.strip().partition(":")
-    kind = kind.strip().lower()
-    if not kind:
-        raise StiltsError(
-            f"empty adapter spec {text!r}; write KIND[:option=value,…], e.g. {', '.join(EXAMPLES)}"
-        )
-    if kind not in KINDS:
-        raise StiltsError(
-            f"unsupported adapter kind {kind!r} in {text!r}{did_you_mean(kind, KINDS)}; "
-            f"choose one of {', '.join(KINDS)}"
-        )
-    options: dict[str, Any] = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
-        name, equals, value = (s.strip() for s in item.partition("="))
-        allowed = ("handoff", *_DEFAULTS[kind])
-        if name not in allowed:
-            raise StiltsError(
-                f"{kind} adapter option {name!r} in {text!r} is not one of "
-                f"{', '.join(allowed)}{did_you_mean(name, allowed)}"
-            )
-        if not equals or not value:
-            raise StiltsError(f"adapter option {name!r} in {text!r} needs a value: {name}=VALUE")
-        if name in options:
-            raise StiltsError(f"adapter option {name!r} is given twice in {text!r}")
-        options[name] = _option_value(kind, name, value)
-    return AdapterConfig(kind=kind, **options)
-
-
-def parse_phase_adapters(values: Iterable[str]) -> dict[str, str]:
-    """`--adapter [PHASE=]SPEC` values -> phase name (`EVERY_INTERMEDIATE` when none is
-    named) -> adapter spec. The spec is checked here, the phase names against the chain."""
-    parsed: dict[str, str] = {}
-    for value in values:
-        phase, equals, spec = value.partition("=")
-        if not equals or ":" in phase:  # `lora:r=4`: the `=` belongs to an option
-            phase, spec = EVERY_INTERMEDIATE, value
-        phase, spec = phase.strip(), spec.strip()
-        if not phase or not spec:
-            raise StiltsError(
-                f"--adapter {value!r}: write [PHASE=]KIND[:option=value,…], e.g. lora, "
-                "mnli=lora:r=4 or mnli+mlm=ia3:handoff=stack"
-            )
-        if phase in parsed:
-            raise StiltsError(f"--adapter gives phase {phase!r} two adapters")
-        parse_adapter(spec)
-        parsed[phase] = spec
-    return parsed
 
 
 def encoder_of(model: PreTrainedModel) -> nn.Module:
@@ -222,10 +87,6 @@ def apply_stack(encoder: nn.Module, model_dir: str | Path) -> nn.Module:
         return encoder
     if _adapter_names(encoder):
         raise ValueError("apply the inherited stack before adding adapters of this phase")
-    from peft import PeftConfig
-    from peft.functional import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
     trainable = {parameter: parameter.requires_grad for parameter in encoder.parameters()}
     for index, (path, kind) in enumerate(entries):
         config = PeftConfig.from_pretrained(str(path))
@@ -249,7 +110,7 @@ def apply_stack(encoder: nn.Module, model_dir: str | Path) -> nn.Module:
     return encoder
 
 
-def add_adapter(encoder: nn.Module, config: AdapterConfig) -> nn.Module:
+def add_adapter(encoder: nn.Module, config: Adapter) -> nn.Module:
     """Add a trainable adapter on top of any stack: it and the pooler train in `encoder`.
 
     The encoder's weights and any stacked adapters are frozen; heads are not touched, so
@@ -266,9 +127,7 @@ def add_adapter(encoder: nn.Module, config: AdapterConfig) -> nn.Module:
     return encoder
 
 
-def prepare_encoder(
-    encoder: nn.Module, source: str | Path, adapter: AdapterConfig | None
-) -> nn.Module:
+def prepare_encoder(encoder: nn.Module, source: str | Path, adapter: Adapter | None) -> nn.Module:
     """Ready a phase's encoder, its head models built: `source`'s stack frozen, then `adapter`.
 
     `source` is where the encoder weights came from (the previous phase model, or a hub id);
@@ -281,14 +140,14 @@ def prepare_encoder(
 
 
 def prepare_model(
-    model: PreTrainedModel, source: str | Path, adapter: AdapterConfig | None
+    model: PreTrainedModel, source: str | Path, adapter: Adapter | None
 ) -> PreTrainedModel:
     """`prepare_encoder` for one fresh head model's encoder; returns `model`."""
     prepare_encoder(encoder_of(model), source, adapter)
     return model
 
 
-def handoff_for(encoder: nn.Module, adapter: AdapterConfig | None) -> str | None:
+def handoff_for(encoder: nn.Module, adapter: Adapter | None) -> str | None:
     """How a phase saves `encoder`: its own adapter's hand-off; ``stack`` when it only
     carries an inherited stack (full fine-tuning underneath keeps the stack as it was);
     None for a plain encoder, which transformers saves as usual."""
@@ -348,30 +207,8 @@ def count_parameters(*modules: nn.Module) -> ParameterCount:
     )
 
 
-def _check_positive_int(kind: str, option: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise StiltsError(f"{kind} option {option}={value!r}: expected a positive integer")
-
-
-def _option_value(kind: str, name: str, value: str) -> Any:
-    """A CLI option's text as the type `AdapterConfig` expects (it checks the range)."""
-    try:
-        if name in ("r", "alpha"):
-            return int(value)
-        if name == "dropout":
-            return float(value)
-    except ValueError:
-        expected = "a number" if name == "dropout" else "a positive integer"
-        raise StiltsError(f"{kind} option {name}={value}: expected {expected}") from None
-    if name == "target_modules":
-        return tuple(part.strip() for part in value.split(_LIST_SEPARATOR))
-    return value
-
-
-def _peft_config(config: AdapterConfig, encoder: nn.Module) -> PeftConfig:
+def _peft_config(config: Adapter, encoder: nn.Module) -> PeftConfig:
     """The PEFT config of `config` for `encoder`, whose every target must exist."""
-    import peft
-
     targets = list(config.target_modules or ())
     names = [name for name, _ in encoder.named_modules()]
     for target in targets:
@@ -402,8 +239,6 @@ def _adapter_names(encoder: nn.Module) -> list[str]:
 
 def _inject(encoder: nn.Module, config: PeftConfig, name: str) -> None:
     """Inject adapter `name`; refuse a kind other than the stack's (PEFT cannot stack them)."""
-    from peft.functional import inject_adapter_in_model
-
     present = {c.peft_type.value.lower() for c in getattr(encoder, "peft_config", {}).values()}
     kind = config.peft_type.value.lower()
     if present - {kind}:
@@ -420,14 +255,10 @@ def _inject(encoder: nn.Module, config: PeftConfig, name: str) -> None:
 
 def _activate_all(encoder: nn.Module) -> None:
     """Make every adapter on `encoder` take part in its forward pass."""
-    from peft.functional import set_adapter
-
     set_adapter(encoder, _adapter_names(encoder))
 
 
 def _tuner_layers(encoder: nn.Module) -> Iterable[tuple[str, nn.Module]]:
-    from peft.tuners.tuners_utils import BaseTunerLayer
-
     return [(n, m) for n, m in encoder.named_modules() if isinstance(m, BaseTunerLayer)]
 
 
@@ -454,9 +285,6 @@ def _plain_state_dict(model: PreTrainedModel, *, merge: bool) -> dict[str, Any]:
 def _write_stack(encoder: nn.Module, names: list[str], stack_dir: Path) -> None:
     """Each adapter as a PEFT adapter directory (loadable by `PeftModel.from_pretrained` on
     the encoder alone), listed in order in `STACK_FILE`."""
-    from peft.functional import get_peft_model_state_dict
-    from safetensors.torch import save_file
-
     entries = []
     for index, name in enumerate(names):
         path = stack_dir / str(index)

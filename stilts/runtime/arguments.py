@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import torch
+from accelerate import PartialState
+from transformers import TrainerCallback, TrainingArguments
 
 from stilts.errors import StiltsError
 from stilts.tasks.task import Hyperparameters
-
-if TYPE_CHECKING:
-    from accelerate import PartialState
-    from transformers import TrainerCallback
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,11 @@ def process_state() -> PartialState:
     otherwise each believes it runs alone, trains alone and writes alone. Every stilts use of
     accelerate's state goes through here, and Trainer is told the same (`use_cpu`).
     """
-    from accelerate import PartialState
-
     return PartialState(cpu=_cpu_launch())
 
 
 def _cpu_launch() -> bool:
     """Several processes and no GPU: a CPU-only distributed launch."""
-    import torch
-
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
 
 
@@ -57,9 +53,6 @@ def training_arguments(
 
     `extra` are further TrainingArguments (a multi-task phase sets its number of steps).
     """
-    import torch
-    from transformers import TrainingArguments
-
     processes = process_state().num_processes
     per_device = options.per_device_batch_size or max(1, hp.batch_size // processes)
     accumulation, remainder = divmod(hp.batch_size, per_device * processes)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
-from transformers import AutoModel, PretrainedConfig, PreTrainedModel
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from stilts.errors import StiltsError
@@ -149,9 +150,6 @@ def load_parser(
 ) -> BiaffineParserModel:
     """A parser saved by `save_pretrained` (one safetensors file or an index of shards),
     checked to predict exactly `labels`."""
-    from safetensors.torch import load_file
-    from transformers import AutoConfig
-
     config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     saved = tuple(config.id2label[i] for i in range(len(config.id2label)))
     if saved != labels:

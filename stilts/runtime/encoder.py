@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
+import numpy as np
+from transformers import AutoModel
+
+from stilts.runtime.adapters import apply_stack
 from stilts.runtime.arguments import process_state
 from stilts.runtime.predict import Evaluation
+from stilts.runtime.training import ModelSource, load_tokenizer, model_errors
 from stilts.tasks.data import DataLocator
 from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.task import Hyperparameters, Task
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from stilts.runtime.training import ModelSource
 
 
 def evaluate_encoder(
@@ -26,11 +25,6 @@ def evaluate_encoder(
     hp: Hyperparameters,
 ) -> Evaluation:
     """`task`'s retrieval metric per language, from sentence embeddings of `source`."""
-    from transformers import AutoModel
-
-    from stilts.runtime.adapters import apply_stack
-    from stilts.runtime.training import load_tokenizer, model_errors
-
     assert task.evaluate_encoder is not None and isinstance(task.head, SentenceEmbedding)
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)

@@ -9,13 +9,13 @@ may carry an adapter stack (`stilts.runtime.adapters`). Evaluation reads all of 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from transformers import PreTrainedModel
+from transformers import AutoConfig, PreTrainedModel
 
-    from stilts.runtime.training import ModelSource
-    from stilts.tasks.task import Task
+from stilts.runtime.adapters import apply_stack, encoder_of, load_phase_model
+from stilts.runtime.multitask.model import HEADS, is_multitask, load_task_model
+from stilts.runtime.training import ModelSource, model_errors
+from stilts.tasks.task import Task
 
 
 def load_trained(
@@ -23,9 +23,6 @@ def load_trained(
 ) -> PreTrainedModel:
     """`task`'s trained model (head and adapter stack included) from the phase model at
     `model_dir`, in evaluation mode."""
-    from stilts.runtime.adapters import apply_stack, encoder_of, load_phase_model
-    from stilts.runtime.multitask.model import is_multitask, load_task_model
-
     if not is_multitask(model_dir):
         return load_phase_model(task.head, model_dir, trust_remote_code=trust_remote_code)
     model = load_task_model(model_dir, task, trust_remote_code=trust_remote_code)
@@ -36,11 +33,6 @@ def load_trained(
 def trained_architecture(task: Task, source: ModelSource) -> str:
     """The architecture of `task`'s head model in `source` (a phase model, a checkpoint or a
     hub model), as its config records it."""
-    from transformers import AutoConfig
-
-    from stilts.runtime.multitask.model import HEADS, is_multitask
-    from stilts.runtime.training import model_errors
-
     where = source.name
     if is_multitask(Path(where)):
         where = str(Path(where) / HEADS / task.name)

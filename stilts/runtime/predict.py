@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from transformers import AutoTokenizer, Trainer
+
 from stilts.eval.submission import Submission
 from stilts.runtime.arguments import RunOptions, training_arguments
 from stilts.runtime.features import rows, tokenized
@@ -43,8 +45,6 @@ def evaluate_languages(
     the head decodes the outputs back to one prediction per row (windows merged), and the
     task's metric compares them with the rows' gold answers.
     """
-    from transformers import AutoTokenizer, Trainer
-
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     scores, submissions = {}, {}

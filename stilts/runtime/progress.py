@@ -1,11 +1,14 @@
 """Rich progress: a bar per Trainer run (a callback, Trainer's public extension point), and
-the grid's display of chains and phases above it."""
+the grid's display of chains and phases above it (a callback of the runner)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Sequence
 from typing import Any
 
+import datasets
+import transformers
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,6 +18,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from transformers import TrainerCallback
+
+from stilts.experiment.plan import ChainPlan, PlannedPhase
+from stilts.runtime.arguments import RunOptions
+from stilts.runtime.callbacks import RunCallback
+from stilts.store.layout import Store
 
 
 class RichProgress(TrainerCallback):
@@ -59,43 +67,69 @@ class RichProgress(TrainerCallback):
         self.bar = None
 
 
-class GridProgress:
-    """A grid's display: chains run, phases trained / reused / to go, and beneath it the
-    current phase's Trainer bar (`trainer_bar`). Use as a context manager."""
+class ExperimentProgress(RunCallback):
+    """What the command line shows while an experiment runs: each Trainer run's bar and, for
+    a grid, a bar of its chains with its phases trained, reused and to go. A run callback (it
+    counts phases from the runner's events) and a context manager (the display's life)."""
 
-    def __init__(self, console: Any, chains: Sequence[str], count: Callable[[], dict]) -> None:
-        """`chains` names each chain; `count()` says how many of the grid's phases the store
-        holds complete now ({"phases": total, "complete": n})."""
-        self.chains = chains
-        self.count = count
-        self.before = count()["complete"]
+    def __init__(self, console: Any, plans: Sequence[ChainPlan], store: Store, *, grid: bool):
+        phases = {p.fingerprint: p for chain in plans for p in chain.trained}
+        self.grid = grid
+        self.chains = [f"{' → '.join(c.config.names)} (seed {c.config.seed})" for c in plans]
+        self.total = len(phases)
+        self.before = sum(
+            Store.is_complete(store.phase_dir(p.name, fp)) for fp, p in phases.items()
+        )
+        self.trained: set[str] = set()
+        self.started = 0
         self.progress = _progress(console, TextColumn("[bold]{task.description}"))
         self.bar: TaskID | None = None
 
-    def __enter__(self) -> GridProgress:
-        self.progress.start()
-        self.bar = self.progress.add_task("grid", total=len(self.chains), note="")
+    def __enter__(self) -> ExperimentProgress:
+        if self.grid:
+            self.progress.start()
+            self.bar = self.progress.add_task("grid", total=len(self.chains), note="")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.chain_starting(len(self.chains))
-        self.progress.stop()
+        if self.grid:
+            self._show(len(self.chains))
+            self.progress.stop()
 
-    def trainer_bar(self) -> RichProgress:
-        return RichProgress(self.progress.console, self.progress)
+    def run_options(self, per_device_batch_size: int | None) -> RunOptions:
+        """How phases run under this display: their Trainer bar joins the grid's."""
+        bar = RichProgress(self.progress.console, self.progress if self.grid else None)
+        return RunOptions(per_device_batch_size=per_device_batch_size, callbacks=(bar,))
 
-    def chain_starting(self, index: int) -> None:
+    def on_run_begin(self, chain: ChainPlan) -> None:
+        self._show(self.started)
+        self.started += 1
+
+    def on_phase_end(self, chain: ChainPlan, phase: PlannedPhase, record: dict[str, Any]) -> None:
+        self.trained.add(phase.fingerprint)
+
+    def _show(self, index: int) -> None:
         """Chain `index` starts (or, at len(chains), the grid is over)."""
-        counts = self.count()
-        trained = counts["complete"] - self.before
-        remaining = counts["phases"] - counts["complete"]
+        if self.bar is None:
+            return
+        remaining = self.total - self.before - len(self.trained)
         current = f" · now {self.chains[index]}" if index < len(self.chains) else ""
         self.progress.update(
             self.bar,
             completed=index,
             description="chains",
-            note=f"· phases: {trained} trained, {self.before} reused, {remaining} to go{current}",
+            note=f"· phases: {len(self.trained)} trained, {self.before} reused, "
+            f"{remaining} to go{current}",
         )
+
+
+def quiet_libraries() -> None:
+    """Keep the terminal to stilts' own progress; library warnings stay available in logs."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
 
 
 def _progress(console: Any, label: TextColumn) -> Progress:

@@ -7,6 +7,8 @@ import platform
 from importlib import metadata
 from typing import Any
 
+import torch
+
 PACKAGES = (
     "stilts", "torch", "transformers", "datasets", "tokenizers", "accelerate", "peft",
     "safetensors", "numpy", "pyarrow",
@@ -24,8 +26,6 @@ def package_versions() -> dict[str, str]:
 
 
 def hardware() -> dict[str, Any]:
-    import torch
-
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "cpus": os.cpu_count(),

@@ -11,24 +11,35 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+    PrinterCallback,
+    Trainer,
+    set_seed,
+)
+from transformers.trainer import TRAINER_STATE_NAME
 
 from stilts.errors import StiltsError
-from stilts.experiment.training_data import TrainingData
-from stilts.runtime.adapters import AdapterConfig
+from stilts.experiment.plan import PhaseTask
+from stilts.experiment.specs import DEFAULT_SAMPLER, Adapter, Sampler
+from stilts.runtime.adapters import count_parameters, handoff_for, prepare_encoder, save_phase_model
 from stilts.runtime.arguments import RunOptions, training_arguments
 from stilts.runtime.features import tokenized
-from stilts.runtime.multitask.sampling import DEFAULT_SAMPLER, SamplerConfig
+from stilts.runtime.multitask.model import MultiTaskModel
+from stilts.runtime.multitask.sampling import TaskSchedule, epoch_steps
+from stilts.runtime.multitask.stream import TaskBlocks, TaskCollator, model_inputs
+from stilts.runtime.training_rows import sampled_training_rows
 from stilts.store.files import publish_dir
 from stilts.tasks.data import DataLocator
 from stilts.tasks.task import Hyperparameters, Task
-
-if TYPE_CHECKING:
-    from transformers import PretrainedConfig, PreTrainedModel
-
-    from stilts.runtime.multitask.model import MultiTaskModel
 
 
 @dataclass(frozen=True)
@@ -41,8 +52,6 @@ class ModelSource:
 
 
 def load_tokenizer(source: ModelSource) -> Any:
-    from transformers import AutoTokenizer
-
     with model_errors(source):
         return AutoTokenizer.from_pretrained(
             source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
@@ -51,8 +60,6 @@ def load_tokenizer(source: ModelSource) -> Any:
 
 def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedModel]:
     """The config and encoder weights of `source`, whatever head it was saved with."""
-    from transformers import AutoConfig, AutoModel
-
     with model_errors(source):
         kwargs = {"revision": source.revision, "trust_remote_code": source.trust_remote_code}
         return AutoConfig.from_pretrained(source.name, **kwargs), AutoModel.from_pretrained(
@@ -77,19 +84,11 @@ def model_with_fresh_head(
     return task.head.model_with_encoder(config, encoder)
 
 
-@dataclass(frozen=True)
-class PhaseTask:
-    """One task of a phase: its own settings (max length, example limits) and training rows."""
-
-    task: Task
-    hyperparameters: Hyperparameters
-    training: TrainingData = field(default_factory=TrainingData)
-
-    def features(self, data: DataLocator, tokenizer: Any, seed: int) -> tuple[Any, int]:
-        """Tokenised training features and the number of rows they came from."""
-        hp = self.hyperparameters
-        table = self.training.sample(self.task, data, hp.max_train_examples, seed)
-        return tokenized(self.task, table, tokenizer, hp.max_length), table.num_rows
+def features(member: PhaseTask, data: DataLocator, tokenizer: Any, seed: int) -> tuple[Any, int]:
+    """A phase task's tokenised training features and the number of rows they came from."""
+    hp = member.hyperparameters
+    table = sampled_training_rows(member.training, member.task, data, hp.max_train_examples, seed)
+    return tokenized(member.task, table, tokenizer, hp.max_length), table.num_rows
 
 
 @dataclass(frozen=True)
@@ -113,9 +112,9 @@ def train_phase(
     phase_dir: Path,
     options: RunOptions,
     *,
-    sampler: SamplerConfig | None = None,
+    sampler: Sampler | None = None,
     start: ModelSource | None = None,
-    adapter: AdapterConfig | None = None,
+    adapter: Adapter | None = None,
 ) -> TrainingRecord:
     """Train the phase's tasks from `source`; publish model + tokenizer to ``phase_dir/model``.
 
@@ -127,19 +126,9 @@ def train_phase(
     the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed run left one. Only the
     main process publishes.
     """
-    from transformers import PrinterCallback, Trainer, set_seed
-
-    from stilts.runtime.adapters import (
-        count_parameters,
-        handoff_for,
-        prepare_encoder,
-        save_phase_model,
-    )
-    from stilts.runtime.multitask.model import MultiTaskModel
-
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)
-    prepared = [member.features(data, tokenizer, seed) for member in members]
+    prepared = [features(member, data, tokenizer, seed) for member in members]
     set_seed(seed)  # fresh heads (and a pooler the checkpoint lacks) are part of the experiment
     config, encoder = starting_encoder(source)
     models = {m.task.name: model_with_fresh_head(m.task, config, encoder, start) for m in members}
@@ -195,8 +184,6 @@ def last_complete_checkpoint(checkpoints: Path) -> str | None:
     whole older one. `transformers.trainer_utils.get_last_checkpoint` would pick the partial
     one (by number alone), and every rerun would then fail on it.
     """
-    from transformers.trainer import TRAINER_STATE_NAME
-
     whole = [p for p in checkpoints.glob("checkpoint-*") if (p / TRAINER_STATE_NAME).is_file()]
     numbered = [path for path in whole if path.name.removeprefix("checkpoint-").isdigit()]
     if not numbered:
@@ -213,7 +200,7 @@ def _multitask_setup(
     seed: int,
     checkpoints: Path,
     options: RunOptions,
-    sampler: SamplerConfig | None,
+    sampler: Sampler | None,
 ) -> tuple[dict[str, Any], Any, dict[str, int]]:
     """Trainer's model, data and arguments for several tasks sharing one encoder.
 
@@ -221,9 +208,6 @@ def _multitask_setup(
     counts in effective batches), as max_steps: the stream has no length of its own to
     count epochs by.
     """
-    from stilts.runtime.multitask.sampling import TaskSchedule, epoch_steps
-    from stilts.runtime.multitask.stream import TaskBlocks, TaskCollator, model_inputs
-
     sampler = sampler or DEFAULT_SAMPLER
     features = {
         m.task.name: model_inputs(table, model.heads[m.task.name])

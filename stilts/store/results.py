@@ -9,6 +9,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from stilts.errors import StiltsError
 from stilts.store.files import read_json, write_json, write_text
 
 
@@ -74,3 +75,32 @@ class ChainResult:
         """results.json and results.csv, each written atomically."""
         write_json(run_dir / "results.json", self.as_dict())
         write_text(run_dir / "results.csv", self.csv())
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What a finished run started from: its model and the data it read, as its manifest
+    records them."""
+
+    model: str
+    revision: str | None = None
+    trust_remote_code: bool = False
+    data: str | None = None
+    """'sample', 'hub' or a mirror directory; None: the default for `model`."""
+
+    @classmethod
+    def of(cls, manifest: dict[str, Any]) -> RunStart:
+        """Read off a run's manifest (stilts 0.1 wrote the model as a flat id)."""
+        config = manifest.get("config", {})
+        model = config.get("model")
+        if model is None:
+            raise StiltsError("a run's manifest does not record its starting model: pass --model")
+        if isinstance(model, dict):
+            return cls(
+                model["id"], model.get("revision"), model.get("trust_remote_code", False),
+                config.get("data"),
+            )  # fmt: skip
+        return cls(
+            model, config.get("revision"), config.get("trust_remote_code", False),
+            config.get("data"),
+        )  # fmt: skip

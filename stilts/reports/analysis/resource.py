@@ -27,7 +27,7 @@ def training_language(run: Run) -> str | None:
     """The one language the intermediate phase trained in: its translation when the run
     trained on one, else the task's own; None when it mixed several (not comparable here)."""
     task = run.phases[0]
-    translated = run.manifest["config"].get("translations", {}).get(task)
+    translated = run.training_data(0, task).get("languages")
     if translated:
         return translated[0] if len(translated) == 1 else None
     return run.phase_spec(0).get("train_language", "en")

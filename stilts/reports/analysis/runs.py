@@ -17,6 +17,7 @@ from stilts.errors import StiltsError
 from stilts.experiment.grid import BASELINE, GRID_RUNS
 from stilts.store.files import read_json
 from stilts.store.layout import RUN_MANIFEST
+from stilts.store.results import RunStart
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,17 @@ class Run:
     def phase_spec(self, index: int) -> Mapping[str, Any]:
         """The fingerprinted spec of phase `index` (0 = the first), as the run recorded it."""
         return self.manifest["phases"][index]["spec"]
+
+    def training_data(self, index: int, task: str) -> Mapping[str, Any]:
+        """How phase `index` chose `task`'s training rows (its translations' ``languages``,
+        its ``groups``), as fingerprinted; empty: the task's own rows."""
+        spec = self.phase_spec(index)
+        specs = spec.get("tasks", [spec])
+        return next((s.get("training_data", {}) for s in specs if s["task"] == task), {})
+
+    @property
+    def start(self) -> RunStart:
+        return RunStart.of(dict(self.manifest))
 
 
 @dataclass(frozen=True)

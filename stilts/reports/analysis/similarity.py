@@ -32,19 +32,19 @@ pairs, is reported over all pairs, for PAWS-X and the other targets apart, and p
 
 from __future__ import annotations
 
-import io
-import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stilts.errors import StiltsError
 from stilts.experiment import bundled
+from stilts.experiment.config import PHASE_JOIN, ChainConfig
+from stilts.experiment.plan import locator
 from stilts.reports import plots
 from stilts.reports.analysis.findings import Analysis, table
 from stilts.reports.analysis.runs import Gain, Run, gains, read_runs
@@ -57,40 +57,22 @@ from stilts.reports.analysis.stats import (
     row_spearman,
     spearman,
 )
-from stilts.store.files import fingerprint, write_bytes
 from stilts.store.layout import Store
 from stilts.tasks import registry
-from stilts.tasks.data import DataLocator, sha256_files
+from stilts.tasks.data import DataLocator
 
 if TYPE_CHECKING:
+    from stilts.runtime.similarity import TaskVectors
     from stilts.runtime.training import ModelSource
     from stilts.tasks.task import Task
 
-PAWSX = "pawsx"
-OTHERS = "other targets"
-HEADLINE = ("all", PAWSX, OTHERS)
-"""The groups of pairs the findings state; each other target's is in the table only."""
 EXAMPLES = 256
 MAX_LENGTH = 128
 FISHER_LAYERS = 1
-MLM_PROBABILITY = 0.15
-SEED = 0
-"""Draws the rows and the masks: the same vectors on every run."""
-MEASURES = ("representation", "fisher")
-VECTORS_VERSION = 1  # bump when the computation of `TaskVectors` changes (cached files)
+"""The measurement's defaults: sequences per task, their length, and Fisher layers."""
 
 Pair = tuple[str, str]
 """(intermediate, target)."""
-
-
-@dataclass(frozen=True)
-class TaskVectors:
-    """What the similarities compare, for one task (see the module's notes)."""
-
-    centroid: np.ndarray
-    fisher: np.ndarray
-    sequences: int
-    """Sequences behind the vectors: `examples`, or fewer when the training data runs out."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +110,7 @@ def task_similarities(
 ) -> dict[Pair, Similarity]:
     """Both similarities of every two of `tasks` (both orders, and each task with itself),
     under the masked-LM checkpoint `model` (a hub id or a local directory)."""
+    from stilts.runtime.similarity import task_vectors  # torch: only to compute
     from stilts.runtime.training import ModelSource
 
     source = ModelSource(model, revision, trust_remote_code)
@@ -150,43 +133,15 @@ def similarities_between(vectors: Mapping[str, TaskVectors]) -> dict[Pair, Simil
     }
 
 
-def task_vectors(
-    source: ModelSource,
-    tasks: Sequence[Task],
-    data: DataLocator,
-    *,
-    examples: int = EXAMPLES,
-    max_length: int = MAX_LENGTH,
-    fisher_layers: int = FISHER_LAYERS,
-    cache: Path | None = None,
-    log: Callable[[str], None] = lambda _message: None,
-) -> dict[str, TaskVectors]:
-    """Each task's vectors, read from `cache` (a directory) when an earlier call computed them
-    with the same model, data and settings; the model is loaded only if one is missing."""
-    for task in tasks:
-        if not task.trains:
-            raise StiltsError(f"{task.name} has no training data to compare (it is not trained)")
-    if examples < 1 or fisher_layers < 1:
-        raise StiltsError("similarities need at least one example and one layer")
-    settings = {"examples": examples, "max_length": max_length, "fisher_layers": fisher_layers}
-    files = {}
-    if cache is not None:
-        model = _model_identity(source)
-        for task in tasks:
-            key = fingerprint({
-                "version": VECTORS_VERSION, "model": model, "task": task.name,
-                "head": task.head.spec(), "data": [data.identity(s) for s in task.sources],
-                **settings,
-            })  # fmt: skip
-            files[task.name] = cache / f"{task.name}-{key[:12]}.npz"
-    found = {name: _read_vectors(path) for name, path in files.items() if path.is_file()}
-    missing = [task for task in tasks if task.name not in found]
-    if missing:
-        found.update(_compute(source, missing, data, examples, max_length, fisher_layers, log))
-        for task in missing:
-            if task.name in files:
-                _write_vectors(files[task.name], found[task.name])
-    return found
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+PAWSX = "pawsx"
+OTHERS = "other targets"
+HEADLINE = ("all", PAWSX, OTHERS)
+"""The groups of pairs the findings state; each other target's is in the table only."""
+MEASURES = ("representation", "fisher")
 
 
 def analyze(
@@ -210,6 +165,8 @@ def analyze(
             f"{path} holds no chain with a baseline (the target trained alone, same seed): "
             "run a grid with baselines"
         )
+    from stilts.runtime.similarity import task_vectors  # torch: only to compute
+
     source, locator, start = _start(runs, model, revision, data)
     task_of, row_notes = _row_tasks(found)
     tasks, task_notes = _comparable(sorted({*task_of.values(), *(g.target for g in found)}),
@@ -413,46 +370,40 @@ def _start(
 ) -> tuple[ModelSource, DataLocator, str]:
     """The model and data the similarities are computed with (the runs' own unless given),
     and the two in words."""
-    from stilts.experiment.chain import ChainConfig
+    from stilts.runtime.bundled_model import materialize
     from stilts.runtime.training import ModelSource
 
-    configs = [run.manifest["config"] for run in runs]
+    starts = [run.start for run in runs]
     if model is None:
-        if any("model" not in config for config in configs):
-            raise StiltsError("a run's manifest does not record its starting model: pass --model")
-        starts = {(c["model"], c.get("revision"), c.get("trust_remote_code", False))
-                  for c in configs}  # fmt: skip
-        if len(starts) > 1:
-            names = ", ".join(sorted(str(name) for name, _, _ in starts))
+        models = {(start.model, start.revision, start.trust_remote_code) for start in starts}
+        if len(models) > 1:
+            names = ", ".join(sorted(str(name) for name, _, _ in models))
             raise StiltsError(
                 f"the runs start from several models ({names}): analyze one grid's directory, "
                 "or pass --model"
             )
-        ((model, revision, trust_remote_code),) = starts
+        ((model, revision, trust_remote_code),) = models
     else:
         trust_remote_code = False
     if data is None:
-        choices = {c.get("data") for c in configs}
+        choices = {start.data for start in starts}
         if len(choices) > 1:
             raise StiltsError(
                 f"the runs read different data ({', '.join(sorted(map(str, choices)))}): "
                 "pass --data"
             )
         (data,) = choices
-    data = data or ("sample" if bundled.is_bundled(model) else "hub")  # None: as chains do
-    locator = ChainConfig(tasks=(), model=model, revision=revision, data=data).locator()
-    shown = f"{model}{f' ({revision})' if revision else ''}, data {data}"
+    config = ChainConfig(phases=("mnli",), model={"id": model, "revision": revision}, data=data)
+    shown = f"{model}{f' ({revision})' if revision else ''}, data {config.data_choice}"
     if bundled.is_bundled(model):
         store = Store(runs[0].path.parents[1])  # STORE/runs/<run>: the model is built there
-        return ModelSource(str(bundled.materialize(store))), locator, shown
-    return ModelSource(model, revision, trust_remote_code), locator, shown
+        return ModelSource(str(materialize(store))), locator(config), shown
+    return ModelSource(model, revision, trust_remote_code), locator(config), shown
 
 
 def _row_tasks(found: Sequence[Gain]) -> tuple[dict[str, str], list[str]]:
     """Each grid row's intermediate task (a row may label a variant of one: mnli-10k), and a
     note on each row with no one task to compare (several phases, a multi-task phase)."""
-    from stilts.experiment.chain import PHASE_JOIN
-
     task_of, notes = {}, []
     for row, phases in sorted({(g.intermediate, g.run.phases) for g in found}):
         if len(phases) != 2 or PHASE_JOIN in phases[0]:
@@ -480,148 +431,3 @@ def _comparable(names: Sequence[str], data: DataLocator) -> tuple[list[Task], li
             continue
         usable.append(task)
     return usable, notes
-
-
-def _model_identity(source: ModelSource) -> dict[str, Any]:
-    """What decides the model's weights, for cached vectors' keys (as a chain's start)."""
-    local = Path(source.name).expanduser()
-    if local.is_dir():
-        return {"sha256": sha256_files(sorted(p for p in local.rglob("*") if p.is_file()))}
-    return {"model": source.name, "revision": source.revision or "main"}
-
-
-def _compute(
-    source: ModelSource,
-    tasks: Sequence[Task],
-    data: DataLocator,
-    examples: int,
-    max_length: int,
-    fisher_layers: int,
-    log: Callable[[str], None],
-) -> dict[str, TaskVectors]:
-    import torch
-
-    from stilts.runtime.training import load_tokenizer
-    from stilts.tasks.heads.masked_lm import pretrained_masked_lm
-
-    tokenizer = load_tokenizer(source)
-    model = pretrained_masked_lm(source)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device).eval()  # eval: no dropout, so the same inputs give the same gradients
-    parameters = _top_layers(model, fisher_layers)
-    chosen = {id(parameter) for parameter in parameters}
-    for parameter in model.parameters():
-        parameter.requires_grad_(id(parameter) in chosen)  # no graph below the top layers
-    found = {}
-    for task in tasks:
-        log(f"similarity: {task.name} ({examples} sequences)")
-        sequences = _sequences(task, data, tokenizer, examples, max_length)
-        if not sequences:
-            raise StiltsError(f"{task.name}'s training rows give no sequence to compare")
-        found[task.name] = TaskVectors(
-            _centroid(model, tokenizer, sequences, device),
-            _fisher(model, tokenizer, sequences, parameters, device),
-            len(sequences),
-        )
-    return found
-
-
-def _top_layers(model: Any, layers: int) -> list[Any]:
-    """The parameters of the encoder's top `layers` transformer layers (names with
-    ``layer.N.``, as BERT-family encoders number them)."""
-    numbered = []
-    for name, parameter in model.base_model.named_parameters():
-        match = re.search(r"(?:^|\.)layers?\.(\d+)\.", name)
-        if match:
-            numbered.append((int(match.group(1)), parameter))
-    if not numbered:
-        raise StiltsError(f"{type(model).__name__} has no numbered layers to take a Fisher of")
-    depth = max(index for index, _ in numbered) + 1
-    if layers > depth:
-        raise StiltsError(f"--fisher-layers {layers}: the encoder has {depth} layers")
-    return [parameter for index, parameter in numbered if index >= depth - layers]
-
-
-def _sequences(
-    task: Task, data: DataLocator, tokenizer: Any, examples: int, max_length: int
-) -> list[dict[str, list[int]]]:
-    """The first `examples` model inputs of a seeded shuffle of the English training rows
-    (more rows are drawn while they give too few: MLM rows pack into fewer blocks)."""
-    from stilts.runtime.features import subsample, tokenized
-
-    rows = task.load("train", task.train_language, data)
-    drawn = examples
-    while True:
-        features = tokenized(task, subsample(rows, drawn, SEED), tokenizer, max_length)
-        names = [name for name in tokenizer.model_input_names if name in features.column_names]
-        if "input_ids" not in names:
-            raise StiltsError(f"{task.name}'s tokenisation gives no input_ids")
-        sequences = []
-        for row in features.select_columns(names):
-            if row["input_ids"] and isinstance(row["input_ids"][0], list):  # one per choice
-                sequences += [{n: row[n][k] for n in names} for k in range(len(row["input_ids"]))]
-            else:
-                sequences.append(row)
-        if len(sequences) >= examples or drawn >= rows.num_rows:
-            return sequences[:examples]
-        drawn *= 4
-
-
-def _centroid(model: Any, tokenizer: Any, sequences: list[dict], device: Any) -> np.ndarray:
-    """The mean of the sequences' unit embeddings (last layer, mean over non-padding tokens)."""
-    import torch
-
-    total = torch.zeros(model.config.hidden_size, dtype=torch.float64)
-    order = sorted(sequences, key=lambda s: -len(s["input_ids"]))  # little padding per batch
-    with torch.inference_mode():
-        for start in range(0, len(order), 32):
-            inputs = tokenizer.pad(order[start : start + 32], return_tensors="pt").to(device)
-            hidden = model.base_model(**inputs).last_hidden_state
-            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1)
-            total += torch.nn.functional.normalize(mean.float(), dim=-1).sum(dim=0).double().cpu()
-    return (total / len(sequences)).numpy()
-
-
-def _fisher(
-    model: Any, tokenizer: Any, sequences: list[dict], parameters: list[Any], device: Any
-) -> np.ndarray:
-    """The diagonal empirical Fisher of the masked-LM loss over `parameters`, one sequence per
-    gradient, averaged per output unit (a matrix's row; a vector's element)."""
-    import torch
-    from transformers import DataCollatorForLanguageModeling
-
-    masker = DataCollatorForLanguageModeling(tokenizer, mlm_probability=MLM_PROBABILITY)
-    masker.generator = torch.Generator().manual_seed(SEED)
-    sums = [torch.zeros_like(p, dtype=torch.float32) for p in parameters]
-    counted = 0
-    for sequence in sequences:
-        inputs = {name: torch.tensor([values]) for name, values in sequence.items()}
-        inputs["input_ids"], labels = masker.torch_mask_tokens(inputs["input_ids"])
-        if not (labels != -100).any():  # too short to mask a token: no loss to differentiate
-            continue
-        inputs = {name: values.to(device) for name, values in inputs.items()}
-        loss = model(**inputs, labels=labels.to(device)).loss
-        for total, grad in zip(sums, torch.autograd.grad(loss, parameters), strict=True):
-            total += grad.float() ** 2
-        counted += 1
-    if not counted:
-        raise StiltsError("no sequence was long enough to mask a token")
-    units = [(total / counted).reshape(total.shape[0], -1).mean(dim=1) for total in sums]
-    return torch.cat(units).double().cpu().numpy()
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
-def _read_vectors(path: Path) -> TaskVectors:
-    with np.load(path) as saved:
-        return TaskVectors(saved["centroid"], saved["fisher"], int(saved["sequences"]))
-
-
-def _write_vectors(path: Path, vectors: TaskVectors) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, centroid=vectors.centroid, fisher=vectors.fisher,
-             sequences=np.array(vectors.sequences))  # fmt: skip
-    write_bytes(path, buffer.getvalue())

@@ -199,7 +199,7 @@ def _rows(run: Run) -> int:
 
 def _groups(run: Run) -> tuple[str, ...]:
     """The named groups the intermediate phase's task trained on (none: all its rows)."""
-    return tuple(run.manifest["config"].get("groups", {}).get(run.phases[0], ()))
+    return tuple(run.training_data(0, run.phases[0]).get("groups", ()))
 
 
 def _trend(kind: SweepKind, name: str, points: list[tuple[int, float]], levels: int) -> str:

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
+import transformers
+from safetensors.torch import load_file, save_file
+from transformers import PreTrainedModel
 
 from stilts.errors import StiltsError
-
-if TYPE_CHECKING:
-    from transformers import PreTrainedModel
-
-    from stilts.tasks.task import Task
+from stilts.runtime.adapters import save_phase_model
+from stilts.tasks.task import Task
 
 HEADS = "heads"
 """Subdirectory of a multi-task phase's model directory: one head per task."""
@@ -87,13 +87,9 @@ class MultiTaskModel(torch.nn.Module):
         With adapters on the encoder, `handoff` says how they are handed on (see
         `stilts.runtime.adapters.save_phase_model`).
         """
-        from safetensors.torch import save_file
-
         if handoff is None:
             self.encoder.save_pretrained(out_dir)
         else:
-            from stilts.runtime.adapters import save_phase_model
-
             save_phase_model(self.encoder, out_dir, handoff)
         for task, model in self.heads.items():
             head_dir = out_dir / HEADS / task
@@ -125,9 +121,6 @@ def load_task_model(model_dir: Path, task: Task, *, trust_remote_code: bool = Fa
     own (the parser's) is built by the task's head around the shared encoder. Either way the
     head's weights then come from its own file.
     """
-    import transformers
-    from safetensors.torch import load_file
-
     head_dir = model_dir / HEADS / task.name
     if not head_dir.is_dir():
         trained = sorted(p.name for p in (model_dir / HEADS).iterdir())

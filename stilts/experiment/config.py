@@ -1,0 +1,193 @@
+"""What a user asks for, as data: a chain of phases, each phase one object with its settings.
+
+A `PhaseConfig` is a recipe's phase entry, a grid's row or column and a command line's phase
+alike: its tasks, and what it alone sets (label, sampler, adapter, translations, groups of
+rows, hyperparameters). A `ChainConfig` is phases in training order plus the `Settings`
+every chain of an experiment shares (model, data, hyperparameters, evaluation…). Both are
+strict pydantic models: what can be checked without looking anything up (names, shapes,
+numbers) is checked here, with one-line errors that name a recipe path; what needs the
+installed tasks (task names, languages, groups) is checked by planning
+(`stilts.experiment.plan`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, Self
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from stilts.experiment import bundled
+from stilts.experiment.specs import Adapter, DevAggregate, Sampler
+from stilts.schema import Strict
+from stilts.tasks.declarative import NAME, TaskDeclaration
+
+PHASE_JOIN = "+"
+"""Joins the tasks of one multi-task phase: `stilts chain mnli+squad xnli`."""
+
+
+class PhaseConfig(Strict):
+    """One phase: its tasks (several share one encoder, multi-task) and its own settings.
+
+    In a recipe, ``- mnli+squad`` is short for ``- tasks: [mnli, squad]``.
+    """
+
+    tasks: list[str] = Field(min_length=1)
+    label: str | None = Field(default=None, min_length=1)
+    """A grid row's or column's name, to tell variants of one task apart (default: its name)."""
+    sampler: Sampler | None = None
+    """A multi-task phase's task sampler (None: proportional)."""
+    adapter: Adapter | None = None
+    """A PEFT adapter the phase trains instead of the whole encoder."""
+    translate: dict[str, list[str]] = Field(default_factory=dict)
+    """Task -> the languages of the translated data it trains on (its own: original rows)."""
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    """Task -> the named groups of its training rows it trains on (`Task.groups`)."""
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    """This phase's hyperparameters, over the chain's and each task's defaults."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"tasks": [name.strip() for name in value.split(PHASE_JOIN)]}
+        if not isinstance(value, Mapping):
+            raise ValueError(
+                f"a phase is a task name (mnli, or mnli+squad for one multi-task phase) or a "
+                f"mapping with tasks: [...], not {value!r}"
+            )
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _names(cls, tasks: list[str]) -> list[str]:
+        if not all(tasks) or any(PHASE_JOIN in name for name in tasks):
+            raise ValueError(
+                f"join the tasks of a multi-task phase with {PHASE_JOIN!r} and no empty names, "
+                "e.g. mnli+squad+hellaswag"
+            )
+        repeated = sorted({name for name in tasks if tasks.count(name) > 1})
+        if repeated:
+            raise ValueError(f"the phase names {', '.join(repeated)} more than once")
+        return tasks
+
+    @model_validator(mode="after")
+    def _settings_fit_the_tasks(self) -> Self:
+        for key, keyed in (("translate", self.translate), ("groups", self.groups)):
+            for task in keyed:
+                if task not in self.tasks:
+                    raise ValueError(
+                        f"{key} names {task}, which the phase {self.name} does not train"
+                    )
+        if self.sampler is not None:
+            if len(self.tasks) == 1:
+                raise ValueError(
+                    f"a sampler chooses the task of each step of a multi-task phase, and "
+                    f"{self.name} is one task; join tasks with {PHASE_JOIN!r}, e.g. mnli+squad"
+                )
+            self.sampler.check(self.tasks)
+        return self
+
+    @property
+    def name(self) -> str:
+        return PHASE_JOIN.join(self.tasks)
+
+    @property
+    def title(self) -> str:
+        """How a table names the phase: its label, else its name."""
+        return self.label or self.name
+
+    @property
+    def multitask(self) -> bool:
+        return len(self.tasks) > 1
+
+    def short(self) -> PhaseConfig | str:
+        """What a recipe writes for it: its name alone when it sets nothing else."""
+        return self if self.model_fields_set - {"tasks"} else self.name
+
+
+class ModelSpec(Strict):
+    id: str = Field(min_length=1)
+    """A hub id, a local directory written by save_pretrained, or the bundled tiny model."""
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+
+class EvaluationSpec(Strict):
+    languages: list[str] | None = Field(default=None, min_length=1)
+    """A subset of the target's languages; None: all of them (its official list)."""
+    split: Literal["test", "dev"] = "test"
+    """The target's split scored in each language: test (the zero-shot result) or dev."""
+
+
+class Settings(Strict):
+    """What every chain of an experiment shares."""
+
+    model_config = ConfigDict(validate_by_name=True)  # `declared_tasks`, or `tasks` in a file
+
+    model: ModelSpec = ModelSpec(id=bundled.MODEL)
+    data: str | None = None
+    """'sample', 'hub', or a local mirror directory; None: sample for the bundled model."""
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    """Hyperparameters of every phase (over each task's defaults; a phase's own win)."""
+    evaluation: EvaluationSpec = EvaluationSpec()
+    dev_aggregate: DevAggregate = DevAggregate()
+    """How a multi-task phase's per-task dev scores make one (not fingerprinted)."""
+    translated_data: str | None = None
+    """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
+    declared_tasks: dict[str, TaskDeclaration] = Field(default_factory=dict, alias="tasks")
+    """Tasks declared as data (a standard-format dataset; no plugin), usable by name."""
+
+    @field_validator("declared_tasks")
+    @classmethod
+    def _declared_names(cls, declared: dict[str, TaskDeclaration]) -> dict[str, TaskDeclaration]:
+        for name in declared:
+            if not NAME.fullmatch(name):  # it names store directories; `+` joins tasks
+                raise ValueError(
+                    f"declared task {name!r}: name it with letters, digits, '_', '.' and '-' only"
+                )
+        return declared
+
+    def settings(self) -> dict[str, Any]:
+        """These settings as given (for another model sharing them)."""
+        return {name: getattr(self, name) for name in Settings.model_fields}
+
+
+class ChainConfig(Settings):
+    """One chain: phases in training order (the last one is evaluated zero-shot) and a seed."""
+
+    phases: list[PhaseConfig] = Field(min_length=1)
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _a_single_target(self) -> Self:
+        last = self.phases[-1]
+        if last.multitask:
+            raise ValueError(
+                f"the last phase is evaluated zero-shot, so it is one task, not {last.name}: "
+                f"e.g. `stilts chain {last.name} xnli`"
+            )
+        multitask = [phase for phase in self.phases if phase.multitask]
+        if self.dev_aggregate.weights is not None and not multitask:
+            raise ValueError(
+                "dev_aggregate weighs the tasks of a multi-task phase, and this chain has none; "
+                f"join tasks with {PHASE_JOIN!r}, e.g. mnli+squad"
+            )
+        for phase in multitask:
+            self.dev_aggregate.check(phase.tasks)
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Each phase's name, in order: how runs are named in the store."""
+        return tuple(phase.name for phase in self.phases)
+
+    @property
+    def bundled(self) -> bool:
+        return bundled.is_bundled(self.model.id)
+
+    @property
+    def data_choice(self) -> str:
+        """Where the chain reads data: 'sample' (the default for the bundled model), 'hub'
+        (for any other) or a mirror directory."""
+        return self.data or ("sample" if self.bundled else "hub")

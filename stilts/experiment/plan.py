@@ -1,0 +1,353 @@
+"""Planning: a chain's configuration resolved into phases with fingerprints, before anything runs.
+
+Planning resolves every task (installed or declared), every phase's hyperparameters (each
+task's defaults, then the chain's, then the phase's own), its training data and its
+identity, and checks everything that can be checked without training: task names, languages,
+groups and translations, adapters on tasks that train, the data the chain needs. It reads
+package metadata and hashes local files, and imports no torch, so a whole grid is planned,
+and every bad input found, before the first phase trains.
+
+A phase's fingerprint covers its starting point (the model and revision, or the previous
+phase's fingerprint), its tasks with their heads, data sources, resolved hyperparameters and
+training data, its sampler and adapter, the seed and `PREPROCESSING_VERSION`: the phase's
+output is a function of exactly these, so a phase with a fingerprint the store holds
+complete is reused, never retrained. A run's fingerprint adds what its evaluation reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from stilts import __version__
+from stilts.errors import StiltsError, did_you_mean
+from stilts.experiment import bundled
+from stilts.experiment.config import ChainConfig, DevAggregate, PhaseConfig
+from stilts.experiment.specs import DEFAULT_SAMPLER, Adapter, Sampler
+from stilts.experiment.training_data import TrainingData
+from stilts.schema import describe
+from stilts.store.files import fingerprint, read_json
+from stilts.store.layout import PHASE_MANIFEST, RUN_MANIFEST
+from stilts.store.results import RunStart
+from stilts.tasks import registry
+from stilts.tasks.data import DataLocator, sha256_files
+from stilts.tasks.task import Hyperparameters, Task
+
+PREPROCESSING_VERSION = 1
+"""Bump when tokenisation or row selection changes, so old phases are not reused."""
+
+
+@dataclass(frozen=True)
+class PhaseTask:
+    """One task of a phase: its own settings (max length, example limits) and training rows."""
+
+    task: Task
+    hyperparameters: Hyperparameters
+    training: TrainingData = field(default_factory=TrainingData)
+
+    def bound(self, data: DataLocator) -> PhaseTask:
+        """This task with its head fixed for `data` (see `Task.bound`)."""
+        return replace(self, task=self.task.bound(data))
+
+
+@dataclass(frozen=True)
+class PlannedPhase:
+    """One phase: its tasks (several share one encoder), its settings and its identity."""
+
+    config: PhaseConfig
+    members: tuple[PhaseTask, ...]
+    hyperparameters: Hyperparameters
+    """The optimisation settings (its first task's: one optimiser trains every task)."""
+    spec: dict[str, Any]
+    """What the fingerprint is the hash of (recorded in phase.json)."""
+    fingerprint: str
+    aggregate: DevAggregate | None = None
+    """A multi-task phase's dev aggregate (not fingerprinted: it only reads dev scores)."""
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def sampler(self) -> Sampler | None:
+        """How a multi-task phase draws each step's task; None for one task."""
+        if not self.config.multitask:
+            return None
+        return self.config.sampler or DEFAULT_SAMPLER
+
+    @property
+    def adapter(self) -> Adapter | None:
+        """The PEFT adapter the phase trains instead of the encoder; None: the whole encoder."""
+        return self.config.adapter
+
+    @property
+    def task(self) -> Task:
+        """The phase's task, for a phase of one task (a chain's last phase is one)."""
+        if len(self.members) != 1:
+            raise ValueError(f"phase {self.name} has several tasks")
+        return self.members[0].task
+
+    @property
+    def trains(self) -> bool:
+        """Whether the phase trains (the last phase of a chain may only evaluate the encoder)."""
+        return self.members[0].task.trains
+
+
+@dataclass(frozen=True)
+class ChainPlan:
+    config: ChainConfig
+    data: DataLocator
+    phases: tuple[PlannedPhase, ...]
+    run_fingerprint: str
+
+    @property
+    def target(self) -> PlannedPhase:
+        return self.phases[-1]
+
+    @property
+    def trained(self) -> tuple[PlannedPhase, ...]:
+        """The phases that train, in order (all, unless the target only evaluates)."""
+        return tuple(phase for phase in self.phases if phase.trains)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the target is scored in."""
+        return tuple(self.config.evaluation.languages or self.target.task.languages)
+
+    @property
+    def split(self) -> str:
+        return self.config.evaluation.split
+
+
+def plan_all(configs: Iterable[ChainConfig]) -> tuple[ChainPlan, ...]:
+    """Plan every chain first: an experiment fails on any bad input before training anything."""
+    plans = tuple(plan(config) for config in configs)
+    if not plans:
+        raise StiltsError("the experiment has no chains to run")
+    return plans
+
+
+def plan(config: ChainConfig) -> ChainPlan:
+    """Resolve tasks, hyperparameters and phase fingerprints; import no torch."""
+    tasks = [[_task(name, config) for name in phase.tasks] for phase in config.phases]
+    _check_chain(config, tasks)
+    data = locator(config)
+    _check_sample_covers(data, [task for phase in tasks for task in phase])
+    files = Path(config.translated_data).expanduser() if config.translated_data else None
+    preset = bundled.SMOKE_HYPERPARAMETERS if config.bundled else {}
+    start = _start_identity(config)
+    phases = []
+    for phase, phase_tasks in zip(config.phases, tasks, strict=True):
+        members = tuple(
+            _member(phase, task, files, preset, config.hyperparameters) for task in phase_tasks
+        )
+        spec = {
+            "start": start,
+            **_phase_spec(members, phase, data, config),
+            "seed": config.seed,
+            "preprocessing": PREPROCESSING_VERSION,
+        }
+        if phase.adapter is not None:  # only then: full fine-tuning phases keep their fingerprints
+            spec["adapter"] = phase.adapter.fingerprint()
+        phase_fp = fingerprint(spec)
+        aggregate = config.dev_aggregate if phase.multitask else None
+        hp = members[0].hyperparameters
+        phases.append(PlannedPhase(phase, members, hp, spec, phase_fp, aggregate))
+        start = {"phase": phase_fp}
+    _check_evaluation(config, tasks[-1][0])
+    return ChainPlan(config, data, tuple(phases), _run_fingerprint(config, phases[-1]))
+
+
+def plan_evaluation(
+    task: str,
+    model_or_run: str,
+    *,
+    revision: str | None = None,
+    data: str | None = None,
+    hyperparameters: Mapping[str, Any] | None = None,
+    trust_remote_code: bool = False,
+) -> ChainPlan:
+    """`stilts eval`: `task` alone on a model that is not trained further: a run's last
+    trained phase (read with the run's data unless `data` says otherwise), a phase's model, a
+    local checkpoint or a hub model."""
+    model, run_data = resolve_model(model_or_run)
+    spec = {"id": model, "revision": revision, "trust_remote_code": trust_remote_code}
+    try:
+        config = ChainConfig.model_validate(
+            {"phases": [task], "model": spec, "data": data or run_data,
+             "hyperparameters": dict(hyperparameters or {})}
+        )  # fmt: skip
+    except ValidationError as error:
+        raise StiltsError(describe(error, ChainConfig)) from None
+    return plan(config)
+
+
+def resolve_model(model_or_run: str) -> tuple[str, str | None]:
+    """The model a name stands for (a run's last trained phase, a phase's model, or itself),
+    and the data it was trained with when that is known (a run's ``data``)."""
+    path = Path(model_or_run).expanduser()
+    if (path / RUN_MANIFEST).is_file():
+        manifest = read_json(path / RUN_MANIFEST)
+        if not manifest["phases"]:
+            raise StiltsError(f"run {path} trained no phase; evaluate its starting model instead")
+        start = RunStart.of(manifest)
+        data = start.data or ("sample" if bundled.is_bundled(start.model) else None)
+        return str(Path(manifest["phases"][-1]["dir"]) / "model"), data
+    if (path / PHASE_MANIFEST).is_file():
+        return str(path / "model"), None
+    return model_or_run, None
+
+
+def locator(config: ChainConfig) -> DataLocator:
+    """Where `config` reads its data: the bundled sample, the hub, or a local mirror."""
+    choice = config.data_choice
+    if choice == "sample":
+        return DataLocator(bundled.SAMPLE_DATA)
+    if choice == "hub":
+        return DataLocator(None)
+    root = Path(choice).expanduser()
+    if not root.is_dir():
+        raise StiltsError(f"--data {choice!r} is neither 'sample', 'hub' nor an existing directory")
+    return DataLocator(root.resolve())
+
+
+def _task(name: str, config: ChainConfig) -> Task:
+    """Task `name`: built from its declaration when the chain declares it, else installed.
+
+    A declared name must not shadow an installed task: which of the two a chain (and its
+    stored phases) meant would then depend on what happens to be installed.
+    """
+    installed = registry.entries()
+    declaration = config.declared_tasks.get(name)
+    if declaration is None:
+        if name not in installed and config.declared_tasks:
+            raise StiltsError(
+                f"unknown task {name!r}{did_you_mean(name, [*installed, *config.declared_tasks])}"
+                f"; declared tasks: {', '.join(config.declared_tasks)}; `stilts tasks` lists "
+                "the installed ones"
+            )
+        return registry.load(name)
+    if name in installed:
+        raise StiltsError(
+            f"declared task {name!r} has the name of the installed task from "
+            f"{installed[name].provider}; rename the declaration"
+        )
+    return declaration.build(name)
+
+
+def _check_chain(config: ChainConfig, tasks: list[list[Task]]) -> None:
+    for phase_tasks in tasks[:-1]:
+        for task in phase_tasks:
+            if not task.trains:
+                raise StiltsError(
+                    f"{task.name} has no training data, so it can only end a chain, where it "
+                    f"evaluates the encoder: e.g. `stilts chain mnli {task.name}`"
+                )
+    target, last = tasks[-1][0], config.phases[-1]
+    if not target.trains and last.adapter is not None:
+        raise StiltsError(
+            f"{target.name} has no training data, so it trains no adapter ({last.adapter})"
+        )
+
+
+def _check_sample_covers(data: DataLocator, tasks: list[Task]) -> None:
+    if data.root != bundled.SAMPLE_DATA:
+        return
+    uncovered = [task.name for task in tasks if not bundled.covers(task)]
+    if uncovered:
+        raise StiltsError(
+            f"the bundled sample data has no {', '.join(uncovered)} (it covers "
+            f"{', '.join(bundled.SAMPLE_TASKS)} only); run on real data with --data hub "
+            "(or --data DIR, a local mirror) and --model, e.g. FacebookAI/xlm-roberta-large "
+            "(in a recipe: `data:` and `model: {id: …}`)"
+        )
+
+
+def _member(
+    phase: PhaseConfig,
+    task: Task,
+    files: Path | None,
+    preset: dict[str, Any],
+    shared: dict[str, Any],
+) -> PhaseTask:
+    """One task of `phase`: its resolved hyperparameters and training rows, checked."""
+    try:
+        hp = task.defaults.updated(preset).updated(shared).updated(phase.hyperparameters)
+    except ValueError as error:
+        raise StiltsError(f"phase {phase.name}: {error}") from None
+    training = TrainingData(
+        tuple(phase.translate.get(task.name, ())), files, tuple(phase.groups.get(task.name, ()))
+    )
+    training.check(task)
+    return PhaseTask(task, hp, training)
+
+
+def _phase_spec(
+    members: tuple[PhaseTask, ...], phase: PhaseConfig, data: DataLocator, config: ChainConfig
+) -> dict[str, Any]:
+    """What a phase trains: one task's spec, or each task's and the sampler's."""
+    specs = []
+    for member in members:
+        task = member.task
+        spec = {
+            "task": task.name,
+            "head": task.head.spec(),
+            "train_language": task.train_language,
+            "data": [data.identity(source) for source in task.sources],
+            "hyperparameters": member.hyperparameters.as_dict(),
+        }
+        training = member.training.identity(task, data)
+        if training is not None:  # only then: plain phases keep their fingerprints
+            spec["training_data"] = training
+        declaration = config.declared_tasks.get(task.name)
+        if declaration is not None:  # only then: installed tasks keep their fingerprints
+            spec["declaration"] = declaration.identity()
+        specs.append(spec)
+    if len(specs) == 1:
+        return specs[0]
+    return {"tasks": specs, "sampler": (phase.sampler or DEFAULT_SAMPLER).short()}
+
+
+def _start_identity(config: ChainConfig) -> dict[str, Any]:
+    model = config.model
+    if config.bundled:
+        return {"model": model.id, "key": bundled.key()}
+    local = Path(model.id).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise StiltsError(
+                f"--model {model.id!r} is a directory without config.json; pass a directory "
+                "written by save_pretrained or `hf download`"
+            )
+        # Content, not path: two checkpoints with one config must not share phases.
+        files = sorted(path for path in local.rglob("*") if path.is_file())
+        return {"model": local.name, "sha256": sha256_files(files)}
+    return {"model": model.id, "revision": model.revision or "main"}
+
+
+def _check_evaluation(config: ChainConfig, target: Task) -> None:
+    if config.evaluation.split != "test" and not target.trains:
+        raise StiltsError(f"{target.name} scores the encoder on its test data only, not dev")
+    for code in config.evaluation.languages or ():
+        if code not in target.languages:
+            raise StiltsError(
+                f"evaluation language {code!r} is not one of {target.name}'s"
+                f"{did_you_mean(code, target.languages)}: {', '.join(target.languages)}"
+            )
+
+
+def _run_fingerprint(config: ChainConfig, target: PlannedPhase) -> str:
+    """A finished run is reused whole; the stilts version re-scores it after an upgrade (its
+    phases are still reused), and a non-default dev aggregate is recomputed into it."""
+    spec: dict[str, Any] = {
+        "last_phase": target.fingerprint, "evaluate": config.evaluation.split, "stilts": __version__
+    }  # fmt: skip
+    if config.evaluation.languages:
+        spec["languages"] = list(config.evaluation.languages)
+    if config.dev_aggregate != DevAggregate():
+        spec["dev_aggregate"] = config.dev_aggregate.short()
+    return fingerprint(spec)

@@ -1,0 +1,415 @@
+"""A phase's settings that a command line writes as ``KIND[:key=value,…]``: the multi-task
+sampler, the PEFT adapter, and the dev aggregate.
+
+A recipe may give the same short string or a mapping (``{kind: temperature, T: 2}``). One
+tokenizer (`spec_items`) reads every short form into such a mapping; pydantic models do all
+the checking, so a command-line option, a recipe string and a recipe mapping obey the same
+rules and fail with the same one-line message, which names the recipe path where there is
+one (``phases[0].sampler.T``). Each model writes itself back in its canonical short form
+(`ShortSpec.short`), which is what recipes print and what fingerprints hold.
+
+Short-form values are read as numbers where they parse as Python numbers (``2``,
+``1e-07``, ``100_000``) and kept as text otherwise, so the models' strict number fields refuse
+text (``T=hot``) and YAML booleans alike, and a number never depends on YAML's spelling rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
+
+import pydantic
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from stilts.errors import StiltsError, did_you_mean
+from stilts.schema import Strict, describe
+
+ListItems = "+"
+"""Joins the items of one list value: ``target_modules=query+value`` (commas part options)."""
+
+
+def spec_items(text: str, *, free: Mapping[str, str] = MappingProxyType({})) -> dict[str, Any]:
+    """``KIND[:key=value,…]`` as ``{"kind": KIND, key: value, …}``; for a kind in `free`, the
+    pairs (task names and their numbers) go into one mapping under the key it names."""
+    spec = text.strip()
+    if not spec:
+        raise ValueError("the spec is empty")
+    head, colon, rest = spec.partition(":")
+    items: dict[str, Any] = {}
+    if colon:
+        if not rest.strip():
+            raise ValueError(f"nothing after ':' in {spec!r}")
+        for item in rest.split(","):
+            key, equals, value = (part.strip() for part in item.partition("="))
+            if not equals or not key or not value:
+                raise ValueError(f"{item.strip()!r} is not key=value")
+            if key in items:
+                raise ValueError(f"{key!r} is given twice")
+            items[key] = _scalar(value)
+    kind = head.strip().lower()
+    return {"kind": kind, free[kind]: items} if kind in free and items else {"kind": kind, **items}
+
+
+def _scalar(text: str) -> Any:
+    """`text` as an int or float where Python reads it as one, else as it is."""
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    return text
+
+
+def short_number(value: float) -> str:
+    """Shortest text that reads back as exactly `value`: '2' for 2.0, '0.3' for 0.3."""
+    if float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
+StrictNumber = Annotated[float, pydantic.Strict()]
+"""A number, never text or a YAML boolean read as one."""
+
+
+class ShortSpec(Strict):
+    """A spec a user may write as ``KIND[:key=value,…]`` or as a mapping."""
+
+    FREE: ClassVar[Mapping[str, str]] = {}
+    """Kind -> the field that takes its short form's pairs as a name -> number mapping."""
+    WHAT: ClassVar[str]
+    """What the spec is, in words, for errors."""
+    EXAMPLES: ClassVar[tuple[str, ...]]
+
+    model_config = ConfigDict(validate_by_name=True)
+
+    kind: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        """The short form as a mapping; then `_prepared` (one hook: pydantic's order of
+        several before-validators across a class hierarchy is not what a reader expects)."""
+        if isinstance(value, str):
+            value = spec_items(value, free=cls.FREE)
+        if isinstance(value, Mapping) and isinstance(value.get("kind"), str):
+            return cls._prepared({**value, "kind": value["kind"].strip().lower()})
+        return value
+
+    @classmethod
+    def _prepared(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """The mapping to validate, given with a known-form kind (subclasses amend it)."""
+        return value
+
+    @classmethod
+    def parse(cls, value: str | Mapping[str, Any], *, option: str) -> Self:
+        """The spec `option` gives (short text, or a mapping), or one line saying what is
+        wrong with it and how it is written."""
+        try:
+            return cls.model_validate(value)
+        except ValidationError as error:
+            problem = describe(error, cls)
+        except ValueError as error:
+            problem = str(error)
+        examples = "" if "e.g." in problem else f"; e.g. {', '.join(cls.EXAMPLES[:3])}"
+        shown = value.strip() if isinstance(value, str) else dict(value)
+        raise StiltsError(f"{option} {shown!r}: {problem}{examples}")
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.short()))
+
+    def short(self) -> str:
+        """The canonical short form: `parse(x.short()) == x`."""
+        raise NotImplementedError
+
+    @model_serializer
+    def _as_short(self) -> str:
+        """Dumped (into recipes, manifests) in the short form a user writes."""
+        return self.short()
+
+    def __str__(self) -> str:
+        return self.short()
+
+
+class Sampler(ShortSpec):
+    """How a multi-task phase picks the task of each optimiser step (jiant's samplers; see
+    `stilts.runtime.multitask.sampling` for the semantics and the draw).
+
+    ``T`` is the temperature of the ``temperature`` kind (p ∝ min(n, cap) ** (1/T)); ``cap``
+    caps the task sizes the ``proportional`` and ``temperature`` kinds weigh by; the
+    ``probabilities`` kind weighs tasks as given (positive numbers, normalised when used) and
+    must name exactly its phase's tasks.
+    """
+
+    FREE: ClassVar[Mapping[str, str]] = {"probabilities": "probabilities"}
+    WHAT: ClassVar[str] = "task sampler"
+    EXAMPLES: ClassVar[tuple[str, ...]] = (
+        "uniform",
+        "proportional",
+        "proportional:cap=50000",
+        "temperature:T=2,cap=100000",
+        "probabilities:mnli=0.5,squad=0.3,hellaswag=0.2",
+    )
+    KINDS: ClassVar[tuple[str, ...]] = ("uniform", "proportional", "temperature", "probabilities")
+
+    kind: Literal["uniform", "proportional", "temperature", "probabilities"]
+    temperature: float | None = Field(default=None, alias="T", gt=0, allow_inf_nan=False,
+                                      strict=True)  # fmt: skip
+    cap: int | None = Field(default=None, ge=1, strict=True)
+    probabilities: dict[str, StrictNumber] | None = None
+
+    @classmethod
+    def _prepared(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """``t=2`` reads as ``T=2``: the temperature is the one parameter with a capital."""
+        if "t" in value:
+            if "T" in value:
+                raise ValueError("'T' is given twice")
+            value = {("T" if key == "t" else key): item for key, item in value.items()}
+        return value
+
+    @field_validator("probabilities")
+    @classmethod
+    def _weights(cls, weights: dict[str, float] | None) -> dict[str, float] | None:
+        for task, weight in (weights or {}).items():
+            if not task:
+                raise ValueError("task probabilities need task names as keys")
+            if isinstance(weight, bool) or not math.isfinite(weight) or weight <= 0:
+                raise ValueError(
+                    f"the probability of {task!r} must be a finite number > 0, got {weight!r} "
+                    "(drop a task from the phase rather than giving it 0)"
+                )
+        return None if weights is None else {task: float(w) for task, w in weights.items()}
+
+    @model_validator(mode="after")
+    def _parameters_of_the_kind(self) -> Self:
+        given = {name for name in ("temperature", "cap", "probabilities") if getattr(self, name)
+                 is not None}  # fmt: skip
+        allowed = {
+            "uniform": set(),
+            "proportional": {"cap"},
+            "temperature": {"temperature", "cap"},
+            "probabilities": {"probabilities"},
+        }[self.kind]
+        for name in sorted(given - allowed):
+            shown = "T" if name == "temperature" else name
+            takes = ", ".join("T" if a == "temperature" else a for a in sorted(allowed))
+            raise ValueError(
+                f"{self.kind} sampling takes {'only ' + takes if takes else 'no parameters'}, "
+                f"not {shown}"
+            )
+        if self.kind == "temperature" and self.temperature is None:
+            raise ValueError("temperature sampling needs T, e.g. temperature:T=2")
+        if self.kind == "probabilities" and not self.probabilities:
+            raise ValueError(
+                "probabilities sampling needs a probability for every task, e.g. "
+                "probabilities:mnli=0.5,squad=0.5"
+            )
+        return self
+
+    @property
+    def exponent(self) -> float:
+        """1/T of the temperature kind: the power each (capped) task size is raised to."""
+        return 1 / (self.temperature or 1.0)
+
+    def check(self, tasks: Iterable[str]) -> None:
+        """Refuse (ValueError, as the model's own checks) probabilities that do not name
+        exactly the phase's `tasks`."""
+        if self.probabilities is None:
+            return
+        tasks = list(tasks)
+        listed = ", ".join(tasks)
+        unknown = [task for task in self.probabilities if task not in tasks]
+        if unknown:
+            first = unknown[0]
+            others = f" (and {', '.join(repr(t) for t in unknown[1:])})" if unknown[1:] else ""
+            raise ValueError(
+                f"task probabilities name {first!r}{did_you_mean(first, tasks)}{others}, which "
+                f"is not a task of this phase; its tasks are {listed}"
+            )
+        missing = [task for task in tasks if task not in self.probabilities]
+        if missing:
+            raise ValueError(
+                f"task probabilities leave out {', '.join(missing)}; give every task of the "
+                f"phase a probability (its tasks are {listed})"
+            )
+
+    def short(self) -> str:
+        if self.probabilities is not None:
+            pairs = ",".join(f"{t}={short_number(w)}" for t, w in self.probabilities.items())
+            return f"probabilities:{pairs}"
+        params = [f"T={short_number(self.temperature)}"] if self.temperature is not None else []
+        params += [f"cap={self.cap}"] if self.cap is not None else []
+        return self.kind + (":" + ",".join(params) if params else "")
+
+
+DEFAULT_SAMPLER = Sampler(kind="proportional")
+"""Multi-task phases draw each task in proportion to its training data unless told."""
+
+
+ADAPTER_DEFAULTS: dict[str, dict[str, Any]] = {
+    # LoRA on the attention query and value projections (PEFT's XLM-R default targets), with
+    # the rank, alpha and dropout of PEFT's sequence-classification example.
+    "lora": {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ("query", "value")},
+    # The IA3 paper rescales keys, values and the feed-forward activations, i.e. the input of
+    # the feed-forward output layer, which XLM-R calls `output.dense`. PEFT has no IA3 default
+    # for xlm-roberta, and its roberta default also matches `attention.output.dense`, which
+    # `stilts.runtime.adapters` therefore excludes.
+    "ia3": {"target_modules": ("key", "value", "output.dense")},
+    # LyCORIS kinds, at PEFT's default rank and alpha.
+    "loha": {"r": 8, "alpha": 8, "target_modules": ("query", "value")},
+    "lokr": {"r": 8, "alpha": 8, "target_modules": ("query", "value")},
+}
+"""Each supported PEFT kind's options and their defaults: the kinds that adapt Linear layers in
+place and can merge into them."""
+
+
+Handoff = Literal["merge", "stack"]
+HANDOFFS: tuple[str, ...] = get_args(Handoff)
+"""How a phase hands an adapted encoder on: merged into its weights, or stacked frozen."""
+
+
+class Adapter(ShortSpec):
+    """How a phase trains its encoder through a PEFT adapter, and how it hands the encoder on
+    (``merge`` into the weights, or ``stack`` it frozen under the next phase; see
+    `stilts.runtime.adapters`).
+
+    Options a kind does not take stay None; the others are filled with the kind's defaults, so
+    equal settings give equal `fingerprint`s however they were written. ``target_modules`` are
+    PEFT module-name suffixes of the encoder (``query``, ``output.dense``…), joined by ``+`` in
+    the short form.
+    """
+
+    WHAT: ClassVar[str] = "adapter"
+    EXAMPLES: ClassVar[tuple[str, ...]] = (
+        "lora", "lora:r=8,alpha=16", "ia3:handoff=stack", "lora:handoff=stack,r=4",
+    )  # fmt: skip
+    KINDS: ClassVar[tuple[str, ...]] = tuple(ADAPTER_DEFAULTS)
+
+    kind: Literal["lora", "ia3", "loha", "lokr"]
+    handoff: Handoff = "merge"
+    r: int | None = Field(default=None, ge=1, strict=True)
+    alpha: int | None = Field(default=None, ge=1, strict=True)
+    dropout: float | None = Field(default=None, ge=0, lt=1, strict=True)
+    target_modules: tuple[str, ...] | None = None
+
+    @classmethod
+    def _prepared(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Fill the options the kind takes; refuse those it does not."""
+        if value["kind"] not in ADAPTER_DEFAULTS:
+            return value
+        defaults = ADAPTER_DEFAULTS[value["kind"]]
+        for option in value.keys() - {"kind", "handoff"} - defaults.keys():
+            if option in cls.model_fields:
+                raise ValueError(
+                    f"{value['kind']} adapters take no option {option!r}; their options: "
+                    f"{', '.join(('handoff', *defaults))}"
+                )
+        return {**defaults, **value}
+
+    @field_validator("target_modules", mode="before")
+    @classmethod
+    def _modules(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(ListItems)
+        if isinstance(value, list | tuple):
+            value = tuple(str(item).strip() for item in value)
+            if not value or not all(value):
+                raise ValueError(
+                    f"expected module names joined by {ListItems!r}, e.g. "
+                    f"target_modules=query{ListItems}value"
+                )
+        return value
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that changes what the phase computes (part of its fingerprint)."""
+        options = {name: getattr(self, name) for name in ADAPTER_DEFAULTS[self.kind]}
+        options["target_modules"] = list(self.target_modules or ())
+        return {"kind": self.kind, "handoff": self.handoff, **options}
+
+    def short(self) -> str:
+        defaults = ADAPTER_DEFAULTS[self.kind]
+        options = [f"handoff={self.handoff}"] if self.handoff != "merge" else []
+        for name, default in defaults.items():
+            value = getattr(self, name)
+            if value == default:
+                continue
+            if name == "target_modules":
+                options.append(f"{name}={ListItems.join(value)}")
+            else:
+                options.append(f"{name}={value if isinstance(value, int) else short_number(value)}")
+        return self.kind + (":" + ",".join(options) if options else "")
+
+
+class DevAggregate(ShortSpec):
+    """One number for a multi-task phase: its tasks' main dev metrics (all on a 0-100 scale),
+    as jiant compares multi-task models: the plain mean (`EqualMetricAggregator`) or a mean
+    weighted per task (`WeightedMetricAggregator`), whose weights must name every task.
+
+    It only reads dev scores, so it is not part of a phase's fingerprint: a finished phase is
+    re-scored, never retrained, when the aggregate changes.
+    """
+
+    FREE: ClassVar[Mapping[str, str]] = {"weighted": "weights"}
+    WHAT: ClassVar[str] = "dev aggregate"
+    EXAMPLES: ClassVar[tuple[str, ...]] = ("mean", "weighted:mnli=2,squad=1")
+
+    kind: Literal["mean", "weighted"] = "mean"
+    weights: dict[str, StrictNumber] | None = None
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, weights: dict[str, float] | None) -> dict[str, float] | None:
+        for task, weight in (weights or {}).items():
+            if isinstance(weight, bool) or not math.isfinite(weight) or weight <= 0:
+                raise ValueError(f"the weight of {task!r} must be a finite number > 0")
+        return weights
+
+    @model_validator(mode="after")
+    def _weights_of_the_kind(self) -> Self:
+        if self.kind == "mean" and self.weights is not None:
+            raise ValueError("the mean dev aggregate takes no weights")
+        if self.kind == "weighted" and not self.weights:
+            raise ValueError("the weighted dev aggregate weighs its tasks: weighted:mnli=2,squad=1")
+        return self
+
+    def check(self, tasks: Iterable[str]) -> None:
+        """Refuse (ValueError, as the model's own checks) weights that do not name exactly
+        `tasks`."""
+        if self.weights is None:
+            return
+        tasks = list(tasks)
+        for name in self.weights:
+            if name not in tasks:
+                raise ValueError(
+                    f"the dev aggregate weighs {name!r}, which the phase does not train"
+                    f"{did_you_mean(name, tasks)}; its tasks: {', '.join(tasks)}"
+                )
+        missing = [task for task in tasks if task not in self.weights]
+        if missing:
+            raise ValueError(
+                f"the dev aggregate gives no weight to {', '.join(missing)}: weigh every task "
+                f"of the phase, e.g. weighted:{','.join(f'{t}=1' for t in tasks)}"
+            )
+
+    def __call__(self, scores: Mapping[str, float]) -> float:
+        """The aggregate of per-task main scores."""
+        weights = self.weights or dict.fromkeys(scores, 1.0)
+        total = sum(weights[task] for task in scores)
+        return sum(weights[task] * score for task, score in scores.items()) / total
+
+    def record(self, scores: Mapping[str, float]) -> dict[str, Any]:
+        """What a phase record holds: the aggregate, how it was taken, and its inputs."""
+        return {"aggregate": self.short(), "value": self(scores), "main_metrics": dict(scores)}
+
+    def short(self) -> str:
+        if self.weights is None:
+            return "mean"
+        return "weighted:" + ",".join(f"{t}={short_number(w)}" for t, w in self.weights.items())

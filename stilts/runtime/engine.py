@@ -1,0 +1,167 @@
+"""The work the runner orders: a starting model, a trained phase, a scored target.
+
+`stilts.runtime.runner` decides what must happen and in which store directory; this module
+does it, with Trainer and the models. It is imported only once something must train or be
+scored, so planning and reading finished runs never load torch.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from accelerate import PartialState
+
+from stilts import __version__
+from stilts.errors import StiltsError
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import ChainPlan, PhaseTask, PlannedPhase
+from stilts.runtime.arguments import RunOptions, process_state
+from stilts.runtime.bundled_model import materialize
+from stilts.runtime.encoder import evaluate_encoder
+from stilts.runtime.phase_model import trained_architecture
+from stilts.runtime.predict import Evaluation, evaluate_languages
+from stilts.runtime.provenance import hardware, package_versions
+from stilts.runtime.training import ModelSource, train_phase
+from stilts.runtime.training_rows import training_rows
+from stilts.store.files import write_json
+from stilts.store.layout import PHASE_MANIFEST
+from stilts.tasks.data import DataLocator
+from stilts.tasks.task import Task
+
+__all__ = [
+    "check_head",
+    "dev_aggregate",
+    "hardware",
+    "package_versions",
+    "phase_model",
+    "preflight",
+    "process_state",
+    "score",
+    "start_source",
+    "train",
+]
+
+
+def start_source(config: ChainConfig, store: Any, state: PartialState, on_wait: Any) -> ModelSource:
+    """The chain's starting model: the hub or a local directory, or the bundled tiny model,
+    built into the store on first use (by the main process, the others waiting)."""
+    model = config.model
+    if not config.bundled:
+        return ModelSource(model.id, model.revision, model.trust_remote_code)
+    with state.main_process_first():
+        return ModelSource(str(materialize(store, on_wait)))
+
+
+def phase_model(phase_dir: Path, trust_remote_code: bool) -> ModelSource:
+    """A finished phase's model, as the next phase starts from it."""
+    return ModelSource(str(phase_dir / "model"), trust_remote_code=trust_remote_code)
+
+
+def preflight(chain: ChainPlan) -> None:
+    """Load every table the chain will read, so bad data fails before any training."""
+    for phase in chain.trained:
+        for member in phase.members:
+            training_rows(member.training, member.task, chain.data)
+            member.task.load("dev", member.task.train_language, chain.data)
+    for language in chain.languages:
+        chain.target.task.load(chain.split, language, chain.data)
+
+
+def train(
+    chain: ChainPlan,
+    phase: PlannedPhase,
+    source: ModelSource,
+    start: ModelSource,
+    phase_dir: Path,
+    options: RunOptions | None,
+    state: PartialState,
+) -> dict[str, Any]:
+    """Train one phase, score it on its dev sets, write its manifest; return that record."""
+    options = options or RunOptions()
+    if state.is_main_process:  # a retrained phase is incomplete until it is rewritten
+        (phase_dir / PHASE_MANIFEST).unlink(missing_ok=True)
+    members = [m.bound(chain.data) for m in phase.members]
+    training = train_phase(
+        members, source, chain.data, phase.hyperparameters, chain.config.seed,
+        phase_dir, options, sampler=phase.sampler, start=start, adapter=phase.adapter,
+    )  # fmt: skip
+    dev = {m.task.name: _dev_scores(chain, m, phase_dir, options) for m in members}
+    scores = {name: evaluation.scores for name, evaluation in dev.items()}
+    record: dict[str, Any] = {
+        "task": phase.name,
+        "fingerprint": phase.fingerprint,
+        "spec": phase.spec,
+        "started_from": source.name,
+        "train_rows": training.train_rows,
+        "train_loss": training.train_loss,
+        "training_arguments": training.arguments,
+        "parameters": training.parameters,
+        "dev": scores[members[0].task.name] if len(members) == 1 else scores,
+        "seconds": {"train": training.seconds, "dev": sum(e.seconds for e in dev.values())},
+        "data": _records_for(chain.data, phase),
+        "packages": package_versions(),
+        "stilts": __version__,
+    }
+    if training.steps_per_task is not None:
+        record["steps_per_task"] = training.steps_per_task
+    if phase.aggregate is not None:
+        record["dev_aggregate"] = dev_aggregate(phase, record["dev"])
+    if state.is_main_process:
+        write_json(phase_dir / PHASE_MANIFEST, record)
+        shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
+    return record
+
+
+def _dev_scores(
+    chain: ChainPlan, member: PhaseTask, phase_dir: Path, options: RunOptions
+) -> Evaluation:
+    """A phase task's score on its training language's dev set: model selection's number."""
+    task = member.task
+    return evaluate_languages(
+        task, phase_dir / "model", "dev", [task.train_language], chain.data,
+        member.hyperparameters, chain.config.seed, options,
+        trust_remote_code=chain.config.model.trust_remote_code,
+    )  # fmt: skip
+
+
+def dev_aggregate(phase: PlannedPhase, dev: dict[str, Any]) -> dict[str, Any]:
+    """A multi-task phase's dev aggregate over its tasks' main metrics."""
+    assert phase.aggregate is not None
+    main = {
+        m.task.name: dev[m.task.name][m.task.train_language][m.task.main_metric]
+        for m in phase.members
+    }
+    return phase.aggregate.record(main)
+
+
+def score(
+    chain: ChainPlan, target: Task, source: ModelSource, options: RunOptions | None
+) -> Evaluation:
+    """The chain's target scored zero-shot in each of its languages, on `source`: the model
+    the chain trained, or a task without training data's encoder."""
+    hp = chain.target.hyperparameters
+    if not target.trains:
+        return evaluate_encoder(target, source, chain.languages, chain.data, hp)
+    return evaluate_languages(
+        target, Path(source.name), chain.split, chain.languages, chain.data, hp,
+        chain.config.seed, options or RunOptions(), trust_remote_code=source.trust_remote_code,
+    )  # fmt: skip
+
+
+def check_head(task: Task, source: ModelSource) -> None:
+    """Refuse a model without `task`'s trained head: transformers would fill a missing head
+    with random weights and score it."""
+    found = trained_architecture(task, source)
+    if not task.head.trained_in(found):
+        raise StiltsError(
+            f"{source.name} has no trained {task.head.kind} head for {task.name} ({found}), so "
+            f"it cannot be scored on it; train one with `stilts chain … {task.name}` and "
+            "evaluate that run"
+        )
+
+
+def _records_for(data: DataLocator, phase: PlannedPhase) -> list[dict[str, Any]]:
+    repos = {source.repo for m in phase.members for source in m.training.sources(m.task)}
+    return [record for record in data.records() if record["repo"] in repos]

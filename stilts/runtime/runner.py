@@ -1,0 +1,242 @@
+"""The one runner: what to train, what to reuse and what to score, for every command.
+
+`stilts chain`, `stilts grid`, `stilts run` and `stilts eval` all run planned chains through
+a `Runner`, so "is this already done?" and "what does --force redo?" have one answer:
+
+* A run whose manifest the store holds is finished: its results are read back (no torch is
+  imported for that, so a finished grid reads back in a second).
+* A phase whose phase.json the store holds is complete and is reused; otherwise it trains,
+  resuming from its last Trainer checkpoint if a killed run left one.
+* With ``force``, each phase and each run is redone the first time this runner meets it and
+  reused after that: a grid retrains an intermediate phase once, and every chain after it
+  uses the retrained phase, exactly as a single chain would.
+
+What happens is told to `RunCallback`s (progress, logs). The heavy work (Trainer, models,
+datasets) is in `stilts.runtime.engine`, imported only once something must train or score.
+Only the main process writes under a distributed launch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stilts import __version__
+from stilts.eval.submission import path_for
+from stilts.experiment.plan import ChainPlan, PlannedPhase
+from stilts.experiment.recipe import Recipe
+from stilts.runtime.callbacks import CallbackHandler, RunCallback
+from stilts.store.files import read_json, write_json, write_text
+from stilts.store.layout import PHASE_MANIFEST, RUN_MANIFEST, Store
+from stilts.store.lock import directory_lock
+from stilts.store.results import ChainResult
+
+if TYPE_CHECKING:
+    from stilts.runtime import engine as Engine
+    from stilts.runtime.arguments import RunOptions
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one chain: its results, and whether they were read back whole."""
+
+    result: ChainResult
+    reused: bool
+    run_dir: Path
+
+
+class Runner:
+    """Runs planned chains in one store; see the module docstring for what it decides."""
+
+    def __init__(
+        self,
+        store: Store,
+        options: RunOptions | None = None,
+        callbacks: Sequence[RunCallback] = (),
+        *,
+        force: bool = False,
+    ) -> None:
+        self.store = store
+        self.options = options
+        """How phases run (per-device batch, Trainer callbacks); not what they compute."""
+        self.callbacks = CallbackHandler(callbacks)
+        self.force = force
+        self._redone: set[str] = set()
+        """Fingerprints of the phases and runs this runner has (re)done, so that --force
+        redoes each once."""
+
+    def add_callback(self, callback: RunCallback) -> None:
+        """Tell `callback` of what the runner does from now on (as `Trainer.add_callback`)."""
+        self.callbacks = CallbackHandler((*self.callbacks.callbacks, callback))
+
+    def finished(self, chain: ChainPlan) -> ChainResult | None:
+        """The results of this very run if the store holds it whole (and --force has redone
+        it already, or is not given)."""
+        if self._redo(chain.run_fingerprint):
+            return None
+        run_dir = self.run_dir(chain)
+        if not (run_dir / RUN_MANIFEST).is_file():  # written last: the run is whole
+            return None
+        return ChainResult.read(run_dir)
+
+    def run_dir(self, chain: ChainPlan) -> Path:
+        return self.store.run_dir(chain.config.names, chain.run_fingerprint)
+
+    def run_all(self, chains: Sequence[ChainPlan]) -> list[Outcome]:
+        """Each chain in turn (phases shared between chains train once)."""
+        return [self.run(chain) for chain in chains]
+
+    def run(self, chain: ChainPlan) -> Outcome:
+        """Train what the store lacks, score the target, write the run; or read it back."""
+        self.callbacks.emit("on_run_begin", chain)
+        done = self.finished(chain)
+        if done is not None:
+            outcome = Outcome(done, True, self.run_dir(chain))
+        else:
+            outcome = Outcome(self._execute(chain), False, self.run_dir(chain))
+        self.callbacks.emit("on_run_end", chain, outcome.result, outcome.run_dir, outcome.reused)
+        return outcome
+
+    def evaluate(self, chain: ChainPlan, named: str) -> Outcome:
+        """Score the starting model of a one-phase `chain` on its task, training nothing
+        (`stilts eval`); `named` is how the user named the model. Results go under
+        ``STORE/evals``."""
+        engine = _engine()
+        started = time.perf_counter()
+        state = engine.process_state()
+        source = engine.start_source(chain.config, self.store, state, lambda _message: None)
+        target = chain.target.task.bound(chain.data)
+        if target.trains:
+            engine.check_head(target, source)
+        self.callbacks.emit("on_evaluate", chain, chain.languages)
+        evaluation = engine.score(chain, target, source, self.options)
+        out = self.store.root / "evals" / f"{target.name}-{chain.target.fingerprint[:12]}"
+        result = _result(chain, target, evaluation, dev={})
+        manifest = {
+            **self._manifest(chain, engine, started, evaluation),
+            "model": {"name": named, "start": chain.phases[0].spec["start"]},
+        }
+        if state.is_main_process:
+            _write(out, target, evaluation, result, manifest)
+        return Outcome(result, False, out)
+
+    def _redo(self, fingerprint: str) -> bool:
+        """Whether --force still has to redo what `fingerprint` names."""
+        return self.force and fingerprint not in self._redone
+
+    def _execute(self, chain: ChainPlan) -> ChainResult:
+        engine = _engine()
+        started = time.perf_counter()
+        state = engine.process_state()
+        engine.preflight(chain)
+        on_wait = self._waiting(chain, chain.phases[0])
+        source = start = engine.start_source(chain.config, self.store, state, on_wait)
+        records = []
+        for phase in chain.trained:
+            record, source = self._phase(engine, chain, phase, source, start, state)
+            records.append(record)
+        target = chain.target.task.bound(chain.data)
+        self.callbacks.emit("on_evaluate", chain, chain.languages)
+        evaluation = engine.score(chain, target, source, self.options)
+        self._redone.add(chain.run_fingerprint)
+        result = _result(chain, target, evaluation, records[-1]["dev"] if target.trains else {})
+        manifest = {
+            **self._manifest(chain, engine, started, evaluation),
+            "recipe": Recipe.of_chain(chain.config).dump(),
+            "model": {"name": chain.config.model.id, "start": chain.phases[0].spec["start"]},
+            "seed": chain.config.seed,
+            "phases": records,
+            "results": result.as_dict(),
+        }
+        if state.is_main_process:
+            _write(self.run_dir(chain), target, evaluation, result, manifest)
+        return result
+
+    def _phase(
+        self,
+        engine: Any,
+        chain: ChainPlan,
+        phase: PlannedPhase,
+        source: Any,
+        start: Any,
+        state: Any,
+    ) -> tuple[dict[str, Any], Any]:
+        """Reuse or train one phase; its record for the run's manifest, and its model."""
+        phase_dir = self.store.phase_dir(phase.name, phase.fingerprint)
+        redo = self._redo(phase.fingerprint)
+        locked = redo or not Store.is_complete(phase_dir)
+        with self._one_writer(phase_dir, state, self._waiting(chain, phase), locked=locked):
+            reused = Store.is_complete(phase_dir) and not redo
+            if reused:
+                self.callbacks.emit("on_phase_reused", chain, phase, phase_dir)
+                record = read_json(phase_dir / PHASE_MANIFEST)
+            else:
+                self.callbacks.emit("on_phase_begin", chain, phase, source.name)
+                record = engine.train(chain, phase, source, start, phase_dir, self.options, state)
+                self._redone.add(phase.fingerprint)
+                self.callbacks.emit("on_phase_end", chain, phase, record)
+        if reused and phase.aggregate is not None:  # as asked now, from the recorded scores
+            record["dev_aggregate"] = engine.dev_aggregate(phase, record["dev"])
+        handed_on = engine.phase_model(phase_dir, chain.config.model.trust_remote_code)
+        return {**record, "dir": str(phase_dir), "reused": reused}, handed_on
+
+    def _waiting(self, chain: ChainPlan, phase: PlannedPhase) -> Any:
+        return lambda message: self.callbacks.emit("on_phase_wait", chain, phase, message)
+
+    @contextmanager
+    def _one_writer(
+        self, directory: Path, state: Any, on_wait: Any, *, locked: bool
+    ) -> Iterator[None]:
+        """The block during which `directory` may be written: the main process holds its lock
+        (waiting for another run that holds it), then every process looks at the store again."""
+        held = directory_lock(directory, on_wait) if locked and state.is_main_process else None
+        with held or nullcontext():
+            state.wait_for_everyone()  # the others wait with it; then all see what it sees
+            yield
+
+    def _manifest(
+        self, chain: ChainPlan, engine: Any, started: float, evaluation: Any
+    ) -> dict[str, Any]:
+        """What every manifest records: the configuration and the machine and software."""
+        return {
+            "stilts": __version__,
+            "config": chain.config.model_dump(mode="json", by_alias=True),
+            "data": chain.data.records(),
+            "packages": engine.package_versions(),
+            "hardware": engine.hardware(),
+            "seconds": {"test": evaluation.seconds, "total": time.perf_counter() - started},
+        }
+
+
+def _engine() -> Engine:
+    """The heavy half of the runner (torch, transformers, datasets), imported on first need:
+    planning, and reading finished runs back, never pay for it."""
+    from stilts.runtime import engine
+
+    return engine
+
+
+def _result(chain: ChainPlan, target: Any, evaluation: Any, dev: dict[str, Any]) -> ChainResult:
+    return ChainResult(
+        tasks=chain.config.names,
+        target=target.name,
+        metric=target.main_metric,
+        train_language=target.train_language,
+        dev=dev,
+        test=evaluation.scores,
+        split=chain.split,
+    )
+
+
+def _write(
+    out: Path, target: Any, evaluation: Any, result: ChainResult, manifest: dict[str, Any]
+) -> None:
+    """Predictions, results, then the manifest: written last, it marks the run whole."""
+    for language, (extension, text) in evaluation.submissions.items():
+        write_text(out / "predictions" / path_for(target.name, language, extension), text)
+    result.write(out)
+    write_json(out / RUN_MANIFEST, manifest)
