@@ -23,7 +23,8 @@ from stilts.experiment.chain import ChainConfig, plan, run
 from stilts.store.layout import Store
 from stilts.tasks.data import DataLocator, HubSource
 from stilts.tasks.declarative import TaskDeclaration, declared_task
-from stilts.tasks.plugins.tagging import PANX_TAGS, TAGGING_DEFAULTS
+from stilts.tasks.formats import TAGGING_DEFAULTS
+from stilts.tasks.plugins.tagging import PANX_TAGS
 from stilts.tasks.task import Hyperparameters
 from stilts.testing import build_tiny_model, task_texts, write_table
 

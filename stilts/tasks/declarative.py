@@ -46,10 +46,8 @@ from stilts.eval.tagging import pos_scores
 from stilts.schema import Strict, describe
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.formats import QA_DEFAULTS, TAGGING_DEFAULTS, choice_rows, with_task_score
 from stilts.tasks.heads import ExtractiveQA, MultipleChoice, SequenceClassification, TokenTagging
-from stilts.tasks.plugins.multiple_choice import choice_rows
-from stilts.tasks.plugins.qa import QA_DEFAULTS, with_task_score
-from stilts.tasks.plugins.tagging import TAGGING_DEFAULTS
 from stilts.tasks.task import Hyperparameters, Loader, Metric, Role, Task
 
 if TYPE_CHECKING:

@@ -8,12 +8,12 @@ XCOPA follows XTREME-R: train on SIQA, then on COPA (`stilts chain siqa xcopa` t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
 from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.formats import Formatter, Row, choice_rows
 from stilts.tasks.heads import MultipleChoice
 from stilts.tasks.task import Loader, Role, Task
 
@@ -55,10 +55,6 @@ def xcopa_source(language: str) -> HubSource:
     )
 
 
-Row = dict[str, Any]
-Formatter = Callable[[Row], tuple[str, list[str], int]]
-"""One raw row -> (context, choices, index of the right choice; -1 when unlabelled)."""
-
 DEV_AS_TEST: dict[Role, str] = {"train": "train", "dev": "validation", "test": "validation"}
 
 
@@ -77,35 +73,6 @@ def choice_loader(
         return choice_rows(data, source, splits[role], columns, formatter)
 
     return load
-
-
-def choice_rows(
-    data: DataLocator,
-    source: HubSource,
-    split: str,
-    columns: tuple[str, ...],
-    formatter: Formatter,
-) -> datasets.Dataset:
-    """A table's rows in the multiple-choice head's columns, each made by `formatter` from the
-    table's own `columns` (one shared reader for every choice dataset's layout)."""
-    import datasets
-
-    table = data.load(source, split, columns=columns)
-    where = f"{data.where(source)} {split}"
-    rows: dict[str, list] = {"context": [], "choices": [], "label": []}
-    for row in table.select_columns(list(columns)):
-        try:
-            context, choices, label = formatter(row)
-        except (KeyError, ValueError) as error:
-            raise StiltsError(f"{where}: cannot read row {row!r} ({error})") from None
-        if label < 0:
-            continue
-        if label >= len(choices):
-            raise StiltsError(f"{where}: label {label} of a row with {len(choices)} choices")
-        rows["context"].append(context)
-        rows["choices"].append(choices)
-        rows["label"].append(label)
-    return datasets.Dataset.from_dict(rows)
 
 
 def hellaswag_row(row: Row) -> tuple[str, list[str], int]:

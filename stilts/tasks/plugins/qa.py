@@ -7,17 +7,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
-from stilts.eval.qa import mlqa_scores, qa_score, squad_scores
+from stilts.eval.qa import mlqa_scores, squad_scores
 from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.formats import QA_DEFAULTS, with_task_score
 from stilts.tasks.heads import ExtractiveQA
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Hyperparameters, Loader, Metric, Role, Task
+from stilts.tasks.task import Loader, Role, Task
 
 if TYPE_CHECKING:
     import datasets
 
 COLUMNS = ("id", "context", "question", "answers")
-QA_DEFAULTS = Hyperparameters(epochs=2, max_length=384, batch_size=16)  # the study's QA runs
 
 SQUAD = HubSource(
     repo="rajpurkar/squad",
@@ -37,16 +37,6 @@ TYDIQA_LANGUAGES = {
 }  # fmt: skip
 """TyDiQA-GoldP's languages and the id prefix that marks each (`arabic-…`)."""
 TYDIQA = xtreme_source("tydiqa")
-
-
-def with_task_score(scores: Metric) -> Metric:
-    """`scores` plus XTREME's QA task score, the mean of exact match and F1."""
-
-    def metric(predictions: list, references: list, language: str) -> dict[str, float]:
-        result = scores(predictions, references, language)
-        return {**result, "em_f1": qa_score(result)}
-
-    return metric
 
 
 def _read(data: DataLocator, source: HubSource, split: str) -> datasets.Dataset:

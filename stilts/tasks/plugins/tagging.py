@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from stilts.errors import StiltsError
 from stilts.eval.tagging import chunk_f1, pos_scores
 from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.formats import TAGGING_DEFAULTS
 from stilts.tasks.heads import TokenTagging
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Hyperparameters, Loader, Role, Task
+from stilts.tasks.task import Loader, Role, Task
 
 if TYPE_CHECKING:
     import datasets
@@ -44,7 +45,6 @@ PANX_LANGUAGES = (
 )  # fmt: skip
 
 _SPLITS: dict[Role, str] = {"train": "train", "dev": "validation", "test": "test"}
-TAGGING_DEFAULTS = Hyperparameters(epochs=10)  # the study's UD-POS and PAN-X runs
 
 
 def udpos_source(language: str) -> HubSource:
