@@ -16,7 +16,7 @@ from stilts.eval.parsing import attachment_scores
 from stilts.eval.qa import mlqa_scores, qa_score, squad_scores
 from stilts.eval.submission import Submission, Writer, answers_json, label_lines, tag_lines
 from stilts.eval.tagging import chunk_f1, pos_scores, token_accuracy
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads import (
     ROW,
     DependencyParsing,
@@ -42,6 +42,7 @@ from stilts.tasks.task import (
 from stilts.testing import TINY_CONFIG, build_tiny_model, task_texts, train_tokenizer, write_table
 
 __all__ = [
+    "DEV_AS_TEST",
     "ROW",
     "TINY_CONFIG",
     "DataLocator",
@@ -57,6 +58,7 @@ __all__ = [
     "Metric",
     "MultipleChoice",
     "Role",
+    "RoleSplits",
     "SentenceEmbedding",
     "SequenceClassification",
     "StiltsError",

@@ -45,7 +45,7 @@ from stilts.eval.qa import squad_scores
 from stilts.eval.tagging import pos_scores
 from stilts.schema import Strict, describe
 from stilts.tasks import registry
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, RoleSplits
 from stilts.tasks.formats import QA_DEFAULTS, TAGGING_DEFAULTS, choice_rows, with_task_score
 from stilts.tasks.heads import ExtractiveQA, MultipleChoice, SequenceClassification, TokenTagging
 from stilts.tasks.task import Hyperparameters, Loader, Metric, Role, Task
@@ -277,7 +277,8 @@ class TaskDeclaration(Strict):
 
     def source(self, language: str) -> HubSource:
         """The files of `language` (every language's, for a dataset without `{language}`)."""
-        return HubSource(self.repo, self.revision, self.files.replace("{language}", language))
+        files = self.files.replace("{language}", language)
+        return HubSource(self.repo, self.revision, files, RoleSplits(**self.splits.model_dump()))
 
     def head(self) -> SequenceClassification | TokenTagging | MultipleChoice | ExtractiveQA:
         if self.kind == "classification":
@@ -325,7 +326,8 @@ class TaskDeclaration(Strict):
                 raise StiltsError(
                     f"{name} has no language {language!r} (it has {', '.join(languages)})"
                 )
-            source, split = self.source(language), getattr(self.splits, role)
+            source = self.source(language)
+            split = source.split(role)
             return read(data, source, split, f"{data.where(source)} {source.pattern(split)}")
 
         return load

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, Role
 
 if TYPE_CHECKING:
     import datasets
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from stilts.eval.submission import Submission, Writer
     from stilts.tasks.heads import Head
     from stilts.tasks.heads.embedding import SentenceEmbedding
-
-Role = Literal["train", "dev", "test"]
-"""What a table is for: training (English), model selection (English dev), zero-shot testing."""
 
 
 @dataclass(frozen=True)

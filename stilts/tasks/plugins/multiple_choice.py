@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource
 from stilts.tasks.formats import Formatter, Row, choice_rows
 from stilts.tasks.heads import MultipleChoice
 from stilts.tasks.task import Loader, Role, Task
@@ -20,29 +20,37 @@ from stilts.tasks.task import Loader, Role, Task
 if TYPE_CHECKING:
     import datasets
 
+# The English datasets hide their test labels: their dev set serves as test.
 HELLASWAG = HubSource(
     repo="Rowan/hellaswag",
     revision="218ec52e09a7e7462a5400043bb9a69a41d06b76",
     files="data/{split}-*.parquet",
+    splits=DEV_AS_TEST,
 )
 COMMONSENSE_QA = HubSource(
     repo="tau/commonsense_qa",
     revision="94630fe30dad47192a8546eb75f094926d47e155",
     files="data/{split}-*.parquet",
+    splits=DEV_AS_TEST,
 )
 # Script datasets: read from the hub's parquet conversion, never by running their script.
 COSMOS_QA = HubSource(
-    repo="allenai/cosmos_qa", revision="refs/convert/parquet", files="default/{split}/*.parquet"
+    repo="allenai/cosmos_qa",
+    revision="refs/convert/parquet",
+    files="default/{split}/*.parquet",
+    splits=DEV_AS_TEST,
 )
 SIQA = HubSource(
     repo="allenai/social_i_qa",
     revision="9eb9490eb61bd4ffb5eaedf2ae22e260d8c4019e",  # a commit of refs/convert/parquet
     files="default/{split}/*.parquet",
+    splits=DEV_AS_TEST,
 )
 COPA = HubSource(
     repo="aps/super_glue",
     revision="5234c61e804e85e5994b14b002fa9ec34487bcfb",
     files="copa/{split}-*.parquet",
+    splits=DEV_AS_TEST,
 )
 XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 
@@ -55,22 +63,15 @@ def xcopa_source(language: str) -> HubSource:
     )
 
 
-DEV_AS_TEST: dict[Role, str] = {"train": "train", "dev": "validation", "test": "validation"}
-
-
 def choice_loader(
-    task: str,
-    source: HubSource,
-    columns: tuple[str, ...],
-    formatter: Formatter,
-    splits: dict[Role, str] = DEV_AS_TEST,
+    task: str, source: HubSource, columns: tuple[str, ...], formatter: Formatter
 ) -> Loader:
     """A loader for an English multiple-choice table; unlabelled rows are dropped."""
 
     def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
         if language != "en":
             raise StiltsError(f"{task} has English data only, not {language!r}")
-        return choice_rows(data, source, splits[role], columns, formatter)
+        return choice_rows(data, source, source.split(role), columns, formatter)
 
     return load
 
@@ -118,7 +119,8 @@ def load_xcopa(role: Role, language: str, data: DataLocator) -> datasets.Dataset
         raise StiltsError(
             f"xcopa has no language {language!r} (it has {', '.join(XCOPA_LANGUAGES)})"
         )
-    return choice_rows(data, xcopa_source(language), "test", COPA_COLUMNS, copa_row)
+    source = xcopa_source(language)
+    return choice_rows(data, source, source.split("test"), COPA_COLUMNS, copa_row)
 
 
 def _english(

@@ -23,9 +23,7 @@ if TYPE_CHECKING:
 QQP_HEAD = SequenceClassification(
     labels=("not_duplicate", "duplicate"), text_columns=("question1", "question2")
 )
-GLUE_QQP = glue_source("qqp")
-# GLUE hides the test labels: the dev set serves as QQP's test.
-_QQP_SPLITS: dict[Role, str] = {"train": "train", "dev": "validation", "test": "validation"}
+GLUE_QQP = glue_source("qqp")  # GLUE hides the test labels: the dev set serves as test
 
 PAWSX_HEAD = SequenceClassification(
     labels=("different", "paraphrase"),
@@ -33,7 +31,6 @@ PAWSX_HEAD = SequenceClassification(
     aliases={"0": "different", "1": "paraphrase"},
 )
 PAWSX_LANGUAGES = ("de", "en", "es", "fr", "ja", "ko", "zh")
-_SPLITS: dict[str, str] = {"train": "train", "dev": "validation", "test": "test"}
 
 
 def pawsx_source(language: str) -> HubSource:
@@ -46,7 +43,8 @@ def load_pawsx(role: Role, language: str, data: DataLocator) -> datasets.Dataset
         raise StiltsError(
             f"pawsx has no language {language!r} (it has {', '.join(PAWSX_LANGUAGES)})"
         )
-    source, split = pawsx_source(language), _SPLITS[role]
+    source = pawsx_source(language)
+    split = source.split(role)
     table = data.load(source, split, columns=PAWSX_HEAD.columns)
     where = f"{data.where(source)} {split}"
     labels = PAWSX_HEAD.label_ids(table["label"], where=where)
@@ -59,7 +57,7 @@ qqp = Task(
     head=QQP_HEAD,
     languages=("en",),
     sources=(GLUE_QQP,),
-    load=class_label_loader("qqp", GLUE_QQP, QQP_HEAD, _QQP_SPLITS),
+    load=class_label_loader("qqp", GLUE_QQP, QQP_HEAD),
     metric=accuracy,
     main_metric="accuracy",
 )

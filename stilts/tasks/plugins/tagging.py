@@ -44,8 +44,6 @@ PANX_LANGUAGES = (
     "th", "sw", "yo", "my", "zh", "kk", "tr", "et", "fi", "hu",
 )  # fmt: skip
 
-_SPLITS: dict[Role, str] = {"train": "train", "dev": "validation", "test": "test"}
-
 
 def udpos_source(language: str) -> HubSource:
     return xtreme_source(f"udpos.{UDPOS_LANGUAGES[language]}")
@@ -68,7 +66,8 @@ def class_label_tagging_loader(
             raise StiltsError(
                 f"{task} has no language {language!r} (it has {', '.join(source_for)})"
             )
-        source, split = source_for[language], _SPLITS[role]
+        source = source_for[language]
+        split = source.split(role)
         table = data.load(source, split, columns=("tokens", tag_column))
         names = getattr(getattr(table.features[tag_column], "feature", None), "names", None)
         if names is None or tuple(names) != head.labels:

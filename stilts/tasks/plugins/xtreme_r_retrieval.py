@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.task import Embed, Role, Task
 
@@ -81,7 +81,10 @@ TOP_K = 20
 METRIC = f"map@{TOP_K}"
 
 MEWSLIX_MENTIONS = HubSource(
-    repo="google-research/mewsli-x", revision="local", files="wikinews_mentions-{split}.jsonl"
+    repo="google-research/mewsli-x",
+    revision="local",
+    files="wikinews_mentions-{split}.jsonl",
+    splits=RoleSplits(dev="dev"),
 )
 MEWSLIX_CANDIDATES = HubSource(
     repo="google-research/mewsli-x", revision="local", files="candidate_set_entities.jsonl"
@@ -222,7 +225,8 @@ def _read_mentions(stamp: tuple[str, int, int]) -> dict[str, tuple[tuple[str, st
     return {language: tuple(rows) for language, rows in found.items()}
 
 
-def _mewslix_mentions(data: DataLocator, split: str, language: str) -> tuple:
+def _mewslix_mentions(data: DataLocator, role: Role, language: str) -> tuple:
+    split = MEWSLIX_MENTIONS.split(role)
     (path,) = data.local_files(MEWSLIX_MENTIONS, [split], what=MEWSLIX_WHAT)
     rows = _read_mentions(_stamp(path)).get(language, ())
     if not rows:
