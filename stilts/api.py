@@ -1,6 +1,7 @@
 """The plugin API: everything a task plugin imports from stilts, in one stable place.
 
-A plugin declares a `Task`: where its data lives (`HubSource`, read through the
+A plugin declares a `Task` (or, for a task without training data that scores the encoder
+itself, an `EncoderTask`): where its data lives (`HubSource`, read through the
 `DataLocator` it is handed), its head kind (one of the heads below), its languages, the
 study's hyperparameters (`Hyperparameters`) and its metric (those below follow XTREME's
 official code). Errors a user can fix are `StiltsError`s. Its tests build a tiny model and
@@ -31,6 +32,7 @@ from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.task import (
     Embed,
     EncoderEvaluation,
+    EncoderTask,
     Hyperparameters,
     Loader,
     Metric,
@@ -49,6 +51,7 @@ __all__ = [
     "DependencyParsing",
     "Embed",
     "EncoderEvaluation",
+    "EncoderTask",
     "ExtractiveQA",
     "Head",
     "HubSource",

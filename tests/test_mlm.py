@@ -104,7 +104,12 @@ def test_each_language_splits_90_5_5_by_position(lab):
 
 def test_evaluation_rows_have_seeds_of_their_own(lab):
     mlm = registry.load("mlm")
-    seeds = [s for role in ("dev", "test") for s in mlm.load(role, MULTI, lab.data)["mask_seed"]]
+    seeds = [
+        seed
+        for role in ("dev", "test")
+        for language in mlm.languages
+        for seed in mlm.read(role, language, lab.data)["mask_seed"]
+    ]
     assert len(seeds) == 2 * 2 * len(mlm.languages)
     assert len(set(seeds)) == len(seeds) and min(seeds) >= 0
 
@@ -113,7 +118,8 @@ def test_multi_is_every_language_in_order(lab):
     mlm = registry.load("mlm")
     assert mlm.train_language == MULTI
     for role in ("train", "dev"):
-        mixed = mlm.load(role, MULTI, lab.data)
+        mixed = mlm.read(role, MULTI, lab.data)
+        # The loader's own rows per language (training in one language is not the task's).
         alone = [mlm.load(role, language, lab.data) for language in mlm.languages]
         assert mixed["text"] == [text for table in alone for text in table["text"]]
         assert mixed["language"] == [x for table in alone for x in table["language"]]
@@ -126,18 +132,20 @@ def test_missing_text_unknown_languages_and_too_few_documents_are_clear_errors(l
     text = tmp_path / TEXT.repo
     (text / "de.txt").unlink()
     with pytest.raises(StiltsError, match=r"no .*mlm task's text.* files \(expected .*de\.txt"):
-        mlm.load("test", "de", DataLocator(tmp_path))
+        mlm.read("test", "de", DataLocator(tmp_path))
     with pytest.raises(StiltsError, match=r"de\.txt"):
-        mlm.load("train", MULTI, DataLocator(tmp_path))
-    with pytest.raises(StiltsError, match=r"has no language 'xx'.*'multi'"):
-        mlm.load("test", "xx", DataLocator(tmp_path))
+        mlm.read("train", MULTI, DataLocator(tmp_path))
+    # Model selection is in the train language, `multi` (all mixed), or any one language.
+    unknown = r"^mlm has no dev data in 'xx'; it has dev data in multi, ar, bg, "
+    with pytest.raises(StiltsError, match=unknown):
+        mlm.read("dev", "xx", DataLocator(tmp_path))
     (text / "fr.txt").write_text("\n".join(mlm_documents("fr")[:18]) + "\n\n   \n")
     assert mlm.load("train", "fr", DataLocator(tmp_path)).num_rows == 18
     with pytest.raises(StiltsError, match="18 non-blank documents, too few for a dev set"):
-        mlm.load("dev", "fr", DataLocator(tmp_path))
+        mlm.read("dev", "fr", DataLocator(tmp_path))
     shutil.rmtree(text)
     with pytest.raises(StiltsError, match=r"no mlm text for 'en'.*hf download wikimedia/wiki"):
-        mlm.load("train", "en", DataLocator(tmp_path))
+        mlm.read("dev", "en", DataLocator(tmp_path))
 
 
 # --- blocks -------------------------------------------------------------------------------
@@ -186,7 +194,7 @@ def masked_batches(lab: Lab, fixed: bool, passes: int) -> list[tuple[dict, list[
     `fixed`: the documents are given evaluation seeds, so `preprocess` masks them; else the
     training collator masks them, afresh on each pass.
     """
-    table = registry.load("mlm").load("train", MULTI, lab.data)
+    table = registry.load("mlm").read("train", MULTI, lab.data)
     if fixed:
         # A seed of its own for each document on each pass (the "language" is only hashed).
         seeds = [mask_seed(f"pass {n}", i) for n in range(passes) for i in range(len(table))]
@@ -277,7 +285,7 @@ def packed_documents(features: dict, rows: dict, tokenizer) -> dict[str, list[in
 
 def test_evaluation_masks_are_fixed_whatever_the_batch_and_order(lab):
     tokenizer = lab.tokenizer
-    table = registry.load("mlm").load("dev", MULTI, lab.data)
+    table = registry.load("mlm").read("dev", MULTI, lab.data)
     rows = table.to_dict()
     first, again = (HEAD.preprocess(rows, tokenizer, max_length=32) for _ in range(2))
     assert first == again

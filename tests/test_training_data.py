@@ -32,7 +32,7 @@ def mirror(tmp_path_factory):
 
 def test_the_tasks_own_translations_load_through_its_loader(mirror):
     data = DataLocator(mirror)
-    english = MNLI.load("train", "en", data)
+    english = MNLI.read("train", "en", data)
     german = TrainingData(("de",)).rows(MNLI, data)
     assert german.num_rows == english.num_rows
     assert german["premise"][0] == f"de {english['premise'][0]}"
@@ -48,7 +48,7 @@ def test_a_users_translated_copies_are_read_in_the_tasks_own_schema(tmp_path):
     write_table(tmp_path / "es", GLUE_MNLI, "train", copy)  # DIR/<lang>/nyu-mll/glue/…
     rows = TrainingData(("es",), files=tmp_path).rows(MNLI, DataLocator(SAMPLE_DATA))
     assert rows["premise"] == copy["premise"]
-    assert rows["label"] == MNLI.load("train", "en", DataLocator(SAMPLE_DATA))["label"]
+    assert rows["label"] == MNLI.read("train", "en", DataLocator(SAMPLE_DATA))["label"]
 
 
 def test_a_task_without_translations_needs_the_users_files():
@@ -80,7 +80,7 @@ def test_a_chain_trains_on_english_and_translated_rows(mirror, tmp_path):
     store = Store(tmp_path)
     result = run(chain, store)
     record = read_json(store.phase_dir("mnli", chain.phases[0].fingerprint) / PHASE_MANIFEST)
-    english = MNLI.load("train", "en", DataLocator(mirror)).num_rows
+    english = MNLI.read("train", "en", DataLocator(mirror)).num_rows
     assert record["train_rows"] == 2 * english
     assert result.dev["en"]["accuracy"] > 80
 
@@ -119,7 +119,7 @@ def test_groups_give_an_equal_share_of_the_limit_each(grouped):
 
 def test_anli_plus_is_its_groups_together(grouped):
     data = DataLocator(grouped)
-    whole = ANLI_PLUS.load("train", "en", data)
+    whole = ANLI_PLUS.read("train", "en", data)
     assert (
         whole["premise"]
         == TrainingData(groups=ANLI_PLUS.groups.names).rows(ANLI_PLUS, data)["premise"]
@@ -134,7 +134,7 @@ def test_mnli_genres_split_its_training_rows(grouped):
         assert rows.num_rows == table["genre"].count(genre) > 0
         assert rows.column_names == list(MNLI.head.columns)
     together = sorted(p for rows in genres.values() for p in rows["premise"])
-    assert together == sorted(MNLI.load("train", "en", data)["premise"])  # GLUE's same rows
+    assert together == sorted(MNLI.read("train", "en", data)["premise"])  # GLUE's same rows
 
 
 def test_a_genre_table_with_another_label_set_is_refused(tmp_path):

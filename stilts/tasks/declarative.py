@@ -302,7 +302,7 @@ class TaskDeclaration(Strict):
             head=self.head(),
             languages=self.languages,
             sources=tuple(sources),
-            load=self._loader(name, tuple(read)),
+            load=self._loader(),
             metric=_METRICS[self.kind],
             main_metric=self.metric,
             train_language=self.train_language,
@@ -313,7 +313,7 @@ class TaskDeclaration(Strict):
         """What of this declaration decides what a phase trains (part of its fingerprint)."""
         return self.model_dump(mode="json", exclude_defaults=True, exclude=set(_NOT_IDENTITY))
 
-    def _loader(self, name: str, languages: tuple[str, ...]) -> Loader:
+    def _loader(self) -> Loader:
         read = {
             "classification": self._classification,
             "tagging": self._tagging,
@@ -322,10 +322,6 @@ class TaskDeclaration(Strict):
         }[self.kind]
 
         def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-            if language not in languages:
-                raise StiltsError(
-                    f"{name} has no language {language!r} (it has {', '.join(languages)})"
-                )
             source = self.source(language)
             split = source.split(role)
             return read(data, source, split, f"{data.where(source)} {source.pattern(split)}")

@@ -34,8 +34,6 @@ def class_label_loader(task: str, source: HubSource, head: SequenceClassificatio
     """
 
     def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-        if language != "en":
-            raise StiltsError(f"{task} has English data only, not {language!r}")
         split = source.split(role)
         table = data.load(source, split, columns=head.columns)
         check_label_names(table, head, f"{data.where(source)} {split}", task)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
 from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Embed, Hyperparameters, Role, Task
+from stilts.tasks.task import Embed, EncoderTask, Hyperparameters, Role
 
 if TYPE_CHECKING:
     import datasets
@@ -51,20 +50,8 @@ def tatoeba_source(language: str) -> HubSource:
     return xtreme_source(f"tatoeba.{TATOEBA_LANGUAGES[language]}", DEV_AS_TEST)
 
 
-def _no_training(task: str, role: Role) -> None:
-    if role == "train":
-        raise StiltsError(f"{task} has no training data; it evaluates the encoder")
-
-
-def _check_language(task: str, language: str, languages: object) -> None:
-    if language not in languages:  # type: ignore[operator]
-        raise StiltsError(f"{task} has no language {language!r} (it has {', '.join(languages)})")
-
-
 def load_tatoeba(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     """Aligned `english` and `other` sentences (row i of each is a translation pair)."""
-    _no_training("tatoeba", role)
-    _check_language("tatoeba", language, TATOEBA_LANGUAGES)
     source = tatoeba_source(language)
     table = data.load(source, source.split(role), columns=TATOEBA_COLUMNS)
     # Which side is English is read off the table, not assumed.
@@ -108,8 +95,6 @@ def load_bucc(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     themselves are read by the evaluation."""
     import datasets
 
-    _no_training("bucc2018", role)
-    _check_language("bucc2018", language, BUCC_LANGUAGES)
     gold = sorted(_bucc_gold(data, language, BUCC.split(role)))
     return datasets.Dataset.from_dict(
         {"source_id": [s for s, _ in gold], "target_id": [t for _, t in gold]}
@@ -143,28 +128,26 @@ def evaluate_bucc(
 RETRIEVAL_DEFAULTS = Hyperparameters(max_length=512)
 """jiant's XTREME scripts embed the retrieval sentences at up to 512 tokens."""
 
-tatoeba = Task(
+tatoeba = EncoderTask(
     name="tatoeba",
     summary="Tatoeba sentence retrieval, English to 36 languages; evaluates the encoder",
     head=SentenceEmbedding(),
     languages=tuple(TATOEBA_LANGUAGES),
     sources=tuple(tatoeba_source(language) for language in TATOEBA_LANGUAGES),
     load=load_tatoeba,
-    metric=None,
+    evaluate_encoder=evaluate_tatoeba,
     main_metric="accuracy",
     defaults=RETRIEVAL_DEFAULTS,
-    evaluate_encoder=evaluate_tatoeba,
 )
 
-bucc2018 = Task(
+bucc2018 = EncoderTask(
     name="bucc2018",
     summary="BUCC 2018 bitext mining (local corpora), 4 languages; evaluates the encoder",
     head=SentenceEmbedding(),
     languages=BUCC_LANGUAGES,
     sources=(BUCC,),
     load=load_bucc,
-    metric=None,
+    evaluate_encoder=evaluate_bucc,
     main_metric="f1",
     defaults=RETRIEVAL_DEFAULTS,
-    evaluate_encoder=evaluate_bucc,
 )

@@ -128,8 +128,6 @@ def udparse_head(data: DataLocator) -> DependencyParsing:
 def load_udparse(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     import datasets
 
-    if language != "en":
-        raise StiltsError(f"udparse has English data only, not {language!r}")
     sentences = _sentences(data, role)
     return datasets.Dataset.from_dict(
         {
