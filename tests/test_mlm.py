@@ -90,6 +90,7 @@ def test_each_language_splits_90_5_5_by_position(lab):
             "train": [i for i in range(MLM_LINES) if i % 20 < 18],
         }
         for role, indices in positions.items():
+            # The loader's own rows of one language: the task trains on `multi`, all mixed.
             table = mlm.load(role, language, lab.data)
             assert table["text"] == [documents[i] for i in indices], (role, language)
             assert set(table["language"]) == {language}
@@ -140,7 +141,7 @@ def test_missing_text_unknown_languages_and_too_few_documents_are_clear_errors(l
     with pytest.raises(StiltsError, match=unknown):
         mlm.read("dev", "xx", DataLocator(tmp_path))
     (text / "fr.txt").write_text("\n".join(mlm_documents("fr")[:18]) + "\n\n   \n")
-    assert mlm.load("train", "fr", DataLocator(tmp_path)).num_rows == 18
+    assert mlm.load("train", "fr", DataLocator(tmp_path)).num_rows == 18  # the loader's own
     with pytest.raises(StiltsError, match="18 non-blank documents, too few for a dev set"):
         mlm.read("dev", "fr", DataLocator(tmp_path))
     shutil.rmtree(text)
@@ -313,6 +314,7 @@ def test_evaluation_masks_are_fixed_whatever_the_batch_and_order(lab):
 
 def test_training_blocks_are_masked_afresh_each_time(lab):
     tokenizer = lab.tokenizer
+    # English training rows, from the loader itself (the task trains on `multi`, all mixed).
     rows = registry.load("mlm").load("train", "en", lab.data).select(range(20)).to_dict()
     features = HEAD.preprocess(rows, tokenizer, max_length=64)
     assert "labels" not in features  # nothing masked yet: the blocks are the plain text
