@@ -1,6 +1,7 @@
 """The plugin API: everything a task plugin imports from stilts, in one stable place.
 
-A plugin declares a `Task`: where its data lives (`HubSource`, read through the
+A plugin declares a `Task` (or, for a task without training data that scores the encoder
+itself, an `EncoderTask`): where its data lives (`HubSource`, read through the
 `DataLocator` it is handed), its head kind (one of the heads below), its languages, the
 study's hyperparameters (`Hyperparameters`) and its metric (those below follow XTREME's
 official code). Errors a user can fix are `StiltsError`s. docs/writing-a-plugin.md describes
@@ -18,7 +19,7 @@ from stilts.eval.parsing import attachment_scores
 from stilts.eval.qa import mlqa_scores, qa_score, squad_scores
 from stilts.eval.submission import Submission, Writer, answers_json, label_lines, tag_lines
 from stilts.eval.tagging import chunk_f1, pos_scores, token_accuracy
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads import (
     ROW,
     DependencyParsing,
@@ -33,6 +34,7 @@ from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.task import (
     Embed,
     EncoderEvaluation,
+    EncoderTask,
     Hyperparameters,
     Loader,
     Metric,
@@ -43,11 +45,13 @@ from stilts.tasks.task import (
 )
 
 __all__ = [
+    "DEV_AS_TEST",
     "ROW",
     "DataLocator",
     "DependencyParsing",
     "Embed",
     "EncoderEvaluation",
+    "EncoderTask",
     "ExtractiveQA",
     "Head",
     "HubSource",
@@ -57,6 +61,7 @@ __all__ = [
     "Metric",
     "MultipleChoice",
     "Role",
+    "RoleSplits",
     "SentenceEmbedding",
     "SequenceClassification",
     "StiltsError",

@@ -208,7 +208,7 @@ def test_predictions_are_written_in_the_xtreme_layout_and_rescore_to_the_table(m
     for language in XNLI_LANGUAGES:
         path = mnli_xnli.run_dir / "predictions" / "xnli" / f"test-{language}.tsv"
         predicted = [labels.index(line) for line in path.read_text().splitlines()]
-        gold = xnli.load("test", language, data)["label"]
+        gold = xnli.read("test", language, data)["label"]
         accuracy = 100 * float(np.mean(np.array(predicted) == np.array(gold)))
         assert accuracy == pytest.approx(mnli_xnli.result.test[language]["accuracy"])
 

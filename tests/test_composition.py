@@ -101,8 +101,8 @@ def test_the_composed_intermediate_phase_learns_through_its_adapter(lab, compose
     assert spec["tasks"][0]["training_data"]  # the translated rows are part of its identity
     # Every English row and its German copy, plus the mlm documents.
     data = DataLocator(lab.data)
-    english = registry.load("mnli").load("train", "en", data).num_rows
-    mlm = registry.load("mlm").load("train", "multi", data).num_rows
+    english = registry.load("mnli").read("train", "en", data).num_rows
+    mlm = registry.load("mlm").read("train", "multi", data).num_rows
     assert record["train_rows"] == 2 * english + mlm
     assert record["dev"]["mnli"]["en"]["accuracy"] > 60  # chance: 33
     mlm_after = record["dev"]["mlm"][MULTI]["accuracy"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import datasets
 import pytest
 
 from stilts import StiltsError
-from stilts.tasks.data import DataLocator, HubSource
-from stilts.tasks.plugins.nli import GLUE_MNLI, XTREME_XNLI, load_mnli, load_xnli
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
+from stilts.tasks.plugins.nli import GLUE_MNLI, XTREME_XNLI, load_mnli, load_xnli, mnli
 from stilts.testing import write_table
 
 XNLI_FEATURES = datasets.Features(
@@ -78,8 +80,9 @@ def test_mnli_drops_unlabelled_rows(tmp_path):
 
 
 def test_mnli_is_english_only(tmp_path):
-    with pytest.raises(StiltsError, match="English data only"):
-        load_mnli("train", "de", DataLocator(tmp_path))
+    english = r"^mnli has no train data in 'de'; it has train data in en$"
+    with pytest.raises(StiltsError, match=english):
+        mnli.read("train", "de", DataLocator(tmp_path))
 
 
 def test_identity_follows_file_content(tmp_path):
@@ -94,6 +97,44 @@ def test_identity_follows_file_content(tmp_path):
         "revision": "abc",
         "files": "x/{split}-*.parquet",
     }
+
+
+def test_each_role_reads_the_split_its_source_names(tmp_path):
+    features = datasets.Features(
+        {"premise": datasets.Value("string"), "hypothesis": datasets.Value("string"),
+         "label": datasets.ClassLabel(names=["entailment", "neutral", "contradiction"])}
+    )  # fmt: skip
+    for split in ("train", "validation_matched", "validation_mismatched", "validation", "test"):
+        rows = {"premise": [split], "hypothesis": ["h"], "label": [0]}
+        write_table(tmp_path, GLUE_MNLI, split, datasets.Dataset.from_dict(rows, features))
+    data = DataLocator(tmp_path)
+    # GLUE hides MNLI's test labels: the matched dev set selects, the mismatched one tests.
+    read = {role: load_mnli(role, "en", data)["premise"] for role in ("train", "dev", "test")}
+    assert read == {
+        "train": ["train"],
+        "dev": ["validation_matched"],
+        "test": ["validation_mismatched"],
+    }
+    standard = HubSource("org/data", "abc", "{split}.parquet")
+    assert [standard.split(role) for role in ("train", "dev", "test")] == [
+        "train", "validation", "test"
+    ]  # fmt: skip
+    assert replace(standard, splits=DEV_AS_TEST).split("test") == "validation"
+
+
+def test_splits_change_neither_identity_nor_equality(tmp_path):
+    """Which split serves a role picks among a source's files: the fingerprinted identity,
+    equality, hashing and the locator's one read of each table stay those of the files."""
+    plain = HubSource(repo="org/data", revision="abc", files="x/{split}-*.parquet")
+    rounds = replace(plain, splits=RoleSplits("train_r1", "dev_r1", "test_r1"))
+    write_table(tmp_path, plain, "train_r1", xnli_rows(["neutral"]))
+    for root in (None, tmp_path):
+        assert DataLocator(root).identity(rounds) == DataLocator(root).identity(plain)
+    assert rounds == plain and hash(rounds) == hash(plain)
+    assert len({plain: 1, rounds: 2}) == 1
+    data = DataLocator(tmp_path)
+    assert data.load(plain, "train_r1") is data.load(rounds, rounds.split("train"))
+    assert len(data.records()) == 1
 
 
 def test_loads_are_recorded_with_a_content_hash(tmp_path):

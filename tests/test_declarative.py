@@ -27,7 +27,8 @@ from stilts.schema import describe
 from stilts.store.layout import Store
 from stilts.tasks.data import DataLocator, HubSource
 from stilts.tasks.declarative import TaskDeclaration, declared_task
-from stilts.tasks.plugins.tagging import PANX_TAGS, TAGGING_DEFAULTS
+from stilts.tasks.formats import TAGGING_DEFAULTS
+from stilts.tasks.plugins.tagging import PANX_TAGS
 from stilts.tasks.task import Hyperparameters
 from stilts.testing import build_tiny_model, task_texts, write_table
 
@@ -155,9 +156,9 @@ def test_declared_task_reads_labels_by_name_index_or_class_label(tmp_path):
         },
     )  # fmt: skip
     data = DataLocator(tmp_path)
-    assert task.load("train", "en", data)["label"] == [1, 0, 0]
-    assert task.load("dev", "en", data)["label"] == [1, 0, 0, 1]
-    assert task.load("test", "en", data)["label"] == [1, 0]  # by name, not by position
+    assert task.read("train", "en", data)["label"] == [1, 0, 0]
+    assert task.read("dev", "en", data)["label"] == [1, 0, 0, 1]
+    assert task.read("test", "en", data)["label"] == [1, 0]  # by name, not by position
 
 
 def test_multiple_choice_and_extractive_qa_read_their_columns(tmp_path):
@@ -177,7 +178,7 @@ def test_multiple_choice_and_extractive_qa_read_their_columns(tmp_path):
             "columns": {"context": ["story", "question"], "choices": "options", "label": "answer"},
         },
     )  # fmt: skip
-    loaded = mc.load("train", "en", DataLocator(tmp_path))
+    loaded = mc.read("train", "en", DataLocator(tmp_path))
     assert loaded.to_dict() == {
         "context": ["a story . which one ?", "another . and now ?"],
         "choices": [["a", "b", "c"], ["d", "e", "f"]],
@@ -197,7 +198,7 @@ def test_multiple_choice_and_extractive_qa_read_their_columns(tmp_path):
         },
     )  # fmt: skip
     assert qa.main_metric == "em_f1" and qa.defaults.max_length == 384  # as SQuAD's
-    loaded = qa.load("train", "en", DataLocator(tmp_path))
+    loaded = qa.read("train", "en", DataLocator(tmp_path))
     assert loaded.column_names == ["id", "context", "question", "answers"]
     assert loaded[0] == {"id": "q0", "context": context, "question": question, "answers": gold}
 
@@ -296,7 +297,7 @@ BAD_DATA = [
 def test_data_that_does_not_fit_the_declaration_is_one_line(lab, declaration, message):
     chain = plan(config(lab, "reviews", declared={"reviews": declaration}))
     with pytest.raises(StiltsError) as error:
-        chain.target.task.load("train", "en", chain.data)
+        chain.target.task.read("train", "en", chain.data)
     text = str(error.value)
     assert "\n" not in text
     assert message in text, text

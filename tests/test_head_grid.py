@@ -65,7 +65,7 @@ def test_any_intermediate_hands_on_to_any_target(lab, intermediate, target):
     assert result.dev["en"][task.main_metric] > LEARNED[target], result.dev
     run_dir = lab.store.run_dir(chain.config.names, chain.run_fingerprint)
     for language in task.languages:  # the submission files score exactly as the table says
-        rows = task.load("test", language, chain.data)
+        rows = task.read("test", language, chain.data)
         path = next((run_dir / "predictions" / target).glob(f"test-{language}.*"))
         predicted = read_submission(path, task, rows)
         scores = task.metric(predicted, task.head.references(rows), language)

@@ -92,6 +92,7 @@ def test_each_language_splits_90_5_5_by_position(lab):
             "train": [i for i in range(MLM_LINES) if i % 20 < 18],
         }
         for role, indices in positions.items():
+            # The loader's own rows of one language: the task trains on `multi`, all mixed.
             table = mlm.load(role, language, lab.data)
             assert table["text"] == [documents[i] for i in indices], (role, language)
             assert set(table["language"]) == {language}
@@ -106,7 +107,12 @@ def test_each_language_splits_90_5_5_by_position(lab):
 
 def test_evaluation_rows_have_seeds_of_their_own(lab):
     mlm = registry.load("mlm")
-    seeds = [s for role in ("dev", "test") for s in mlm.load(role, MULTI, lab.data)["mask_seed"]]
+    seeds = [
+        seed
+        for role in ("dev", "test")
+        for language in mlm.languages
+        for seed in mlm.read(role, language, lab.data)["mask_seed"]
+    ]
     assert len(seeds) == 2 * 2 * len(mlm.languages)
     assert len(set(seeds)) == len(seeds) and min(seeds) >= 0
 
@@ -115,7 +121,8 @@ def test_multi_is_every_language_in_order(lab):
     mlm = registry.load("mlm")
     assert mlm.train_language == MULTI
     for role in ("train", "dev"):
-        mixed = mlm.load(role, MULTI, lab.data)
+        mixed = mlm.read(role, MULTI, lab.data)
+        # The loader's own rows per language (training in one language is not the task's).
         alone = [mlm.load(role, language, lab.data) for language in mlm.languages]
         assert mixed["text"] == [text for table in alone for text in table["text"]]
         assert mixed["language"] == [x for table in alone for x in table["language"]]
@@ -128,18 +135,20 @@ def test_missing_text_unknown_languages_and_too_few_documents_are_clear_errors(l
     text = tmp_path / TEXT.repo
     (text / "de.txt").unlink()
     with pytest.raises(StiltsError, match=r"no .*mlm task's text.* files \(expected .*de\.txt"):
-        mlm.load("test", "de", DataLocator(tmp_path))
+        mlm.read("test", "de", DataLocator(tmp_path))
     with pytest.raises(StiltsError, match=r"de\.txt"):
-        mlm.load("train", MULTI, DataLocator(tmp_path))
-    with pytest.raises(StiltsError, match=r"has no language 'xx'.*'multi'"):
-        mlm.load("test", "xx", DataLocator(tmp_path))
+        mlm.read("train", MULTI, DataLocator(tmp_path))
+    # Model selection is in the train language, `multi` (all mixed), or any one language.
+    unknown = r"^mlm has no dev data in 'xx'; it has dev data in multi, ar, bg, "
+    with pytest.raises(StiltsError, match=unknown):
+        mlm.read("dev", "xx", DataLocator(tmp_path))
     (text / "fr.txt").write_text("\n".join(mlm_documents("fr")[:18]) + "\n\n   \n")
-    assert mlm.load("train", "fr", DataLocator(tmp_path)).num_rows == 18
+    assert mlm.load("train", "fr", DataLocator(tmp_path)).num_rows == 18  # the loader's own
     with pytest.raises(StiltsError, match="18 non-blank documents, too few for a dev set"):
-        mlm.load("dev", "fr", DataLocator(tmp_path))
+        mlm.read("dev", "fr", DataLocator(tmp_path))
     shutil.rmtree(text)
     with pytest.raises(StiltsError, match=r"no mlm text for 'en'.*hf download wikimedia/wiki"):
-        mlm.load("train", "en", DataLocator(tmp_path))
+        mlm.read("dev", "en", DataLocator(tmp_path))
 
 
 # --- blocks -------------------------------------------------------------------------------
@@ -188,7 +197,7 @@ def masked_batches(lab: Lab, fixed: bool, passes: int) -> list[tuple[dict, list[
     `fixed`: the documents are given evaluation seeds, so `preprocess` masks them; else the
     training collator masks them, afresh on each pass.
     """
-    table = registry.load("mlm").load("train", MULTI, lab.data)
+    table = registry.load("mlm").read("train", MULTI, lab.data)
     if fixed:
         # A seed of its own for each document on each pass (the "language" is only hashed).
         seeds = [mask_seed(f"pass {n}", i) for n in range(passes) for i in range(len(table))]
@@ -279,7 +288,7 @@ def packed_documents(features: dict, rows: dict, tokenizer) -> dict[str, list[in
 
 def test_evaluation_masks_are_fixed_whatever_the_batch_and_order(lab):
     tokenizer = lab.tokenizer
-    table = registry.load("mlm").load("dev", MULTI, lab.data)
+    table = registry.load("mlm").read("dev", MULTI, lab.data)
     rows = table.to_dict()
     first, again = (HEAD.preprocess(rows, tokenizer, max_length=32) for _ in range(2))
     assert first == again
@@ -307,6 +316,7 @@ def test_evaluation_masks_are_fixed_whatever_the_batch_and_order(lab):
 
 def test_training_blocks_are_masked_afresh_each_time(lab):
     tokenizer = lab.tokenizer
+    # English training rows, from the loader itself (the task trains on `multi`, all mixed).
     rows = registry.load("mlm").load("train", "en", lab.data).select(range(20)).to_dict()
     features = HEAD.preprocess(rows, tokenizer, max_length=64)
     assert "labels" not in features  # nothing masked yet: the blocks are the plain text

@@ -15,18 +15,20 @@ from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
 from stilts.runtime.runner import Runner
 from stilts.tasks.data import DataLocator
-from stilts.tasks.plugins.paraphrase import GLUE_QQP, PAWSX_LANGUAGES, load_pawsx, qqp
+from stilts.tasks.plugins.paraphrase import GLUE_QQP, PAWSX_LANGUAGES, pawsx, qqp
 from stilts.testing import write_table
 
 
 def test_string_labels_map_to_ids_per_language(tmp_path):
     write_pawsx_fixture(tmp_path)
-    table = load_pawsx("test", "ko", DataLocator(tmp_path))
+    table = pawsx.read("test", "ko", DataLocator(tmp_path))
     assert table.column_names == ["sentence1", "sentence2", "label"]
     assert table["label"][:4] == [0, 1, 0, 1]
     assert all(s.startswith("ko ") for s in table["sentence1"])
-    with pytest.raises(StiltsError, match="no language 'ru'"):
-        load_pawsx("test", "ru", DataLocator(tmp_path))
+    with pytest.raises(
+        StiltsError, match=r"^pawsx has no test data in 'ru'; it has test data in de,"
+    ):
+        pawsx.read("test", "ru", DataLocator(tmp_path))
 
 
 def test_mnli_then_pawsx_reuses_the_nli_phase_and_learns(mnli_xnli, tmp_path):
@@ -63,11 +65,12 @@ def test_qqp_reads_the_glue_schema_and_drops_unlabelled_rows(tmp_path):
     }
     table = datasets.Dataset.from_dict(rows, features=QQP_FEATURES)
     write_table(tmp_path, GLUE_QQP, "validation", table)
-    loaded = qqp.load("test", "en", DataLocator(tmp_path))  # GLUE hides test labels: dev
+    loaded = qqp.read("test", "en", DataLocator(tmp_path))  # GLUE hides test labels: dev
     assert loaded.column_names == ["question1", "question2", "label"]
     assert loaded["label"] == [1, 0]
-    with pytest.raises(StiltsError, match="English data only"):
-        qqp.load("dev", "de", DataLocator(tmp_path))
+    english = r"^qqp has no dev data in 'de'; it has dev data in en$"
+    with pytest.raises(StiltsError, match=english):
+        qqp.read("dev", "de", DataLocator(tmp_path))
 
 
 def test_qqp_refuses_another_label_set(tmp_path):
@@ -76,4 +79,4 @@ def test_qqp_refuses_another_label_set(tmp_path):
     rows = {"question1": ["a"], "question2": ["b"], "label": [0], "idx": [0]}
     write_table(tmp_path, GLUE_QQP, "train", datasets.Dataset.from_dict(rows, features=features))
     with pytest.raises(StiltsError, match="label set"):
-        qqp.load("train", "en", DataLocator(tmp_path))
+        qqp.read("train", "en", DataLocator(tmp_path))

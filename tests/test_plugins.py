@@ -37,7 +37,7 @@ def test_stilts_tasks_lists_builtin_and_installed_plugins(plugin_path):
     listing = stilts_cli("tasks", env=plugin_path)
     assert "sst2" in listing.stdout
     assert "stilts-sst2 0.1.0" in listing.stdout
-    for builtin in ("mnli", "xnli"):
+    for builtin in ("mnli", "xnli", "tatoeba"):  # a Task and an EncoderTask alike
         assert builtin in listing.stdout
     assert "stilts 0.1.0" in listing.stdout
 
@@ -142,6 +142,23 @@ def test_discovery_scans_installed_metadata_once_per_process(monkeypatch):
     registry.refresh()
     registry.entries()
     assert len(scans) == 2
+
+
+def test_the_registry_loads_both_kinds_of_task_and_refuses_anything_else():
+    from stilts.errors import StiltsError
+    from stilts.tasks import registry
+    from stilts.tasks.task import EncoderTask, Task
+
+    assert isinstance(registry.load("tatoeba"), EncoderTask)
+    assert isinstance(registry.load("xnli"), Task)
+    head = registry.TaskEntry("nli", "stilts.tasks.plugins.nli:NLI_HEAD", "stilts-nli", "0.1.0")
+    with pytest.raises(StiltsError) as refused:
+        registry.load_entry(head)
+    assert str(refused.value) == (
+        "task plugin 'nli' from package stilts-nli 0.1.0 names stilts.tasks.plugins.nli.NLI_HEAD, "
+        "a SequenceClassification, not a stilts Task or EncoderTask; point the entry point at "
+        "one (see stilts.api)"
+    )
 
 
 def test_the_old_import_paths_of_the_plugin_api_still_work_and_say_where_to_go():

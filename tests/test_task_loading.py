@@ -28,12 +28,14 @@ from stilts.tasks.heads import (
     SequenceClassification,
     TokenTagging,
 )
+from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.plugins.ccg import CCGBANK
 from stilts.tasks.plugins.english import glue_source
 from stilts.tasks.plugins.multiple_choice import COMMONSENSE_QA, COPA, HELLASWAG, SIQA, xcopa_source
 from stilts.tasks.plugins.nli import ANLI, SNLI
 from stilts.tasks.plugins.qa import TYDIQA
 from stilts.tasks.plugins.tagging import panx_source, udpos_source
+from stilts.tasks.task import EncoderTask, Task
 from stilts.testing import write_table
 
 OFFICIAL_LANGUAGES = {
@@ -135,7 +137,8 @@ def check_rows(task_name: str, head, table: datasets.Dataset, where: str) -> Non
         raise AssertionError(f"{where}: no checks for head {head!r}")
 
 
-TRAINED = sorted(name for name in registry.entries() if registry.load(name).trains)
+TRAINED = sorted(name for name in registry.entries() if isinstance(registry.load(name), Task))
+ENCODER = sorted(set(registry.entries()) - set(TRAINED))
 
 
 @pytest.mark.parametrize("name", TRAINED)
@@ -145,7 +148,7 @@ def test_every_role_and_language_loads_in_the_head_schema(name, data):
     reads += [("test", language) for language in task.languages]
     for role, language in reads:
         where = f"{name} {role} {language}"
-        table = task.load(role, language, data)
+        table = task.read(role, language, data)
         assert sorted(table.column_names) == sorted(task.head.columns), where
         assert table.num_rows > 0, where
         check_rows(name, task.head, table, where)
@@ -154,14 +157,14 @@ def test_every_role_and_language_loads_in_the_head_schema(name, data):
 def test_tatoeba_pairs_english_with_each_language_without_newlines(data):
     tatoeba = registry.load("tatoeba")
     for language in tatoeba.languages:
-        table = tatoeba.load("test", language, data)
+        table = tatoeba.read("test", language, data)
         assert table.column_names == ["english", "other"]
         assert table.num_rows > 0
         for english, other in zip(table["english"], table["other"], strict=True):
             assert other == f"{language} {english}"  # the fixture's translation, aligned
             assert "\n" not in english + other
     with pytest.raises(StiltsError, match="no training data"):
-        tatoeba.load("train", "en", data)
+        tatoeba.read("train", "en", data)
 
 
 def test_bucc_reads_the_gold_pairs_of_sample_for_dev_and_training_for_test(root, data):
@@ -170,7 +173,7 @@ def test_bucc_reads_the_gold_pairs_of_sample_for_dev_and_training_for_test(root,
         for role, split in (("dev", "sample"), ("test", "training")):
             gold = root / "BUCC" / "bucc2018" / f"{language}-en" / f"{language}-en.{split}.gold"
             pairs = [tuple(line.split("\t")) for line in gold.read_text().splitlines()]
-            table = bucc.load(role, language, data)
+            table = bucc.read(role, language, data)
             assert list(zip(table["source_id"], table["target_id"], strict=True)) == pairs
 
 
@@ -181,6 +184,93 @@ def test_target_tasks_test_the_official_languages(name):
     assert len(official) == OFFICIAL_COUNTS[name]  # the reference itself, typed right
     assert set(languages) == set(official)
     assert len(languages) == len(official)  # no language twice
+
+
+# --- the core checks what is read against what a task declares ---------------------------
+
+
+@pytest.mark.parametrize("name", sorted(registry.entries()))
+def test_an_undeclared_language_is_one_line_naming_the_languages_of_the_role(name, tmp_path):
+    """No plugin checks languages itself: the core refuses, before any file is looked for
+    (the data directory is empty, so a read that got past the check would fail otherwise)."""
+    task = registry.load(name)
+    declared = {"dev": {task.train_language, *task.languages}, "test": set(task.languages)}
+    if isinstance(task, Task):
+        declared["train"] = {task.train_language}
+    for role, languages in declared.items():
+        with pytest.raises(StiltsError) as refused:
+            task.read(role, "xx", DataLocator(tmp_path))
+        message = str(refused.value)
+        assert "\n" not in message
+        start = f"{name} has no {role} data in 'xx'; it has {role} data in "
+        assert message.startswith(start), message
+        if isinstance(task, Task):
+            assert set(message.removeprefix(start).split(", ")) == languages, message
+
+
+def test_a_task_trains_in_its_train_language_and_is_tested_in_its_languages(data):
+    pawsx = registry.load("pawsx")  # tested in German, trained in English only
+    assert pawsx.read("test", "de", data).num_rows > 0
+    with pytest.raises(
+        StiltsError, match=r"^pawsx has no train data in 'de'; it has train data in en$"
+    ):
+        pawsx.read("train", "de", data)
+    xnli = registry.load("xnli")  # its English training data is MNLI's
+    assert xnli.read("train", "en", data)[:] == registry.load("mnli").read("train", "en", data)[:]
+    with pytest.raises(
+        StiltsError, match=r"^xnli has no train data in 'de'; it has train data in en$"
+    ):
+        xnli.read("train", "de", data)
+
+
+def test_dev_is_read_in_the_train_language_or_any_evaluation_language(data):
+    """A chain selects on the train language's dev set and may score dev, not test, in each
+    evaluation language (`--split dev`)."""
+    xnli = registry.load("xnli")
+    english = xnli.read("dev", "en", data)["premise"]
+    for language in ("de", "sw"):
+        premises = xnli.read("dev", language, data)["premise"]
+        assert premises and not set(premises) & set(english), language  # that language's own
+
+
+def test_a_close_language_code_is_suggested_and_an_unknown_role_named(tmp_path):
+    data = DataLocator(tmp_path)
+    for spelt, meant in (("JA", "ja"), ("deu", "de"), ("zh-CN", "zh")):
+        with pytest.raises(StiltsError) as refused:
+            registry.load("pawsx").read("test", spelt, data)
+        assert str(refused.value) == (
+            f"pawsx has no test data in {spelt!r} (did you mean {meant!r}?); it has test data in "
+            "de, en, es, fr, ja, ko, zh"
+        )
+    # Another two-letter code is another language, not a typo: "fr" suggests no "tr".
+    with pytest.raises(StiltsError, match=r"^tydiqa has no test data in 'fr'; it has test "):
+        registry.load("tydiqa").read("test", "fr", data)
+    with pytest.raises(
+        StiltsError, match=r"^xnli: there is no role 'validation' \(roles: train, dev, test\)$"
+    ):
+        registry.load("xnli").read("validation", "en", data)
+
+
+def test_the_retrieval_tasks_without_training_data_are_the_encoder_tasks():
+    assert ENCODER == ["bucc2018", "lareqa", "mewslix", "tatoeba"]
+
+
+@pytest.mark.parametrize("name", ENCODER)
+def test_an_encoder_task_reads_no_training_data_and_scores_its_languages_only(name, tmp_path):
+    task = registry.load(name)
+    assert isinstance(task, EncoderTask) and isinstance(task.head, SentenceEmbedding)
+    with pytest.raises(
+        StiltsError, match=rf"^{name} has no training data; it evaluates the encoder$"
+    ):
+        task.read("train", task.languages[0], DataLocator(tmp_path))
+
+    def embed(texts):
+        raise AssertionError("embedded before the language was checked")
+
+    with pytest.raises(
+        StiltsError, match=rf"^{name} has no test data in 'xx'; it has test data in "
+    ):
+        task.evaluate(embed, "xx", DataLocator(tmp_path))
 
 
 # --- what loaders keep, drop and map -------------------------------------------------------
@@ -206,7 +296,7 @@ def test_snli_drops_rows_without_a_gold_label(root, data):
     for role, split in (("train", "train"), ("dev", "validation"), ("test", "test")):
         rows = raw_rows(root, SNLI, split)
         assert any(row["label"] == -1 for row in rows), "the fixture must hold unlabelled rows"
-        loaded = snli.load(role, "en", data)
+        loaded = snli.read(role, "en", data)
         kept = labelled(rows)
         assert loaded.num_rows == len(kept) < len(rows)
         assert loaded["label"] == [row["label"] for row in kept]
@@ -221,34 +311,34 @@ def test_anli_plus_trains_on_anli_rounds_with_snli_and_mnli(root, data):
     }
     snli = len(labelled(raw_rows(root, SNLI, "train")))
     mnli = len(labelled(raw_rows(root, glue_source("mnli"), "train")))
-    assert anli_plus.load("train", "en", data).num_rows == anli["train"] + snli + mnli
+    assert anli_plus.read("train", "en", data).num_rows == anli["train"] + snli + mnli
     # Model selection and testing: ANLI's own dev and test rounds only.
-    assert anli_plus.load("dev", "en", data).num_rows == anli["dev"]
-    assert anli_plus.load("test", "en", data).num_rows == anli["test"]
+    assert anli_plus.read("dev", "en", data).num_rows == anli["dev"]
+    assert anli_plus.read("test", "en", data).num_rows == anli["test"]
 
 
 def test_tydiqa_keeps_english_for_training_and_each_language_for_testing(root, data):
     tydiqa = registry.load("tydiqa")
     train_ids = [row["id"] for row in raw_rows(root, TYDIQA, "train")]
     assert {i.split("-")[0] for i in train_ids} > {"english"}, "train must mix languages"
-    train = tydiqa.load("train", "en", data)
+    train = tydiqa.read("train", "en", data)
     assert sorted(train["id"]) == sorted(i for i in train_ids if i.startswith("english-"))
 
     dev_ids = [row["id"] for row in raw_rows(root, TYDIQA, "validation")]
     for language, prefix in TYDIQA_PREFIXES.items():
-        test = tydiqa.load("test", language, data)
+        test = tydiqa.read("test", language, data)
         assert sorted(test["id"]) == sorted(i for i in dev_ids if i.startswith(prefix)), language
         assert test.num_rows > 0
-    assert sorted(tydiqa.load("dev", "en", data)["id"]) == sorted(
+    assert sorted(tydiqa.read("dev", "en", data)["id"]) == sorted(
         i for i in dev_ids if i.startswith("english-")
     )
 
 
 def test_squad_v2_keeps_its_unanswerable_questions(data):
-    dev = registry.load("squad_v2").load("dev", "en", data)
+    dev = registry.load("squad_v2").read("dev", "en", data)
     unanswerable = [row for row in dev["answers"] if not row["text"]]
     assert 0 < len(unanswerable) < dev.num_rows
-    assert all(row["text"] for row in registry.load("squad").load("dev", "en", data)["answers"])
+    assert all(row["text"] for row in registry.load("squad").read("dev", "en", data)["answers"])
 
 
 HELLASWAG_FEATURES = datasets.Features(
@@ -286,7 +376,7 @@ def test_hellaswag_choices_complete_ctx_b_and_labels_are_strings(tmp_path):
     }
     table = datasets.Dataset.from_dict(rows, features=HELLASWAG_FEATURES)
     write_table(tmp_path, HELLASWAG, "validation", table)
-    loaded = registry.load("hellaswag").load("dev", "en", DataLocator(tmp_path))
+    loaded = registry.load("hellaswag").read("dev", "en", DataLocator(tmp_path))
     assert loaded["context"] == ["A man stands in a kitchen.", "A girl is on a swing."]
     assert loaded["choices"][0] == [
         "he cuts a tomato.",
@@ -324,7 +414,7 @@ def test_commonsenseqa_maps_the_answer_key_to_its_choice_index(tmp_path):
     }
     table = datasets.Dataset.from_dict(rows, features=features)
     write_table(tmp_path, COMMONSENSE_QA, "train", table)
-    loaded = registry.load("commonsenseqa").load("train", "en", DataLocator(tmp_path))
+    loaded = registry.load("commonsenseqa").read("train", "en", DataLocator(tmp_path))
     assert loaded["label"] == [2, 0]
     assert loaded["context"] == rows["question"]
     assert loaded["choices"][0] == ["car", "shoe", "aquarium", "desk", "cloud"]
@@ -342,7 +432,7 @@ def test_siqa_labels_count_from_one(tmp_path):
         "label": ["2", "3"],
     }
     write_table(tmp_path, SIQA, "train", datasets.Dataset.from_dict(rows, features=features))
-    loaded = registry.load("siqa").load("train", "en", DataLocator(tmp_path))
+    loaded = registry.load("siqa").read("train", "en", DataLocator(tmp_path))
     assert loaded["label"] == [1, 2]
     assert loaded["context"][0] == "Tracy lent Jan her bike. How would Jan feel?"
     assert loaded["choices"][0] == ["angry", "grateful", "bored"]
@@ -371,7 +461,7 @@ def test_copa_asks_its_question_after_the_premise(tmp_path):
     }
     table = datasets.Dataset.from_dict(rows, features=COPA_FEATURES)
     write_table(tmp_path, COPA, "validation", table)
-    loaded = registry.load("copa").load("dev", "en", DataLocator(tmp_path))
+    loaded = registry.load("copa").read("dev", "en", DataLocator(tmp_path))
     assert loaded["context"] == [
         "My body cast a shadow over the grass. What was the cause?",
         "The man broke his toe. What happened as a result?",
@@ -383,11 +473,11 @@ def test_copa_asks_its_question_after_the_premise(tmp_path):
 def test_xcopa_trains_on_copa_and_tests_each_target_language(root, data):
     xcopa, copa = registry.load("xcopa"), registry.load("copa")
     for role in ("train", "dev"):
-        assert xcopa.load(role, "en", data)[:] == copa.load(role, "en", data)[:]
+        assert xcopa.read(role, "en", data)[:] == copa.read(role, "en", data)[:]
     questions = {"cause": "What was the cause?", "effect": "What happened as a result?"}
     for language in ("et", "qu", "zh"):
         rows = raw_rows(root, xcopa_source(language), "test")
-        test = xcopa.load("test", language, data)
+        test = xcopa.read("test", language, data)
         assert test["context"] == [f"{r['premise']} {questions[r['question']]}" for r in rows]
         assert test["choices"] == [[r["choice1"], r["choice2"]] for r in rows]
         assert test["label"] == [r["label"] for r in rows]
@@ -426,7 +516,7 @@ def test_tagging_refuses_a_foreign_tag_set(tmp_path, name, language, column, nam
     table = datasets.Dataset.from_dict({"tokens": [["a", "b"]], column: [[0, 1]]}, features)
     write_table(tmp_path, source_for(name, language), "test", table)
     with pytest.raises(StiltsError, match="ClassLabel sequence"):
-        registry.load(name).load("test", language, DataLocator(tmp_path))
+        registry.load(name).read("test", language, DataLocator(tmp_path))
 
 
 def test_udpos_reads_the_ud_v2_tag_set(tmp_path):
@@ -439,7 +529,7 @@ def test_udpos_reads_the_ud_v2_tag_set(tmp_path):
     )
     table = datasets.Dataset.from_dict({"tokens": [["a", "b"]], "pos_tags": [[0, 4]]}, features)
     write_table(tmp_path, udpos_source("de"), "test", table)
-    loaded = registry.load("udpos").load("test", "de", DataLocator(tmp_path))
+    loaded = registry.load("udpos").read("test", "de", DataLocator(tmp_path))
     assert loaded["tags"] == [[0, 4]]
 
 
@@ -454,7 +544,7 @@ def test_tagging_refuses_tags_without_names(tmp_path, name, column):
     table = datasets.Dataset.from_dict({"tokens": [["a", "b"]], column: [[0, 1]]}, features)
     write_table(tmp_path, source_for(name, "en"), "train", table)
     with pytest.raises(StiltsError, match="ClassLabel sequence"):
-        registry.load(name).load("train", "en", DataLocator(tmp_path))
+        registry.load(name).read("train", "en", DataLocator(tmp_path))
 
 
 LEAF_CATEGORY = re.compile(r"<L (\S+) ")
@@ -482,7 +572,7 @@ def test_ccg_builds_its_tag_set_from_training_sections_only(root, data):
 
     dev_tags = auto_categories(root, ["00"])
     assert CCG_UNSEEN_IN_TRAIN in dev_tags and CCG_UNSEEN_IN_TRAIN not in train
-    dev = bound.load("dev", "en", data)
+    dev = bound.read("dev", "en", data)
     unseen = sum(tag == -1 for tags in dev["tags"] for tag in tags)
     assert unseen == dev_tags[CCG_UNSEEN_IN_TRAIN] > 0
     # -1 sits exactly on the ditransitive verbs, the words of the unseen category.
@@ -504,5 +594,6 @@ def first_sentence_tags(root: Path, section: str) -> list[str]:
 
 
 def test_ccg_reads_english_only(data):
-    with pytest.raises(StiltsError, match="English data only"):
-        registry.load("ccg").load("test", "de", data)
+    english = r"^ccg has no test data in 'de'; it has test data in en$"
+    with pytest.raises(StiltsError, match=english):
+        registry.load("ccg").read("test", "de", data)

@@ -36,7 +36,7 @@ def mirror(tmp_path_factory):
 
 def test_the_tasks_own_translations_load_through_its_loader(mirror):
     data = DataLocator(mirror)
-    english = MNLI.load("train", "en", data)
+    english = MNLI.read("train", "en", data)
     german = training_rows(TrainingData(("de",)), MNLI, data)
     assert german.num_rows == english.num_rows
     assert german["premise"][0] == f"de {english['premise'][0]}"
@@ -52,7 +52,7 @@ def test_a_users_translated_copies_are_read_in_the_tasks_own_schema(tmp_path):
     write_table(tmp_path / "es", GLUE_MNLI, "train", copy)  # DIR/<lang>/nyu-mll/glue/…
     rows = training_rows(TrainingData(("es",), files=tmp_path), MNLI, DataLocator(SAMPLE_DATA))
     assert rows["premise"] == copy["premise"]
-    assert rows["label"] == MNLI.load("train", "en", DataLocator(SAMPLE_DATA))["label"]
+    assert rows["label"] == MNLI.read("train", "en", DataLocator(SAMPLE_DATA))["label"]
 
 
 def test_a_task_without_translations_needs_the_users_files():
@@ -84,7 +84,7 @@ def test_a_chain_trains_on_english_and_translated_rows(mirror, tmp_path):
     store = Store(tmp_path)
     result = Runner(store).run(chain).result
     record = read_json(store.phase_dir("mnli", chain.phases[0].fingerprint) / PHASE_MANIFEST)
-    english = MNLI.load("train", "en", DataLocator(mirror)).num_rows
+    english = MNLI.read("train", "en", DataLocator(mirror)).num_rows
     assert record["train_rows"] == 2 * english
     assert result.dev["en"]["accuracy"] > 80
 
@@ -124,7 +124,7 @@ def test_groups_give_an_equal_share_of_the_limit_each(grouped):
 
 def test_anli_plus_is_its_groups_together(grouped):
     data = DataLocator(grouped)
-    whole = ANLI_PLUS.load("train", "en", data)
+    whole = ANLI_PLUS.read("train", "en", data)
     assert (
         whole["premise"]
         == training_rows(TrainingData(groups=ANLI_PLUS.groups.names), ANLI_PLUS, data)["premise"]
@@ -139,7 +139,7 @@ def test_mnli_genres_split_its_training_rows(grouped):
         assert rows.num_rows == table["genre"].count(genre) > 0
         assert rows.column_names == list(MNLI.head.columns)
     together = sorted(p for rows in genres.values() for p in rows["premise"])
-    assert together == sorted(MNLI.load("train", "en", data)["premise"])  # GLUE's same rows
+    assert together == sorted(MNLI.read("train", "en", data)["premise"])  # GLUE's same rows
 
 
 def test_a_genre_table_with_another_label_set_is_refused(tmp_path):

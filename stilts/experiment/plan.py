@@ -35,7 +35,7 @@ from stilts.store.layout import PHASE_MANIFEST, RUN_MANIFEST
 from stilts.store.results import RunStart
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator, sha256_files
-from stilts.tasks.task import Hyperparameters, Task
+from stilts.tasks.task import AnyTask, EncoderTask, Hyperparameters, Task
 
 PREPROCESSING_VERSION = 1
 """Bump when tokenisation or row selection changes, so old phases are not reused."""
@@ -45,7 +45,7 @@ PREPROCESSING_VERSION = 1
 class PhaseTask:
     """One task of a phase: its own settings (max length, example limits) and training rows."""
 
-    task: Task
+    task: AnyTask
     hyperparameters: Hyperparameters
     training: TrainingData = field(default_factory=TrainingData)
 
@@ -85,7 +85,7 @@ class PlannedPhase:
         return self.config.adapter
 
     @property
-    def task(self) -> Task:
+    def task(self) -> AnyTask:
         """The phase's task, for a phase of one task (a chain's last phase is one)."""
         if len(self.members) != 1:
             raise ValueError(f"phase {self.name} has several tasks")
@@ -93,8 +93,9 @@ class PlannedPhase:
 
     @property
     def trains(self) -> bool:
-        """Whether the phase trains (the last phase of a chain may only evaluate the encoder)."""
-        return self.members[0].task.trains
+        """Whether the phase trains: all do but a chain's last when it scores the encoder as
+        it is (an `EncoderTask`), which only names the run."""
+        return isinstance(self.members[0].task, Task)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def locator(config: ChainConfig) -> DataLocator:
     return DataLocator(root.resolve())
 
 
-def _task(name: str, config: ChainConfig) -> Task:
+def _task(name: str, config: ChainConfig) -> AnyTask:
     """Task `name`: built from its declaration when the chain declares it, else installed.
 
     A declared name must not shadow an installed task: which of the two a chain (and its
@@ -239,22 +240,24 @@ def _task(name: str, config: ChainConfig) -> Task:
     return declaration.build(name)
 
 
-def _check_chain(config: ChainConfig, tasks: list[list[Task]]) -> None:
-    for phase_tasks in tasks[:-1]:
+def _check_chain(config: ChainConfig, tasks: list[list[AnyTask]]) -> None:
+    for phase, phase_tasks in zip(config.phases, tasks, strict=True):
         for task in phase_tasks:
-            if not task.trains:
+            if isinstance(task, Task):
+                continue
+            if phase is not config.phases[-1]:
                 raise StiltsError(
                     f"{task.name} has no training data, so it can only end a chain, where it "
                     f"evaluates the encoder: e.g. `stilts chain mnli {task.name}`"
                 )
-    target, last = tasks[-1][0], config.phases[-1]
-    if not target.trains and last.adapter is not None:
-        raise StiltsError(
-            f"{target.name} has no training data, so it trains no adapter ({last.adapter})"
-        )
+            if phase.adapter is not None or phase.translate or phase.groups:
+                raise StiltsError(
+                    f"{task.name} has no training data, so it trains no adapter and reads no "
+                    "translations or groups of rows: it scores the encoder as it is"
+                )
 
 
-def _check_sample_covers(data: DataLocator, tasks: list[Task]) -> None:
+def _check_sample_covers(data: DataLocator, tasks: list[AnyTask]) -> None:
     if data.root != bundled.SAMPLE_DATA:
         return
     uncovered = [task.name for task in tasks if not bundled.covers(task)]
@@ -269,7 +272,7 @@ def _check_sample_covers(data: DataLocator, tasks: list[Task]) -> None:
 
 def _member(
     phase: PhaseConfig,
-    task: Task,
+    task: AnyTask,
     files: Path | None,
     preset: dict[str, Any],
     shared: dict[str, Any],
@@ -279,6 +282,8 @@ def _member(
         hp = task.defaults.updated(preset).updated(shared).updated(phase.hyperparameters)
     except ValueError as error:
         raise StiltsError(f"phase {phase.name}: {error}") from None
+    if isinstance(task, EncoderTask):  # it reads no training rows
+        return PhaseTask(task, hp)
     training = TrainingData(
         tuple(phase.translate.get(task.name, ())), files, tuple(phase.groups.get(task.name, ()))
     )
@@ -329,8 +334,8 @@ def _start_identity(config: ChainConfig) -> dict[str, Any]:
     return {"model": model.id, "revision": model.revision or "main"}
 
 
-def _check_evaluation(config: ChainConfig, target: Task) -> None:
-    if config.evaluation.split != "test" and not target.trains:
+def _check_evaluation(config: ChainConfig, target: AnyTask) -> None:
+    if config.evaluation.split != "test" and isinstance(target, EncoderTask):
         raise StiltsError(f"{target.name} scores the encoder on its test data only, not dev")
     for code in config.evaluation.languages or ():
         if code not in target.languages:

@@ -13,19 +13,17 @@ from stilts.runtime.arguments import process_state
 from stilts.runtime.predict import Evaluation
 from stilts.runtime.training import ModelSource, load_tokenizer, model_errors
 from stilts.tasks.data import DataLocator
-from stilts.tasks.heads.embedding import SentenceEmbedding
-from stilts.tasks.task import Hyperparameters, Task
+from stilts.tasks.task import EncoderTask, Hyperparameters
 
 
 def evaluate_encoder(
-    task: Task,
+    task: EncoderTask,
     source: ModelSource,
     languages: Iterable[str],
     data: DataLocator,
     hp: Hyperparameters,
 ) -> Evaluation:
     """`task`'s retrieval metric per language, from sentence embeddings of `source`."""
-    assert task.evaluate_encoder is not None and isinstance(task.head, SentenceEmbedding)
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)
     with model_errors(source):
@@ -41,5 +39,5 @@ def evaluate_encoder(
 
     scores, submissions = {}, {}
     for language in languages:
-        scores[language], submissions[language] = task.evaluate_encoder(embed, language, data)
+        scores[language], submissions[language] = task.evaluate(embed, language, data)
     return Evaluation(scores, submissions, time.perf_counter() - started)

@@ -28,7 +28,7 @@ from stilts.runtime.training_rows import training_rows
 from stilts.store.files import write_json
 from stilts.store.layout import PHASE_MANIFEST
 from stilts.tasks.data import DataLocator
-from stilts.tasks.task import Task
+from stilts.tasks.task import AnyTask, EncoderTask, Task
 
 __all__ = [
     "check_head",
@@ -64,9 +64,9 @@ def preflight(chain: ChainPlan) -> None:
     for phase in chain.trained:
         for member in phase.members:
             training_rows(member.training, member.task, chain.data)
-            member.task.load("dev", member.task.train_language, chain.data)
+            member.task.read("dev", member.task.train_language, chain.data)
     for language in chain.languages:
-        chain.target.task.load(chain.split, language, chain.data)
+        chain.target.task.read(chain.split, language, chain.data)
 
 
 def train(
@@ -137,12 +137,12 @@ def dev_aggregate(phase: PlannedPhase, dev: dict[str, Any]) -> dict[str, Any]:
 
 
 def score(
-    chain: ChainPlan, target: Task, source: ModelSource, options: RunOptions | None
+    chain: ChainPlan, target: AnyTask, source: ModelSource, options: RunOptions | None
 ) -> Evaluation:
     """The chain's target scored zero-shot in each of its languages, on `source`: the model
     the chain trained, or a task without training data's encoder."""
     hp = chain.target.hyperparameters
-    if not target.trains:
+    if isinstance(target, EncoderTask):
         return evaluate_encoder(target, source, chain.languages, chain.data, hp)
     return evaluate_languages(
         target, Path(source.name), chain.split, chain.languages, chain.data, hp,

@@ -17,7 +17,7 @@ def rows(
 ) -> datasets.Dataset:
     """The loaded rows of `task` for `role` in `language`, subsampled if asked."""
     limit = hp.max_train_examples if role == "train" else hp.max_eval_examples
-    return subsample(task.load(role, language, data), limit, seed)
+    return subsample(task.read(role, language, data), limit, seed)
 
 
 def subsample(table: datasets.Dataset, limit: int | None, seed: int) -> datasets.Dataset:

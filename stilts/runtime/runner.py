@@ -34,6 +34,7 @@ from stilts.store.files import read_json, write_json, write_text
 from stilts.store.layout import PHASE_MANIFEST, RUN_MANIFEST, Store
 from stilts.store.lock import directory_lock
 from stilts.store.results import ChainResult
+from stilts.tasks.task import Task
 
 if TYPE_CHECKING:
     from stilts.runtime import engine as Engine
@@ -110,7 +111,7 @@ class Runner:
         state = engine.process_state()
         source = engine.start_source(chain.config, self.store, state, lambda _message: None)
         target = chain.target.task.bound(chain.data)
-        if target.trains:
+        if isinstance(target, Task):
             engine.check_head(target, source)
         self.callbacks.emit("on_evaluate", chain, chain.languages)
         evaluation = engine.score(chain, target, source, self.options)
@@ -143,7 +144,8 @@ class Runner:
         self.callbacks.emit("on_evaluate", chain, chain.languages)
         evaluation = engine.score(chain, target, source, self.options)
         self._redone.add(chain.run_fingerprint)
-        result = _result(chain, target, evaluation, records[-1]["dev"] if target.trains else {})
+        dev = records[-1]["dev"] if isinstance(target, Task) else {}  # what selected the model
+        result = _result(chain, target, evaluation, dev)
         manifest = {
             **self._manifest(chain, engine, started, evaluation),
             "recipe": Recipe.of_chain(chain.config).dump(),

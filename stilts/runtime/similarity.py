@@ -64,7 +64,7 @@ def task_vectors(
     """Each task's vectors, read from `cache` (a directory) when an earlier call computed them
     with the same model, data and settings; the model is loaded only if one is missing."""
     for task in tasks:
-        if not task.trains:
+        if not isinstance(task, Task):
             raise StiltsError(f"{task.name} has no training data to compare (it is not trained)")
     if examples < 1 or fisher_layers < 1:
         raise StiltsError("similarities need at least one example and one layer")
@@ -149,7 +149,7 @@ def _sequences(
 ) -> list[dict[str, list[int]]]:
     """The first `examples` model inputs of a seeded shuffle of the English training rows
     (more rows are drawn while they give too few: MLM rows pack into fewer blocks)."""
-    rows = task.load("train", task.train_language, data)
+    rows = task.read("train", task.train_language, data)
     drawn = examples
     while True:
         features = tokenized(task, subsample(rows, drawn, SEED), tokenizer, max_length)

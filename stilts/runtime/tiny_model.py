@@ -24,7 +24,7 @@ from tokenizers import (
 from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaForMaskedLM
 
 from stilts.tasks.data import DataLocator
-from stilts.tasks.task import Task
+from stilts.tasks.task import AnyTask, Task
 
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")  # XLM-R's ids 0..4
 TINY_CONFIG: dict[str, Any] = {
@@ -95,13 +95,14 @@ def build_tiny_model(
     return out_dir
 
 
-def task_texts(tasks: Iterable[Task], data: DataLocator) -> Iterator[str]:
+def task_texts(tasks: Iterable[AnyTask], data: DataLocator) -> Iterator[str]:
     """Every text `tasks` read, for training a tokenizer: training and dev data in the train
-    language, test data in each evaluation language (some have no other split)."""
+    language, test data in each evaluation language (some have no other split). An
+    `EncoderTask`'s text is only embedded, never trained on: it adds none."""
     for task in tasks:
-        if not task.trains:  # a retrieval task's text is embedded, never trained on
+        if not isinstance(task, Task):
             continue
         for role in ("train", "dev"):
-            yield from task.head.texts(task.load(role, task.train_language, data))
+            yield from task.head.texts(task.read(role, task.train_language, data))
         for language in task.languages:
-            yield from task.head.texts(task.load("test", language, data))
+            yield from task.head.texts(task.read("test", language, data))

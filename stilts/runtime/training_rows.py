@@ -23,10 +23,10 @@ def training_rows(training: TrainingData, task: Task, data: DataLocator) -> data
     tables = []
     for language in training.resolved(task):
         if language == task.train_language:
-            tables.append(task.load("train", language, data))
+            tables.append(task.read("train", language, data))
         elif training.files is not None:  # the task's own loader over a translated mirror
             locator = training.locator(language, data)
-            tables.append(task.load("train", task.train_language, locator))
+            tables.append(task.read("train", task.train_language, locator))
         else:
             tables.append(task.translated.load("train", language, data))
     return _concatenated(tables)

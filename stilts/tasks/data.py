@@ -9,15 +9,40 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from stilts.errors import StiltsError
 
 if TYPE_CHECKING:
     import datasets
+
+
+Role = Literal["train", "dev", "test"]
+"""What a table is for: training (English), model selection (English dev), zero-shot testing."""
+
+
+@dataclass(frozen=True)
+class RoleSplits:
+    """The split of a source that serves each role.
+
+    Most datasets name theirs train, validation and test; where one differs (GLUE hides its
+    test labels, so its validation split serves as test) the source says so once, instead of
+    every loader keeping a role -> split table of its own.
+    """
+
+    train: str = "train"
+    dev: str = "validation"
+    test: str = "test"
+
+
+STANDARD_SPLITS = RoleSplits()
+"""train, validation and test, as most hub datasets name their splits."""
+DEV_AS_TEST = RoleSplits(test="validation")
+"""For a dataset whose test labels are hidden (GLUE, SQuAD…) or that has no test split: its
+validation split serves as dev and as test."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +58,14 @@ class HubSource:
     repo: str
     revision: str
     files: str
+    splits: RoleSplits = field(default=STANDARD_SPLITS, compare=False)
+    """Which split serves each role. It chooses among the files and does not change their
+    bytes, so it is neither in `DataLocator.identity` nor in equality: sources that differ in
+    it alone read the same tables, which a `DataLocator` reads and records once."""
+
+    def split(self, role: Role) -> str:
+        """The split that serves `role`."""
+        return getattr(self.splits, role)
 
     def pattern(self, split: str) -> str:
         return self.files.format(split=split)

@@ -44,12 +44,9 @@ from stilts.eval.metrics import accuracy
 from stilts.eval.qa import squad_scores
 from stilts.eval.tagging import pos_scores
 from stilts.schema import Strict, describe
-from stilts.tasks import registry
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, RoleSplits
+from stilts.tasks.formats import QA_DEFAULTS, TAGGING_DEFAULTS, choice_rows, with_task_score
 from stilts.tasks.heads import ExtractiveQA, MultipleChoice, SequenceClassification, TokenTagging
-from stilts.tasks.plugins.multiple_choice import choice_rows
-from stilts.tasks.plugins.qa import QA_DEFAULTS, with_task_score
-from stilts.tasks.plugins.tagging import TAGGING_DEFAULTS
 from stilts.tasks.task import Hyperparameters, Loader, Metric, Role, Task
 
 if TYPE_CHECKING:
@@ -279,7 +276,8 @@ class TaskDeclaration(Strict):
 
     def source(self, language: str) -> HubSource:
         """The files of `language` (every language's, for a dataset without `{language}`)."""
-        return HubSource(self.repo, self.revision, self.files.replace("{language}", language))
+        files = self.files.replace("{language}", language)
+        return HubSource(self.repo, self.revision, files, RoleSplits(**self.splits.model_dump()))
 
     def head(self) -> SequenceClassification | TokenTagging | MultipleChoice | ExtractiveQA:
         if self.kind == "classification":
@@ -303,7 +301,7 @@ class TaskDeclaration(Strict):
             head=self.head(),
             languages=self.languages,
             sources=tuple(sources),
-            load=self._loader(name, tuple(read)),
+            load=self._loader(),
             metric=_METRICS[self.kind],
             main_metric=self.metric,
             train_language=self.train_language,
@@ -314,7 +312,7 @@ class TaskDeclaration(Strict):
         """What of this declaration decides what a phase trains (part of its fingerprint)."""
         return self.model_dump(mode="json", exclude_defaults=True, exclude=set(_NOT_IDENTITY))
 
-    def _loader(self, name: str, languages: tuple[str, ...]) -> Loader:
+    def _loader(self) -> Loader:
         read = {
             "classification": self._classification,
             "tagging": self._tagging,
@@ -323,11 +321,8 @@ class TaskDeclaration(Strict):
         }[self.kind]
 
         def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-            if language not in languages:
-                raise StiltsError(
-                    f"{name} has no language {language!r} (it has {', '.join(languages)})"
-                )
-            source, split = self.source(language), getattr(self.splits, role)
+            source = self.source(language)
+            split = source.split(role)
             return read(data, source, split, f"{data.where(source)} {source.pattern(split)}")
 
         return load
@@ -455,34 +450,6 @@ def declared_task(name: str, declaration: Mapping[str, Any]) -> Task:
             f"declared task {name!r}: name it with letters, digits, '_', '.' and '-' only"
         )
     return _validated(name, declaration).build(name)
-
-
-def declaration_identity(name: str, declaration: Mapping[str, Any]) -> dict[str, Any]:
-    """The fingerprinted part of a declaration, canonical: given defaults and key order do
-    not change it."""
-    return _validated(name, declaration).identity()
-
-
-def resolve(name: str, declared: Mapping[str, Mapping[str, Any]]) -> Task:
-    """Task `name`: built from `declared[name]` when declared, else the installed one.
-
-    A declared name must not shadow an installed task: which of the two a chain (and its
-    stored phases) meant would depend on what happens to be installed.
-    """
-    installed = registry.entries()
-    if name in declared:
-        if name in installed:
-            raise StiltsError(
-                f"declared task {name!r} has the name of the installed task from "
-                f"{installed[name].provider}; rename the declaration"
-            )
-        return declared_task(name, declared[name])
-    if name not in installed:
-        raise StiltsError(
-            f"unknown task {name!r}{did_you_mean(name, [*installed, *declared])}; declared "
-            f"tasks: {', '.join(declared)}; `stilts tasks` lists the installed ones"
-        )
-    return registry.load(name)
 
 
 def _validated(name: str, declaration: Mapping[str, Any]) -> TaskDeclaration:

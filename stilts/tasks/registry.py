@@ -19,7 +19,7 @@ from importlib import metadata
 from types import MappingProxyType
 
 from stilts.errors import StiltsError, did_you_mean
-from stilts.tasks.task import Task
+from stilts.tasks.task import AnyTask, EncoderTask, Task
 
 GROUP = "stilts.tasks"
 
@@ -71,7 +71,7 @@ def find(name: str) -> TaskEntry:
     return known[name]
 
 
-def load(name: str) -> Task:
+def load(name: str) -> AnyTask:
     """Import and return task `name`."""
     return load_entry(find(name))
 
@@ -83,8 +83,8 @@ def refresh() -> None:
 
 
 @functools.cache
-def load_entry(entry: TaskEntry) -> Task:
-    """Import the object an entry point names and check that it is a Task."""
+def load_entry(entry: TaskEntry) -> AnyTask:
+    """Import the object an entry point names and check that it is a Task or an EncoderTask."""
     module_name, _, attribute = entry.target.partition(":")
     try:
         obj = metadata.EntryPoint(entry.name, entry.target, GROUP).load()
@@ -93,10 +93,11 @@ def load_entry(entry: TaskEntry) -> Task:
             f"task plugin {entry.name!r} from package {entry.provider} failed to import "
             f"({entry.target}): {type(error).__name__}: {error}; fix or reinstall {entry.package}"
         ) from error
-    if not isinstance(obj, Task):
+    if not isinstance(obj, Task | EncoderTask):
         raise StiltsError(
             f"task plugin {entry.name!r} from package {entry.provider} names "
-            f"{module_name}.{attribute or '?'}, a {type(obj).__name__}, not a stilts Task"
+            f"{module_name}.{attribute or '?'}, a {type(obj).__name__}, not a stilts Task or "
+            "EncoderTask; point the entry point at one (see stilts.api)"
         )
     if obj.name != entry.name:
         raise StiltsError(

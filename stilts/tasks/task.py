@@ -1,18 +1,22 @@
 """The plugin contract: what a task supplies to stilts.
 
 A task is a small frozen object, not a subclass tree: metadata (name, head, languages, the
-study's hyperparameters) plus three behaviours (load, preprocess, metric). Built-in tasks and
-third-party plugins are the same kind of object, registered under the ``stilts.tasks`` entry
-point group. This module imports nothing heavy: listing tasks must stay fast.
+study's hyperparameters) plus three behaviours (load, preprocess, metric). A task without
+training data, which scores the encoder itself, is an `EncoderTask`: it has only what such a
+task has. Built-in tasks and third-party plugins are the same kinds of object, registered under
+the ``stilts.tasks`` entry point group. Whichever a plugin supplies, the core checks what is
+asked of it against what it declares (`read`). This module imports nothing heavy: listing
+tasks must stay fast.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, get_args
 
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.errors import StiltsError, did_you_mean
+from stilts.tasks.data import DataLocator, HubSource, Role
 
 if TYPE_CHECKING:
     import datasets
@@ -21,9 +25,6 @@ if TYPE_CHECKING:
     from stilts.eval.submission import Submission, Writer
     from stilts.tasks.heads import Head
     from stilts.tasks.heads.embedding import SentenceEmbedding
-
-Role = Literal["train", "dev", "test"]
-"""What a table is for: training (English), model selection (English dev), zero-shot testing."""
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,33 @@ EncoderEvaluation = Callable[[Embed, str, DataLocator], tuple[dict[str, float], 
 """(embed, language, data) -> (named scores ×100, that language's submission file)."""
 
 
+def _check_language(task: str, role: Role, language: str, has: tuple[str, ...]) -> None:
+    """Refuse to read `role` of `task` in a language it does not declare for that role."""
+    if role not in get_args(Role):
+        raise StiltsError(f"{task}: there is no role {role!r} (roles: {', '.join(get_args(Role))})")
+    if language not in has:
+        raise StiltsError(
+            f"{task} has no {role} data in {language!r}{_close_code(language, has)}; "
+            f"it has {role} data in {', '.join(has)}"
+        )
+
+
+def _close_code(language: str, has: tuple[str, ...]) -> str:
+    """A suggestion for a misspelt code (`EN`, `deu`, `zh-CN`), none for another two-letter
+    code: that names another language (`fr` is not a typo of `tr`)."""
+    if len(language) <= 2 and language.lower() not in has:
+        return ""
+    return did_you_mean(language.lower(), has)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Task:
-    """One task of a chain.
+    """One task of a chain: trained in `train_language`, then tested in each of `languages`.
 
     `load(role, language, data)` returns the rows for `role` in `language` with the columns the
     head reads (see the head's `columns`), labels already mapped to the head's label ids; it
-    reads through `data` so the same task reads the hub, a mirror or a fixture.
+    reads through `data` so the same task reads the hub, a mirror or a fixture. Callers ask
+    `read`, which checks the language first, so `load` is only asked for what the task has.
     `languages` is the official evaluation language list; training is in `train_language`.
     `preprocess`, when None, is the head's standard tokenisation.
     `submission`, when set, writes predictions as the task's official files spell them.
@@ -117,12 +138,11 @@ class Task:
 
     name: str
     summary: str
-    head: Head | SentenceEmbedding
+    head: Head
     languages: tuple[str, ...]
     sources: tuple[HubSource, ...]
     load: Loader
-    metric: Metric | None
-    """None only for a task that scores the encoder itself (see `evaluate_encoder`)."""
+    metric: Metric
     main_metric: str
     train_language: str = "en"
     defaults: Hyperparameters = field(default_factory=Hyperparameters)
@@ -134,20 +154,22 @@ class Task:
     """The task's own machine-translated training data, if it has some."""
     groups: TrainingGroups | None = None
     """Named parts of the training rows a phase may choose from, if the task has some."""
-    evaluate_encoder: EncoderEvaluation | None = None
-    """For a task without training data: scores the encoder itself (head: SentenceEmbedding)."""
 
-    def __post_init__(self) -> None:
-        if (self.metric is None) == (self.evaluate_encoder is None):
-            raise ValueError(
-                f"task {self.name!r}: give a metric, or (only for a task without training "
-                "data) evaluate_encoder"
-            )
+    def languages_for(self, role: Role) -> tuple[str, ...]:
+        """The languages `role` is read in: training in `train_language`; model selection
+        there or in any evaluation language (a chain may score dev instead of test); testing
+        in the evaluation languages."""
+        if role == "train":
+            return (self.train_language,)
+        if role == "dev":
+            return tuple(dict.fromkeys((self.train_language, *self.languages)))
+        return self.languages
 
-    @property
-    def trains(self) -> bool:
-        """Whether the task has a training phase; one that does not can only end a chain."""
-        return self.evaluate_encoder is None
+    def read(self, role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+        """The rows of `role` in `language` from `load`, once the language is checked against
+        what the task declares: every task refuses a language it lacks with the same error."""
+        _check_language(self.name, role, language, self.languages_for(role))
+        return self.load(role, language, data)
 
     def bound(self, data: DataLocator) -> Task:
         """This task with its head fixed for `data` (itself unless `head_for_data` is set)."""
@@ -165,3 +187,52 @@ class Task:
         if self.preprocess is not None:
             return self.preprocess(batch, tokenizer, max_length)
         return self.head.preprocess(batch, tokenizer, max_length)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EncoderTask:
+    """A task without training data that scores the encoder itself (retrieval: Tatoeba, BUCC,
+    Mewsli-X, LAReQA), so it can only end a chain.
+
+    It has no head to train, no training rows and no metric over predictions: its head is the
+    sentence embedding, `evaluate_encoder` embeds its texts and scores them, and `load(role,
+    language, data)` returns the rows of "dev" or "test" in `language` (what the evaluation
+    reads), asked through `read` as a `Task`'s are.
+    """
+
+    name: str
+    summary: str
+    head: SentenceEmbedding
+    languages: tuple[str, ...]
+    sources: tuple[HubSource, ...]
+    load: Loader
+    evaluate_encoder: EncoderEvaluation
+    main_metric: str
+    defaults: Hyperparameters = field(default_factory=Hyperparameters)
+    """Only `max_length` and `embedding_layer` apply: nothing is trained."""
+
+    train_language: ClassVar[str] = "en"
+    """The language results mark as the training one, and phase specs (so fingerprints)
+    record, as a `Task`'s: English, the language the encoder's chain trained in."""
+
+    def bound(self, data: DataLocator) -> EncoderTask:
+        """As `Task.bound`: itself, since an encoder task's head needs no data."""
+        return self
+
+    def read(self, role: Role, language: str, data: DataLocator) -> datasets.Dataset:
+        """The rows of `role` (dev or test) in `language` from `load`, once checked."""
+        if role == "train":
+            raise StiltsError(f"{self.name} has no training data; it evaluates the encoder")
+        _check_language(self.name, role, language, self.languages)
+        return self.load(role, language, data)
+
+    def evaluate(
+        self, embed: Embed, language: str, data: DataLocator
+    ) -> tuple[dict[str, float], Submission]:
+        """`evaluate_encoder` in `language`, once the language is checked."""
+        _check_language(self.name, "test", language, self.languages)
+        return self.evaluate_encoder(embed, language, data)
+
+
+AnyTask = Task | EncoderTask
+"""What a plugin registers: a task that trains, or one that scores the encoder itself."""

@@ -60,11 +60,11 @@ from stilts.reports.analysis.stats import (
 from stilts.store.layout import Store
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator
+from stilts.tasks.task import Task
 
 if TYPE_CHECKING:
     from stilts.runtime.similarity import TaskVectors
     from stilts.runtime.training import ModelSource
-    from stilts.tasks.task import Task
 
 EXAMPLES = 256
 MAX_LENGTH = 128
@@ -426,7 +426,7 @@ def _comparable(names: Sequence[str], data: DataLocator) -> tuple[list[Task], li
         except StiltsError as error:
             notes.append(f"{name}: left out ({error})")
             continue
-        if not task.trains:
+        if not isinstance(task, Task):
             notes.append(f"{name}: no training data to compare (scores the encoder); left out")
             continue
         usable.append(task)

@@ -17,7 +17,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stilts.errors import StiltsError
 from stilts.eval.tagging import token_accuracy
 from stilts.tasks.data import DataLocator, HubSource
 from stilts.tasks.heads import TokenTagging
@@ -68,8 +67,6 @@ def ccg_head(data: DataLocator) -> TokenTagging:
 def load_ccg(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     import datasets
 
-    if language != "en":
-        raise StiltsError(f"ccg has English data only, not {language!r}")
     index = {tag: i for i, tag in enumerate(ccg_head(data).labels)}
     sentences = _sentences(data, role)
     return datasets.Dataset.from_dict(

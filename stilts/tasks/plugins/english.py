@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads import SequenceClassification
 from stilts.tasks.task import Loader, Role
 
@@ -14,27 +13,28 @@ if TYPE_CHECKING:
     import datasets
 
 
-def glue_source(config: str) -> HubSource:
-    """One GLUE task's parquet files in nyu-mll/glue, pinned to the parquet conversion."""
+def glue_source(config: str, splits: RoleSplits = DEV_AS_TEST) -> HubSource:
+    """One GLUE task's parquet files in nyu-mll/glue, pinned to the parquet conversion.
+
+    GLUE hides its test labels (all -1), so by default the dev set serves as test.
+    """
     return HubSource(
         repo="nyu-mll/glue",
         revision="a3f3ab759b9d7018046ce361f115ef38276d2e1e",  # "Convert dataset to Parquet (#16)"
         files=f"{config}/{{split}}-*.parquet",
+        splits=splits,
     )
 
 
-def class_label_loader(
-    task: str, source: HubSource, head: SequenceClassification, splits: Mapping[Role, str]
-) -> Loader:
-    """A loader reading `splits[role]` of `source`, checked against the head's label set.
+def class_label_loader(task: str, source: HubSource, head: SequenceClassification) -> Loader:
+    """A loader reading the split of `source` that serves a role, checked against the head's
+    label set.
 
     Rows without a gold label (-1, as in GLUE's hidden test sets and SNLI) are dropped.
     """
 
     def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-        if language != "en":
-            raise StiltsError(f"{task} has English data only, not {language!r}")
-        split = splits[role]
+        split = source.split(role)
         table = data.load(source, split, columns=head.columns)
         check_label_names(table, head, f"{data.where(source)} {split}", task)
         table = table.select_columns(list(head.columns))

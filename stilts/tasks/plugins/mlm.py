@@ -76,11 +76,6 @@ class TextLoader:
         if language == MULTI:
             tables = [self(role, code, data) for code in self.languages]
             return datasets.concatenate_datasets(tables)
-        if language not in self.languages:
-            raise StiltsError(
-                f"{self.task} has no language {language!r} (it has {', '.join(self.languages)}, "
-                f"and {MULTI!r}: all of them)"
-            )
         return _split(_documents(language, data, self.languages), role, language)
 
 

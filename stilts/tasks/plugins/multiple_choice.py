@@ -8,41 +8,48 @@ XCOPA follows XTREME-R: train on SIQA, then on COPA (`stilts chain siqa xcopa` t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource
+from stilts.tasks.formats import Formatter, Row, choice_rows
 from stilts.tasks.heads import MultipleChoice
 from stilts.tasks.task import Loader, Role, Task
 
 if TYPE_CHECKING:
     import datasets
 
+# The English datasets hide their test labels: their dev set serves as test.
 HELLASWAG = HubSource(
     repo="Rowan/hellaswag",
     revision="218ec52e09a7e7462a5400043bb9a69a41d06b76",
     files="data/{split}-*.parquet",
+    splits=DEV_AS_TEST,
 )
 COMMONSENSE_QA = HubSource(
     repo="tau/commonsense_qa",
     revision="94630fe30dad47192a8546eb75f094926d47e155",
     files="data/{split}-*.parquet",
+    splits=DEV_AS_TEST,
 )
 # Script datasets: read from the hub's parquet conversion, never by running their script.
 COSMOS_QA = HubSource(
-    repo="allenai/cosmos_qa", revision="refs/convert/parquet", files="default/{split}/*.parquet"
+    repo="allenai/cosmos_qa",
+    revision="refs/convert/parquet",
+    files="default/{split}/*.parquet",
+    splits=DEV_AS_TEST,
 )
 SIQA = HubSource(
     repo="allenai/social_i_qa",
     revision="9eb9490eb61bd4ffb5eaedf2ae22e260d8c4019e",  # a commit of refs/convert/parquet
     files="default/{split}/*.parquet",
+    splits=DEV_AS_TEST,
 )
 COPA = HubSource(
     repo="aps/super_glue",
     revision="5234c61e804e85e5994b14b002fa9ec34487bcfb",
     files="copa/{split}-*.parquet",
+    splits=DEV_AS_TEST,
 )
 XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 
@@ -55,57 +62,13 @@ def xcopa_source(language: str) -> HubSource:
     )
 
 
-Row = dict[str, Any]
-Formatter = Callable[[Row], tuple[str, list[str], int]]
-"""One raw row -> (context, choices, index of the right choice; -1 when unlabelled)."""
-
-DEV_AS_TEST: dict[Role, str] = {"train": "train", "dev": "validation", "test": "validation"}
-
-
-def choice_loader(
-    task: str,
-    source: HubSource,
-    columns: tuple[str, ...],
-    formatter: Formatter,
-    splits: dict[Role, str] = DEV_AS_TEST,
-) -> Loader:
+def choice_loader(source: HubSource, columns: tuple[str, ...], formatter: Formatter) -> Loader:
     """A loader for an English multiple-choice table; unlabelled rows are dropped."""
 
     def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-        if language != "en":
-            raise StiltsError(f"{task} has English data only, not {language!r}")
-        return choice_rows(data, source, splits[role], columns, formatter)
+        return choice_rows(data, source, source.split(role), columns, formatter)
 
     return load
-
-
-def choice_rows(
-    data: DataLocator,
-    source: HubSource,
-    split: str,
-    columns: tuple[str, ...],
-    formatter: Formatter,
-) -> datasets.Dataset:
-    """A table's rows in the multiple-choice head's columns, each made by `formatter` from the
-    table's own `columns` (one shared reader for every choice dataset's layout)."""
-    import datasets
-
-    table = data.load(source, split, columns=columns)
-    where = f"{data.where(source)} {split}"
-    rows: dict[str, list] = {"context": [], "choices": [], "label": []}
-    for row in table.select_columns(list(columns)):
-        try:
-            context, choices, label = formatter(row)
-        except (KeyError, ValueError) as error:
-            raise StiltsError(f"{where}: cannot read row {row!r} ({error})") from None
-        if label < 0:
-            continue
-        if label >= len(choices):
-            raise StiltsError(f"{where}: label {label} of a row with {len(choices)} choices")
-        rows["context"].append(context)
-        rows["choices"].append(choices)
-        rows["label"].append(label)
-    return datasets.Dataset.from_dict(rows)
 
 
 def hellaswag_row(row: Row) -> tuple[str, list[str], int]:
@@ -141,17 +104,14 @@ def copa_row(row: Row) -> tuple[str, list[str], int]:
 
 
 COPA_COLUMNS = ("premise", "choice1", "choice2", "question", "label")
-load_copa = choice_loader("copa", COPA, COPA_COLUMNS, copa_row)
+load_copa = choice_loader(COPA, COPA_COLUMNS, copa_row)
 
 
 def load_xcopa(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     if role != "test":
         return load_copa(role, "en", data)
-    if language not in XCOPA_LANGUAGES:
-        raise StiltsError(
-            f"xcopa has no language {language!r} (it has {', '.join(XCOPA_LANGUAGES)})"
-        )
-    return choice_rows(data, xcopa_source(language), "test", COPA_COLUMNS, copa_row)
+    source = xcopa_source(language)
+    return choice_rows(data, source, source.split("test"), COPA_COLUMNS, copa_row)
 
 
 def _english(
@@ -164,7 +124,7 @@ def _english(
         head=MultipleChoice(num_choices),
         languages=("en",),
         sources=(source,),
-        load=choice_loader(name, source, columns, formatter),
+        load=choice_loader(source, columns, formatter),
         metric=accuracy,
         main_metric="accuracy",
     )

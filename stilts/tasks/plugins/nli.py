@@ -10,11 +10,12 @@ MNLI's genres come from `nyu-mll/multi_nli`: GLUE's copy has no genre column.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads import SequenceClassification
 from stilts.tasks.plugins.english import check_label_names, class_label_loader, glue_source
 from stilts.tasks.plugins.xtreme import xtreme_source
@@ -29,7 +30,8 @@ NLI_HEAD = SequenceClassification(
     aliases={"contradictory": "contradiction"},  # the raw XNLI spelling
 )
 
-GLUE_MNLI = glue_source("mnli")
+# GLUE's test labels are hidden (-1): the mismatched dev set serves as MNLI's test.
+GLUE_MNLI = glue_source("mnli", RoleSplits(dev="validation_matched", test="validation_mismatched"))
 XTREME_XNLI = xtreme_source("XNLI")
 
 SNLI = HubSource(
@@ -43,6 +45,10 @@ ANLI = HubSource(
     files="plain_text/{split}-*.parquet",
 )
 ANLI_ROUNDS = ("r1", "r2", "r3")
+ANLI_ROUND = {
+    r: replace(ANLI, splits=RoleSplits(f"train_{r}", f"dev_{r}", f"test_{r}")) for r in ANLI_ROUNDS
+}
+"""ANLI read by round: each round has splits of its own in the one table family `ANLI`."""
 MULTI_NLI = HubSource(
     repo="nyu-mll/multi_nli",
     revision="da70db2af9d09693783c3320c4249840212ee221",  # "Convert dataset to Parquet (#5)"
@@ -55,23 +61,10 @@ XNLI_LANGUAGES = (
     "ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh",
 )  # fmt: skip
 
-_MNLI_SPLITS: dict[Role, str] = {
-    # GLUE's test labels are hidden (-1): the mismatched dev set serves as MNLI's test.
-    "train": "train",
-    "dev": "validation_matched",
-    "test": "validation_mismatched",
-}
-
-
-load_mnli = class_label_loader("mnli", GLUE_MNLI, NLI_HEAD, _MNLI_SPLITS)
-load_snli = class_label_loader(
-    "snli", SNLI, NLI_HEAD, {"train": "train", "dev": "validation", "test": "test"}
-)
+load_mnli = class_label_loader("mnli", GLUE_MNLI, NLI_HEAD)
+load_snli = class_label_loader("snli", SNLI, NLI_HEAD)
 _ANLI_ROUND_LOADERS = {
-    r: class_label_loader(
-        "anli_plus", ANLI, NLI_HEAD, {"train": f"train_{r}", "dev": f"dev_{r}", "test": f"test_{r}"}
-    )
-    for r in ANLI_ROUNDS
+    r: class_label_loader("anli_plus", source, NLI_HEAD) for r, source in ANLI_ROUND.items()
 }
 
 
@@ -82,8 +75,6 @@ def load_anli_plus(role: Role, language: str, data: DataLocator) -> datasets.Dat
     """
     import datasets
 
-    if language != "en":
-        raise StiltsError(f"anli_plus has English data only, not {language!r}")
     if role == "train":
         tables = [load_anli_plus_group(group, data) for group in ANLI_PLUS_GROUPS.names]
     else:
@@ -147,7 +138,7 @@ def load_translated_mnli(role: Role, language: str, data: DataLocator) -> datase
 def load_xnli(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     if role == "train":
         return load_mnli("train", language, data)
-    split = "validation" if role == "dev" else "test"
+    split = XTREME_XNLI.split(role)
     where = f"{data.where(XTREME_XNLI)} {split}"
     table = data.load(
         XTREME_XNLI, split, columns=("language", "sentence1", "sentence2", "gold_label")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
 from stilts.eval.submission import label_lines
 from stilts.tasks.data import DataLocator, HubSource
@@ -23,9 +22,7 @@ if TYPE_CHECKING:
 QQP_HEAD = SequenceClassification(
     labels=("not_duplicate", "duplicate"), text_columns=("question1", "question2")
 )
-GLUE_QQP = glue_source("qqp")
-# GLUE hides the test labels: the dev set serves as QQP's test.
-_QQP_SPLITS: dict[Role, str] = {"train": "train", "dev": "validation", "test": "validation"}
+GLUE_QQP = glue_source("qqp")  # GLUE hides the test labels: the dev set serves as test
 
 PAWSX_HEAD = SequenceClassification(
     labels=("different", "paraphrase"),
@@ -33,7 +30,6 @@ PAWSX_HEAD = SequenceClassification(
     aliases={"0": "different", "1": "paraphrase"},
 )
 PAWSX_LANGUAGES = ("de", "en", "es", "fr", "ja", "ko", "zh")
-_SPLITS: dict[str, str] = {"train": "train", "dev": "validation", "test": "test"}
 
 
 def pawsx_source(language: str) -> HubSource:
@@ -42,11 +38,8 @@ def pawsx_source(language: str) -> HubSource:
 
 
 def load_pawsx(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-    if language not in PAWSX_LANGUAGES:
-        raise StiltsError(
-            f"pawsx has no language {language!r} (it has {', '.join(PAWSX_LANGUAGES)})"
-        )
-    source, split = pawsx_source(language), _SPLITS[role]
+    source = pawsx_source(language)
+    split = source.split(role)
     table = data.load(source, split, columns=PAWSX_HEAD.columns)
     where = f"{data.where(source)} {split}"
     labels = PAWSX_HEAD.label_ids(table["label"], where=where)
@@ -59,7 +52,7 @@ qqp = Task(
     head=QQP_HEAD,
     languages=("en",),
     sources=(GLUE_QQP,),
-    load=class_label_loader("qqp", GLUE_QQP, QQP_HEAD, _QQP_SPLITS),
+    load=class_label_loader("qqp", GLUE_QQP, QQP_HEAD),
     metric=accuracy,
     main_metric="accuracy",
 )

@@ -7,27 +7,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
-from stilts.eval.qa import mlqa_scores, qa_score, squad_scores
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.eval.qa import mlqa_scores, squad_scores
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource
+from stilts.tasks.formats import QA_DEFAULTS, with_task_score
 from stilts.tasks.heads import ExtractiveQA
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Hyperparameters, Loader, Metric, Role, Task
+from stilts.tasks.task import Loader, Role, Task
 
 if TYPE_CHECKING:
     import datasets
 
 COLUMNS = ("id", "context", "question", "answers")
-QA_DEFAULTS = Hyperparameters(epochs=2, max_length=384, batch_size=16)  # the study's QA runs
 
+# SQuAD hides its test sets, and XTREME's XQuAD and TyDiQA-GoldP have none: the dev set
+# serves as test.
 SQUAD = HubSource(
     repo="rajpurkar/squad",
     revision="7b6d24c440a36b6815f21b70d25016731768db1f",
     files="plain_text/{split}-*.parquet",
+    splits=DEV_AS_TEST,
 )
 SQUAD_V2 = HubSource(
     repo="rajpurkar/squad_v2",
     revision="3ffb306f725f7d2ce8394bc1873b24868140c412",
     files="squad_v2/{split}-*.parquet",
+    splits=DEV_AS_TEST,
 )
 XQUAD_LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi")
 MLQA_LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
@@ -36,68 +40,54 @@ TYDIQA_LANGUAGES = {
     "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu",
 }  # fmt: skip
 """TyDiQA-GoldP's languages and the id prefix that marks each (`arabic-…`)."""
-TYDIQA = xtreme_source("tydiqa")
+TYDIQA = xtreme_source("tydiqa", DEV_AS_TEST)
 
 
-def with_task_score(scores: Metric) -> Metric:
-    """`scores` plus XTREME's QA task score, the mean of exact match and F1."""
-
-    def metric(predictions: list, references: list, language: str) -> dict[str, float]:
-        result = scores(predictions, references, language)
-        return {**result, "em_f1": qa_score(result)}
-
-    return metric
+def xquad_source(language: str) -> HubSource:
+    return xtreme_source(f"XQuAD.{language}", DEV_AS_TEST)
 
 
-def _read(data: DataLocator, source: HubSource, split: str) -> datasets.Dataset:
-    return data.load(source, split, columns=COLUMNS).select_columns(list(COLUMNS))
+def mlqa_source(language: str) -> HubSource:
+    return xtreme_source(f"MLQA.{language}.{language}")
 
 
-def _squad_split(role: Role) -> str:
-    return "train" if role == "train" else "validation"  # SQuAD's test set is hidden
+def _read(data: DataLocator, source: HubSource, role: Role) -> datasets.Dataset:
+    """The split of `source` that serves `role`, in the QA head's columns."""
+    table = data.load(source, source.split(role), columns=COLUMNS)
+    return table.select_columns(list(COLUMNS))
 
 
-def english_loader(task: str, source: HubSource) -> Loader:
+def english_loader(source: HubSource) -> Loader:
     def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-        if language != "en":
-            raise StiltsError(f"{task} has English data only, not {language!r}")
-        return _read(data, source, _squad_split(role))
+        return _read(data, source, role)
 
     return load
 
 
-def _check_language(task: str, language: str, languages: tuple[str, ...] | dict) -> None:
-    if language not in languages:
-        raise StiltsError(f"{task} has no language {language!r} (it has {', '.join(languages)})")
-
-
 def load_xquad(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     if role != "test":
-        return _read(data, SQUAD, _squad_split(role))
-    _check_language("xquad", language, XQUAD_LANGUAGES)
-    return _read(data, xtreme_source(f"XQuAD.{language}"), "validation")  # its only split
+        return _read(data, SQUAD, role)
+    return _read(data, xquad_source(language), role)
 
 
 def load_mlqa(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     if role == "train":
-        return _read(data, SQUAD, "train")
-    _check_language("mlqa", language, MLQA_LANGUAGES)
-    source = xtreme_source(f"MLQA.{language}.{language}")
-    return _read(data, source, "validation" if role == "dev" else "test")
+        return _read(data, SQUAD, role)
+    return _read(data, mlqa_source(language), role)
 
 
 def load_tydiqa(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-    _check_language("tydiqa", language, TYDIQA_LANGUAGES)
     # One table holds every language; the id prefix says which. XTREME trains on English
     # only and has no test set beyond the dev set, so dev and test are both its validation.
-    split = "train" if role == "train" else "validation"
-    table = _read(data, TYDIQA, split)
-    prefix = TYDIQA_LANGUAGES["en" if role == "train" else language] + "-"
+    table = _read(data, TYDIQA, role)
+    prefix = TYDIQA_LANGUAGES[language] + "-"
     table = table.filter(
         lambda ids: [i.startswith(prefix) for i in ids], input_columns="id", batched=True
     )
     if table.num_rows == 0:
-        raise StiltsError(f"{data.where(TYDIQA)} {split} has no ids starting with {prefix!r}")
+        raise StiltsError(
+            f"{data.where(TYDIQA)} {TYDIQA.split(role)} has no ids starting with {prefix!r}"
+        )
     return table
 
 
@@ -107,7 +97,7 @@ squad = Task(
     head=ExtractiveQA(),
     languages=("en",),
     sources=(SQUAD,),
-    load=english_loader("squad", SQUAD),
+    load=english_loader(SQUAD),
     metric=with_task_score(squad_scores),
     main_metric="em_f1",
     defaults=QA_DEFAULTS,
@@ -119,7 +109,7 @@ squad_v2 = Task(
     head=ExtractiveQA(allow_null=True),
     languages=("en",),
     sources=(SQUAD_V2,),
-    load=english_loader("squad_v2", SQUAD_V2),
+    load=english_loader(SQUAD_V2),
     metric=with_task_score(squad_scores),
     main_metric="em_f1",
     defaults=QA_DEFAULTS,
@@ -130,7 +120,7 @@ xquad = Task(
     summary="XQuAD: train on SQuAD v1.1, test zero-shot in 11 languages",
     head=ExtractiveQA(),
     languages=XQUAD_LANGUAGES,
-    sources=(SQUAD, *(xtreme_source(f"XQuAD.{code}") for code in XQUAD_LANGUAGES)),
+    sources=(SQUAD, *(xquad_source(code) for code in XQUAD_LANGUAGES)),
     load=load_xquad,
     metric=with_task_score(squad_scores),
     main_metric="em_f1",
@@ -142,7 +132,7 @@ mlqa = Task(
     summary="MLQA: train on SQuAD v1.1, test zero-shot in 7 languages (MLQA scorer)",
     head=ExtractiveQA(),
     languages=MLQA_LANGUAGES,
-    sources=(SQUAD, *(xtreme_source(f"MLQA.{code}.{code}") for code in MLQA_LANGUAGES)),
+    sources=(SQUAD, *(mlqa_source(code) for code in MLQA_LANGUAGES)),
     load=load_mlqa,
     metric=with_task_score(mlqa_scores),
     main_metric="em_f1",

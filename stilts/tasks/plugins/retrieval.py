@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Embed, Hyperparameters, Role, Task
+from stilts.tasks.task import Embed, EncoderTask, Hyperparameters, Role
 
 if TYPE_CHECKING:
     import datasets
@@ -35,32 +34,26 @@ TATOEBA_LANGUAGES = {
 TATOEBA_COLUMNS = ("source_sentence", "target_sentence", "source_lang", "target_lang")
 
 BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
-BUCC = HubSource(repo="BUCC/bucc2018", revision="local", files="*-en/{split}")
+BUCC = HubSource(
+    repo="BUCC/bucc2018",
+    revision="local",
+    files="*-en/{split}",
+    splits=RoleSplits(dev="sample", test="training"),  # as XTREME names them
+)
 """The BUCC 2018 shared-task files (`de-en/de-en.training.de` …), from a local copy."""
 BUCC_WHAT = "the BUCC 2018 shared-task corpora (bucc2018/{de,fr,ru,zh}-en/, not on the hub)"
-BUCC_SPLITS = {"dev": "sample", "test": "training"}  # as XTREME names them
 
 
 def tatoeba_source(language: str) -> HubSource:
-    return xtreme_source(f"tatoeba.{TATOEBA_LANGUAGES[language]}")
-
-
-def _no_training(task: str, role: Role) -> None:
-    if role == "train":
-        raise StiltsError(f"{task} has no training data; it evaluates the encoder")
-
-
-def _check_language(task: str, language: str, languages: object) -> None:
-    if language not in languages:  # type: ignore[operator]
-        raise StiltsError(f"{task} has no language {language!r} (it has {', '.join(languages)})")
+    """One language's Tatoeba config of google/xtreme; its only split, validation, serves as
+    dev and test."""
+    return xtreme_source(f"tatoeba.{TATOEBA_LANGUAGES[language]}", DEV_AS_TEST)
 
 
 def load_tatoeba(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     """Aligned `english` and `other` sentences (row i of each is a translation pair)."""
-    _no_training("tatoeba", role)
-    _check_language("tatoeba", language, TATOEBA_LANGUAGES)
     source = tatoeba_source(language)
-    table = data.load(source, "validation", columns=TATOEBA_COLUMNS)  # its only split
+    table = data.load(source, source.split(role), columns=TATOEBA_COLUMNS)
     # Which side is English is read off the table, not assumed.
     english_first = table[0]["source_lang"] in ("eng", "en") if table.num_rows else False
     first, second = table["source_sentence"], table["target_sentence"]
@@ -102,9 +95,7 @@ def load_bucc(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     themselves are read by the evaluation."""
     import datasets
 
-    _no_training("bucc2018", role)
-    _check_language("bucc2018", language, BUCC_LANGUAGES)
-    gold = sorted(_bucc_gold(data, language, BUCC_SPLITS[role]))
+    gold = sorted(_bucc_gold(data, language, BUCC.split(role)))
     return datasets.Dataset.from_dict(
         {"source_id": [s for s, _ in gold], "target_id": [t for _, t in gold]}
     )
@@ -125,11 +116,11 @@ def evaluate_bucc(
 
     # The threshold is chosen on the dev gold and applied to test, as jiant does (XTREME's
     # script never applies it: its issues 60 and 69).
-    dev = mining.mine_ids(embed, *_corpora(data, language, BUCC_SPLITS["dev"]))
-    threshold, _ = mining.best_threshold(dev, _bucc_gold(data, language, BUCC_SPLITS["dev"]))
-    mined = mining.mine_ids(embed, *_corpora(data, language, BUCC_SPLITS["test"]))
+    dev = mining.mine_ids(embed, *_corpora(data, language, BUCC.split("dev")))
+    threshold, _ = mining.best_threshold(dev, _bucc_gold(data, language, BUCC.split("dev")))
+    mined = mining.mine_ids(embed, *_corpora(data, language, BUCC.split("test")))
     test = mining.pairs_above(mined, threshold)
-    scores = mining.set_f1(test, _bucc_gold(data, language, BUCC_SPLITS["test"]))
+    scores = mining.set_f1(test, _bucc_gold(data, language, BUCC.split("test")))
     lines = "".join(f"{s}\t{t}\n" for s, t in sorted(test))
     return {**scores, "threshold": threshold}, ("tsv", lines)
 
@@ -137,28 +128,26 @@ def evaluate_bucc(
 RETRIEVAL_DEFAULTS = Hyperparameters(max_length=512)
 """jiant's XTREME scripts embed the retrieval sentences at up to 512 tokens."""
 
-tatoeba = Task(
+tatoeba = EncoderTask(
     name="tatoeba",
     summary="Tatoeba sentence retrieval, English to 36 languages; evaluates the encoder",
     head=SentenceEmbedding(),
     languages=tuple(TATOEBA_LANGUAGES),
     sources=tuple(tatoeba_source(language) for language in TATOEBA_LANGUAGES),
     load=load_tatoeba,
-    metric=None,
+    evaluate_encoder=evaluate_tatoeba,
     main_metric="accuracy",
     defaults=RETRIEVAL_DEFAULTS,
-    evaluate_encoder=evaluate_tatoeba,
 )
 
-bucc2018 = Task(
+bucc2018 = EncoderTask(
     name="bucc2018",
     summary="BUCC 2018 bitext mining (local corpora), 4 languages; evaluates the encoder",
     head=SentenceEmbedding(),
     languages=BUCC_LANGUAGES,
     sources=(BUCC,),
     load=load_bucc,
-    metric=None,
+    evaluate_encoder=evaluate_bucc,
     main_metric="f1",
     defaults=RETRIEVAL_DEFAULTS,
-    evaluate_encoder=evaluate_bucc,
 )

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from stilts.errors import StiltsError
 from stilts.eval.tagging import chunk_f1, pos_scores
 from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.formats import TAGGING_DEFAULTS
 from stilts.tasks.heads import TokenTagging
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Hyperparameters, Loader, Role, Task
+from stilts.tasks.task import Loader, Role, Task
 
 if TYPE_CHECKING:
     import datasets
@@ -43,9 +44,6 @@ PANX_LANGUAGES = (
     "th", "sw", "yo", "my", "zh", "kk", "tr", "et", "fi", "hu",
 )  # fmt: skip
 
-_SPLITS: dict[Role, str] = {"train": "train", "dev": "validation", "test": "test"}
-TAGGING_DEFAULTS = Hyperparameters(epochs=10)  # the study's UD-POS and PAN-X runs
-
 
 def udpos_source(language: str) -> HubSource:
     return xtreme_source(f"udpos.{UDPOS_LANGUAGES[language]}")
@@ -56,19 +54,13 @@ def panx_source(language: str) -> HubSource:
 
 
 def class_label_tagging_loader(
-    task: str,
-    source_for: dict[str, HubSource],
-    tag_column: str,
-    head: TokenTagging,
+    source_for: dict[str, HubSource], tag_column: str, head: TokenTagging
 ) -> Loader:
     """A loader for per-language XTREME tables whose `tag_column` is a ClassLabel sequence."""
 
     def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-        if language not in source_for:
-            raise StiltsError(
-                f"{task} has no language {language!r} (it has {', '.join(source_for)})"
-            )
-        source, split = source_for[language], _SPLITS[role]
+        source = source_for[language]
+        split = source.split(role)
         table = data.load(source, split, columns=("tokens", tag_column))
         names = getattr(getattr(table.features[tag_column], "feature", None), "names", None)
         if names is None or tuple(names) != head.labels:
@@ -91,7 +83,7 @@ udpos = Task(
     languages=tuple(UDPOS_LANGUAGES),
     sources=tuple(udpos_source(language) for language in UDPOS_LANGUAGES),
     load=class_label_tagging_loader(
-        "udpos", {code: udpos_source(code) for code in UDPOS_LANGUAGES}, "pos_tags", UDPOS_HEAD
+        {code: udpos_source(code) for code in UDPOS_LANGUAGES}, "pos_tags", UDPOS_HEAD
     ),
     metric=pos_scores,  # XTREME's score is seqeval 0.0.12's chunk F1, not token accuracy
     main_metric="f1",
@@ -105,7 +97,7 @@ panx = Task(
     languages=PANX_LANGUAGES,
     sources=tuple(panx_source(language) for language in PANX_LANGUAGES),
     load=class_label_tagging_loader(
-        "panx", {code: panx_source(code) for code in PANX_LANGUAGES}, "ner_tags", PANX_HEAD
+        {code: panx_source(code) for code in PANX_LANGUAGES}, "ner_tags", PANX_HEAD
     ),
     metric=chunk_f1,
     main_metric="f1",

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.parsing import attachment_scores
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads.dependency import DependencyParsing
 from stilts.tasks.task import Hyperparameters, Role, Task
 
@@ -35,13 +35,15 @@ if TYPE_CHECKING:
     import datasets
 
 UD_EWT = HubSource(
-    repo="UniversalDependencies/UD_English-EWT", revision="r2.5", files="en_ewt-ud-{split}.conllu"
+    repo="UniversalDependencies/UD_English-EWT",
+    revision="r2.5",
+    files="en_ewt-ud-{split}.conllu",
+    splits=RoleSplits(dev="dev"),
 )
 """A GitHub repository and release tag, named like a hub source so that a local root and
 fingerprints work as for the others; never read from the hub."""
 
 WHAT = "UD English EWT r2.5 CoNLL-U (github.com/UniversalDependencies/UD_English-EWT, tag r2.5)"
-SPLITS: dict[Role, str] = {"train": "train", "dev": "dev", "test": "test"}
 COLUMNS = 10  # ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC
 WORD_ID = re.compile(r"[1-9][0-9]*")
 HEAD = re.compile(r"0|[1-9][0-9]*")
@@ -110,7 +112,7 @@ def _sentences(data: DataLocator, role: Role) -> tuple[Sentence, ...]:
 
 @cache  # the relation set and every role's rows read the training file; keyed by the root
 def _sentences_under(root: Path | None, role: Role) -> tuple[Sentence, ...]:
-    files = DataLocator(root).local_files(UD_EWT, [SPLITS[role]], what=WHAT)
+    files = DataLocator(root).local_files(UD_EWT, [UD_EWT.split(role)], what=WHAT)
     sentences = tuple(sentence for path in files for sentence in read_conllu(path))
     if not sentences:
         raise StiltsError(f"{', '.join(map(str, files))} holds no sentence")
@@ -126,8 +128,6 @@ def udparse_head(data: DataLocator) -> DependencyParsing:
 def load_udparse(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     import datasets
 
-    if language != "en":
-        raise StiltsError(f"udparse has English data only, not {language!r}")
     sentences = _sentences(data, role)
     return datasets.Dataset.from_dict(
         {

@@ -64,9 +64,9 @@ from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, RoleSplits
 from stilts.tasks.heads.embedding import SentenceEmbedding
-from stilts.tasks.task import Embed, Role, Task
+from stilts.tasks.task import Embed, EncoderTask, Role
 
 if TYPE_CHECKING:
     import datasets
@@ -81,7 +81,10 @@ TOP_K = 20
 METRIC = f"map@{TOP_K}"
 
 MEWSLIX_MENTIONS = HubSource(
-    repo="google-research/mewsli-x", revision="local", files="wikinews_mentions-{split}.jsonl"
+    repo="google-research/mewsli-x",
+    revision="local",
+    files="wikinews_mentions-{split}.jsonl",
+    splits=RoleSplits(dev="dev"),
 )
 MEWSLIX_CANDIDATES = HubSource(
     repo="google-research/mewsli-x", revision="local", files="candidate_set_entities.jsonl"
@@ -102,16 +105,6 @@ LAREQA_WHAT = (
     "the hub)"
 )
 LAREQA_COLUMNS = ("id", "question", "relevant")
-
-
-def _no_training(task: str, role: Role, note: str = "") -> None:
-    if role == "train":
-        raise StiltsError(f"{task} has no training data; it evaluates the encoder{note}")
-
-
-def _check_language(task: str, language: str, languages: Sequence[str]) -> None:
-    if language not in languages:
-        raise StiltsError(f"{task} has no language {language!r} (it has {', '.join(languages)})")
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
@@ -222,7 +215,8 @@ def _read_mentions(stamp: tuple[str, int, int]) -> dict[str, tuple[tuple[str, st
     return {language: tuple(rows) for language, rows in found.items()}
 
 
-def _mewslix_mentions(data: DataLocator, split: str, language: str) -> tuple:
+def _mewslix_mentions(data: DataLocator, role: Role, language: str) -> tuple:
+    split = MEWSLIX_MENTIONS.split(role)
     (path,) = data.local_files(MEWSLIX_MENTIONS, [split], what=MEWSLIX_WHAT)
     rows = _read_mentions(_stamp(path)).get(language, ())
     if not rows:
@@ -270,15 +264,10 @@ def _mewslix_candidates(embed: Embed, data: DataLocator) -> tuple[list[str], np.
 def load_mewslix(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     """The WikiNews mentions of `role` (dev or test) in `language`: ``example_id``, the query
     text (``mention``) and the gold ``entity_id``. Checks that the candidate set is there too;
-    the evaluation reads it."""
+    the evaluation reads it. (XTREME-R's fine-tuning pairs, ``wikipedia_pairs-train.jsonl``,
+    are not read: the task evaluates the encoder as it is.)"""
     import datasets
 
-    _no_training(
-        "mewslix",
-        role,
-        " (XTREME-R's fine-tuning pairs, wikipedia_pairs-train.jsonl, are not read)",
-    )
-    _check_language("mewslix", language, MEWSLIX_LANGUAGES)
     rows = _mewslix_mentions(data, role, language)
     _mewslix_candidate_file(data)
     return datasets.Dataset.from_dict(
@@ -291,7 +280,6 @@ def evaluate_mewslix(
 ) -> tuple[dict[str, float], Submission]:
     from stilts.runtime import mining
 
-    _check_language("mewslix", language, MEWSLIX_LANGUAGES)
     mentions = _mewslix_mentions(data, "test", language)
     ids, keys = _mewslix_candidates(embed, data)
     rankings = _top_k(embed([query for _, query, _ in mentions]), keys, ids)
@@ -381,8 +369,6 @@ def load_lareqa(role: Role, language: str, data: DataLocator) -> datasets.Datase
     official uid), ``question`` and the uids of the ``relevant`` candidate sentences."""
     import datasets
 
-    _no_training("lareqa", role)
-    _check_language("lareqa", language, LAREQA_LANGUAGES)
     pool = _read_lareqa(_lareqa_paths(data))
     rows = pool.questions[language]
     return datasets.Dataset.from_dict(
@@ -399,7 +385,6 @@ def evaluate_lareqa(
 ) -> tuple[dict[str, float], Submission]:
     from stilts.runtime import mining
 
-    _check_language("lareqa", language, LAREQA_LANGUAGES)
     stamps = _lareqa_paths(data)
     pool = _read_lareqa(stamps)
     keys = _once_per_encoder(embed, ("lareqa", stamps), lambda: embed(list(pool.candidate_texts)))
@@ -413,26 +398,24 @@ def evaluate_lareqa(
     return {METRIC: score}, ("tsv", lines)
 
 
-mewslix = Task(
+mewslix = EncoderTask(
     name="mewslix",
     summary="Mewsli-X entity retrieval (local data), 11 languages; evaluates the encoder",
     head=SentenceEmbedding(),
     languages=MEWSLIX_LANGUAGES,
     sources=(MEWSLIX_MENTIONS, MEWSLIX_CANDIDATES),
     load=load_mewslix,
-    metric=None,
-    main_metric=METRIC,
     evaluate_encoder=evaluate_mewslix,
+    main_metric=METRIC,
 )
 
-lareqa = Task(
+lareqa = EncoderTask(
     name="lareqa",
     summary="LAReQA answer retrieval on XQuAD-R (local data), 11 languages; evaluates the encoder",
     head=SentenceEmbedding(),
     languages=LAREQA_LANGUAGES,
     sources=(LAREQA,),
     load=load_lareqa,
-    metric=None,
-    main_metric=METRIC,
     evaluate_encoder=evaluate_lareqa,
+    main_metric=METRIC,
 )

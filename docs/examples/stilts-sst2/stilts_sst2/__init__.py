@@ -5,6 +5,7 @@ from __future__ import annotations
 import datasets
 
 from stilts.api import (
+    DEV_AS_TEST,
     DataLocator,
     HubSource,
     Hyperparameters,
@@ -18,13 +19,13 @@ SST2 = HubSource(
     repo="nyu-mll/glue",
     revision="a3f3ab759b9d7018046ce361f115ef38276d2e1e",
     files="sst2/{split}-*.parquet",
+    splits=DEV_AS_TEST,  # GLUE hides the test labels: the validation split serves as test
 )
 HEAD = SequenceClassification(labels=("negative", "positive"), text_columns=("sentence",))
-SPLITS = {"train": "train", "dev": "validation", "test": "validation"}  # test labels are hidden
 
 
 def load(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
-    table = data.load(SST2, SPLITS[role], columns=HEAD.columns)
+    table = data.load(SST2, SST2.split(role), columns=HEAD.columns)
     return table.select_columns(list(HEAD.columns))
 
 
