@@ -368,15 +368,15 @@ def _run_markdown(run: RunReport) -> list[str]:
         ),
     )  # fmt: skip
     lines += ["", "### Per language", "", per_language.markdown()]
-    lines += ["", "### By family (WALS)", "", _groups_table("family", run, run.families)]
+    lines += ["", "### By family (WALS)", "", _groups_table("family", run.metric, run.families)]
     lines += ["", "### By resource class (Joshi et al. 2020)", ""]
-    lines += [_groups_table("class", run, run.resource_classes)]
+    lines += [_groups_table("class", run.metric, run.resource_classes)]
     return [*lines, ""]
 
 
-def _groups_table(kind: str, run: RunReport, groups: Sequence[GroupScore]) -> str:
+def _groups_table(kind: str, metric: str, groups: Sequence[GroupScore]) -> str:
     rows = tuple((g.group, g.count, g.mean, " ".join(g.languages)) for g in groups)
-    return Table((kind, "n", f"mean {run.metric}", "languages"), rows).markdown()
+    return Table((kind, "n", f"mean {metric}", "languages"), rows).markdown()
 
 
 def _benchmark_markdown(score: BenchmarkScore) -> list[str]:
