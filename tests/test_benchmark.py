@@ -6,6 +6,10 @@ benchmark definitions are checked against the official code, not against themsel
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+
 import pytest
 
 from stilts.errors import StiltsError
@@ -106,6 +110,30 @@ def test_benchmark_lookup():
         bm.benchmark("xtremer")
     with pytest.raises(StiltsError, match="no task 'xcopa'"):
         bm.XTREME.task("xcopa")
+
+
+PROBE = """
+import importlib, pkgutil, sys
+import stilts.reports
+names = [m.name for m in pkgutil.walk_packages(stilts.reports.__path__, "stilts.reports.")]
+for name in names:
+    importlib.import_module(name)
+print(sorted(names))
+print(sorted(m for m in sys.modules if m.startswith("stilts.tasks.plugins")))
+from stilts.reports.benchmark import XTREME
+assert XTREME.task("pawsx").languages
+print(sorted(m for m in sys.modules if m.startswith("stilts.tasks.plugins")))
+"""
+
+
+def test_reports_reach_tasks_only_through_the_registry():
+    """Importing any module of stilts.reports imports no task plugin; asking a benchmark for a
+    task's languages imports that task's plugin, through the registry."""
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    names, on_import, on_use = map(ast.literal_eval, out.stdout.splitlines())
+    assert {"stilts.reports.benchmark", "stilts.reports.report"} <= set(names)
+    assert on_import == []
+    assert "stilts.tasks.plugins.paraphrase" in on_use  # the probe sees a plugin import
 
 
 # --- task scores ------------------------------------------------------------------------------

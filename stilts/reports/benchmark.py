@@ -10,9 +10,10 @@ task over its languages and shows the overall score only when every task is pres
 Language lists:
 
 * XTREME: the lists of ``evaluate.py`` ``TASK2LANGS``. The built-in task plugins hold the same
-  lists for the tasks stilts implements and are imported from there, so a plugin and its
-  benchmark cannot drift apart (Tatoeba's by ISO 639-1 code, as XTREME's evaluate.py writes
-  them).
+  lists for the tasks stilts implements (Tatoeba's by ISO 639-1 code, as XTREME's evaluate.py
+  writes them), and a benchmark task reads its list through the task registry when asked, so
+  a plugin and its benchmark cannot drift apart, and reports reach tasks only through the
+  registry: importing this module imports no plugin.
 * XTREME-R: XTREME's lists plus the languages it adds (UD-POS + lt pl uk wo ro, PAN-X + qu pl
   uk az lt pa gu ro, XQuAD + ro, Tatoeba + az lt pl uk ro), XCOPA's 11 languages, and Mewsli-X
   and LAReQA (XQuAD-R) as the XTREME repository's Mewsli-X test files
@@ -32,13 +33,7 @@ from statistics import fmean
 from typing import Any
 
 from stilts.errors import StiltsError, did_you_mean
-from stilts.tasks.plugins.multiple_choice import XCOPA_LANGUAGES
-from stilts.tasks.plugins.nli import XNLI_LANGUAGES
-from stilts.tasks.plugins.paraphrase import PAWSX_LANGUAGES
-from stilts.tasks.plugins.qa import MLQA_LANGUAGES, TYDIQA_LANGUAGES, XQUAD_LANGUAGES
-from stilts.tasks.plugins.retrieval import BUCC_LANGUAGES, TATOEBA_LANGUAGES
-from stilts.tasks.plugins.tagging import PANX_LANGUAGES, UDPOS_LANGUAGES
-from stilts.tasks.plugins.xtreme_r_retrieval import LAREQA_LANGUAGES, MEWSLIX_LANGUAGES
+from stilts.tasks import registry
 
 Scores = Mapping[str, Mapping[str, float]]
 """Per-language scores as a run's results.json holds them: {language: {metric: value}}."""
@@ -55,12 +50,19 @@ XTREME_R_ADDED = {
 
 @dataclass(frozen=True)
 class BenchmarkTask:
-    """One task of a benchmark: its official languages and the metric its score averages."""
+    """One task of a benchmark: the metric its score averages and its official languages."""
 
     name: str
     metric: str
-    languages: tuple[str, ...]
     group: str
+    added: tuple[str, ...] = ()
+    """Languages the benchmark adds to the task's own (XTREME-R's to the tasks it shares)."""
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The installed task's languages (its plugin is imported now, once per process), then
+        `added`."""
+        return tuple(registry.load(self.name).languages) + self.added
 
 
 @dataclass(frozen=True)
@@ -106,36 +108,31 @@ RETRIEVAL = "retrieval"
 XTREME = Benchmark(
     name="XTREME",
     tasks=(
-        BenchmarkTask("xnli", "accuracy", XNLI_LANGUAGES, CLASSIFICATION),
-        BenchmarkTask("pawsx", "accuracy", PAWSX_LANGUAGES, CLASSIFICATION),
-        BenchmarkTask("udpos", "f1", tuple(UDPOS_LANGUAGES), STRUCTURED),
-        BenchmarkTask("panx", "f1", PANX_LANGUAGES, STRUCTURED),
-        BenchmarkTask("xquad", "em_f1", XQUAD_LANGUAGES, QA),
-        BenchmarkTask("mlqa", "em_f1", MLQA_LANGUAGES, QA),
-        BenchmarkTask("tydiqa", "em_f1", tuple(TYDIQA_LANGUAGES), QA),
-        BenchmarkTask("bucc2018", "f1", BUCC_LANGUAGES, RETRIEVAL),
-        BenchmarkTask("tatoeba", "accuracy", tuple(TATOEBA_LANGUAGES), RETRIEVAL),
+        BenchmarkTask("xnli", "accuracy", CLASSIFICATION),
+        BenchmarkTask("pawsx", "accuracy", CLASSIFICATION),
+        BenchmarkTask("udpos", "f1", STRUCTURED),
+        BenchmarkTask("panx", "f1", STRUCTURED),
+        BenchmarkTask("xquad", "em_f1", QA),
+        BenchmarkTask("mlqa", "em_f1", QA),
+        BenchmarkTask("tydiqa", "em_f1", QA),
+        BenchmarkTask("bucc2018", "f1", RETRIEVAL),
+        BenchmarkTask("tatoeba", "accuracy", RETRIEVAL),
     ),
 )
-
-
-def _extended(task: str) -> tuple[str, ...]:
-    return XTREME.task(task).languages + XTREME_R_ADDED.get(task, ())
-
 
 XTREME_R = Benchmark(
     name="XTREME-R",
     tasks=(
-        BenchmarkTask("xnli", "accuracy", _extended("xnli"), CLASSIFICATION),
-        BenchmarkTask("xcopa", "accuracy", XCOPA_LANGUAGES, CLASSIFICATION),
-        BenchmarkTask("udpos", "f1", _extended("udpos"), STRUCTURED),
-        BenchmarkTask("panx", "f1", _extended("panx"), STRUCTURED),
-        BenchmarkTask("xquad", "em_f1", _extended("xquad"), QA),
-        BenchmarkTask("mlqa", "em_f1", _extended("mlqa"), QA),
-        BenchmarkTask("tydiqa", "em_f1", _extended("tydiqa"), QA),
-        BenchmarkTask("tatoeba", "accuracy", _extended("tatoeba"), RETRIEVAL),
-        BenchmarkTask("mewslix", "map@20", MEWSLIX_LANGUAGES, RETRIEVAL),
-        BenchmarkTask("lareqa", "map@20", LAREQA_LANGUAGES, RETRIEVAL),
+        BenchmarkTask("xnli", "accuracy", CLASSIFICATION),
+        BenchmarkTask("xcopa", "accuracy", CLASSIFICATION),
+        BenchmarkTask("udpos", "f1", STRUCTURED, XTREME_R_ADDED["udpos"]),
+        BenchmarkTask("panx", "f1", STRUCTURED, XTREME_R_ADDED["panx"]),
+        BenchmarkTask("xquad", "em_f1", QA, XTREME_R_ADDED["xquad"]),
+        BenchmarkTask("mlqa", "em_f1", QA),
+        BenchmarkTask("tydiqa", "em_f1", QA),
+        BenchmarkTask("tatoeba", "accuracy", RETRIEVAL, XTREME_R_ADDED["tatoeba"]),
+        BenchmarkTask("mewslix", "map@20", RETRIEVAL),
+        BenchmarkTask("lareqa", "map@20", RETRIEVAL),
     ),
 )
 
@@ -219,8 +216,9 @@ def task_score(task: str, scores: Scores, bench: str | Benchmark = XTREME) -> Ta
     """
     official = benchmark(bench)
     spec = official.task(task)
+    languages = spec.languages
     values: dict[str, float] = {}
-    for language in spec.languages:
+    for language in languages:
         if language not in scores:
             continue
         table = scores[language]
@@ -235,10 +233,10 @@ def task_score(task: str, scores: Scores, bench: str | Benchmark = XTREME) -> Ta
         benchmark=official.name,
         task=task,
         metric=spec.metric,
-        languages=spec.languages,
+        languages=languages,
         values=values,
-        missing=tuple(lang for lang in spec.languages if lang not in values),
-        extra=tuple(lang for lang in scores if lang not in spec.languages),
+        missing=tuple(lang for lang in languages if lang not in values),
+        extra=tuple(lang for lang in scores if lang not in languages),
     )
 
 

@@ -20,8 +20,6 @@ can be rebuilt at any time from a store.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from stilts.errors import StiltsError
 from stilts.reports.benchmark import BenchmarkScore, TaskScore, benchmark_score, benchmarks_with
 from stilts.reports.benchmark import task_score as benchmark_task_score
 from stilts.reports.languages import Language, language
+from stilts.reports.tables import Cell, Table, shown
 from stilts.store.files import write_json, write_text
 from stilts.store.layout import RUN_MANIFEST
 from stilts.store.results import RunStart
@@ -168,23 +167,18 @@ class Report:
 
     def csv(self) -> str:
         """One row per run, split and language; aggregates are in report.json and report.md."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(
-            ["run", "target", "metric", "split", "language", "name", "family", "genus",
-             "script", "resource_class", "value"]
-        )  # fmt: skip
+        header = ("run", "target", "metric", "split", "language", "name", "family", "genus",
+                  "script", "resource_class", "value")  # fmt: skip
+        rows: list[tuple[Cell, ...]] = []
         for run in self.runs:
-            head = [run.run, run.target, run.metric]
+            head = (run.run, run.target, run.metric)
             if run.dev is not None:
-                meta = _metadata(run.train_language)
-                writer.writerow(
-                    [*head, "dev", run.train_language, *_meta_cells(meta), f"{run.dev:.4f}"]
-                )
+                meta = _meta_cells(_metadata(run.train_language))
+                rows.append((*head, "dev", run.train_language, *meta, run.dev))
             for row in run.languages:
-                cells = [row.name, row.family, row.genus, row.script, row.resource_class]
-                writer.writerow([*head, "test", row.code, *cells, f"{row.value:.4f}"])
-        return out.getvalue()
+                cells = (row.name, row.family, row.genus, row.script, row.resource_class)
+                rows.append((*head, "test", row.code, *cells, row.value))
+        return Table(header, tuple(rows)).csv()
 
     def markdown(self) -> str:
         lines = ["# stilts report", ""]
@@ -202,19 +196,21 @@ class Report:
         labels = self.labels()
         codes = list(dict.fromkeys(row.code for run in self.runs for row in run.languages))
         by_code = {row.code: row for run in self.runs for row in run.languages}
-        lines = [
+        rows = [
+            (code, by_code[code].name, by_code[code].family,
+             *(run.values().get(code) for run in self.runs))
+            for code in codes
+        ]  # fmt: skip
+        rows.append(("", "**average**", "", *(run.average for run in self.runs)))
+        table = Table(("code", "language", "family", *labels), tuple(rows))
+        return [
             "## All runs",
             "",
             "Test scores, each target in its own main metric.",
             "",
-            _md_row(["code", "language", "family", *labels]),
-            _md_row(["---"] * (3 + len(labels))),
+            table.markdown(),
+            "",
         ]
-        for code in codes:
-            values = [_fmt(run.values().get(code)) for run in self.runs]
-            lines.append(_md_row([code, by_code[code].name, by_code[code].family, *values]))
-        lines.append(_md_row(["", "**average**", "", *(_fmt(run.average) for run in self.runs)]))
-        return [*lines, ""]
 
 
 def report(run_dir: Path | str | Iterable[Path | str]) -> Report:
@@ -318,10 +314,10 @@ def _metadata(code: str) -> Language | None:
         return None  # a third-party task's language: reported, just without metadata
 
 
-def _meta_cells(meta: Language | None) -> list[Any]:
+def _meta_cells(meta: Language | None) -> tuple[str, str, str, str, int | None]:
     if meta is None:
-        return [UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, None]
-    return [meta.name, meta.family, meta.genus, meta.script, meta.resource_class]
+        return UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, None
+    return meta.name, meta.family, meta.genus, meta.script, meta.resource_class
 
 
 def _language_score(code: str, value: float) -> LanguageScore:
@@ -343,14 +339,6 @@ def _grouped(rows: Sequence[LanguageScore], key: Any) -> tuple[GroupScore, ...]:
     )
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
-def _md_row(cells: Sequence[Any]) -> str:
-    return "| " + " | ".join(str(cell) for cell in cells) + " |"
-
-
 def _run_markdown(run: RunReport) -> list[str]:
     lines = [f"## {run.target}: {' → '.join(run.chain)}", ""]
     if run.model:
@@ -358,56 +346,49 @@ def _run_markdown(run: RunReport) -> list[str]:
     lines += [
         f"- run: `{run.run}`",
         f"- metric: {run.metric} (×100)",
-        f"- dev ({run.train_language}, model selection): {_fmt(run.dev)}",
-        f"- test average over this run's {len(run.languages)} languages: {_fmt(run.average)}",
+        f"- dev ({run.train_language}, model selection): {shown(run.dev)}",
+        f"- test average over this run's {len(run.languages)} languages: {shown(run.average)}",
     ]
     for score in run.task_scores:
         if score.complete:
             lines.append(
                 f"- {score.benchmark} {score.task} score ({len(score.languages)} official "
-                f"languages): {_fmt(score.score)}"
+                f"languages): {shown(score.score)}"
             )
         else:
             lines.append(
                 f"- {score.benchmark} {score.task} score: none, {len(score.missing)} of its "
                 f"{len(score.languages)} official languages missing ({', '.join(score.missing)})"
             )
-    lines += [
-        "",
-        "### Per language",
-        "",
-        _md_row(["code", "language", "family", "genus", "script", "class", run.metric]),
-        _md_row(["---"] * 7),
-    ]
-    for row in run.languages:
-        cells = [row.code, row.name, row.family, row.genus, row.script]
-        lines.append(_md_row([*cells, _class_label(row.resource_class), _fmt(row.value)]))
-    lines += ["", "### By family (WALS)", ""]
-    lines += [_md_row(["family", "n", f"mean {run.metric}", "languages"]), _md_row(["---"] * 4)]
-    for group in run.families:
-        lines.append(
-            _md_row([group.group, group.count, _fmt(group.mean), " ".join(group.languages)])
-        )
+    per_language = Table(
+        ("code", "language", "family", "genus", "script", "class", run.metric),
+        tuple(
+            (row.code, row.name, row.family, row.genus, row.script,
+             _class_label(row.resource_class), row.value)
+            for row in run.languages
+        ),
+    )  # fmt: skip
+    lines += ["", "### Per language", "", per_language.markdown()]
+    lines += ["", "### By family (WALS)", "", _groups_table("family", run.metric, run.families)]
     lines += ["", "### By resource class (Joshi et al. 2020)", ""]
-    lines += [_md_row(["class", "n", f"mean {run.metric}", "languages"]), _md_row(["---"] * 4)]
-    for group in run.resource_classes:
-        lines.append(
-            _md_row([group.group, group.count, _fmt(group.mean), " ".join(group.languages)])
-        )
+    lines += [_groups_table("class", run.metric, run.resource_classes)]
     return [*lines, ""]
 
 
+def _groups_table(kind: str, metric: str, groups: Sequence[GroupScore]) -> str:
+    rows = tuple((g.group, g.count, g.mean, " ".join(g.languages)) for g in groups)
+    return Table((kind, "n", f"mean {metric}", "languages"), rows).markdown()
+
+
 def _benchmark_markdown(score: BenchmarkScore) -> list[str]:
-    overall = _fmt(score.overall) if score.complete else "none until every task is complete"
+    overall = shown(score.overall) if score.complete else "none until every task is complete"
     lines = [f"## {score.benchmark}", "", f"- overall: {overall}"]
     if score.missing_tasks:
         lines.append(f"- tasks without a run: {', '.join(score.missing_tasks)}")
     for task, missing in score.missing_languages.items():
         lines.append(f"- {task} lacks {len(missing)} official languages: {', '.join(missing)}")
     if score.groups:
-        lines += ["", _md_row(["group", "score"]), _md_row(["---"] * 2)]
-        lines += [_md_row([group, _fmt(value)]) for group, value in score.groups.items()]
+        lines += ["", Table(("group", "score"), tuple(score.groups.items())).markdown()]
     if score.tasks:
-        lines += ["", _md_row(["task", "score"]), _md_row(["---"] * 2)]
-        lines += [_md_row([task, _fmt(value)]) for task, value in score.tasks.items()]
+        lines += ["", Table(("task", "score"), tuple(score.tasks.items())).markdown()]
     return [*lines, ""]

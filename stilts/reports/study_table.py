@@ -9,19 +9,18 @@ and as a heatmap with matplotlib when that optional extra is installed.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean, stdev
 
-from rich.table import Table
+from rich.table import Table as RichTable
 
 from stilts.errors import StiltsError
 from stilts.experiment.grid import BASELINE
 from stilts.reports import plots
+from stilts.reports.tables import Table
 from stilts.store.files import write_text
 from stilts.store.results import ChainResult
 
@@ -111,17 +110,22 @@ class StudyTable:
         baseline = [fmean(values) for values in zip(*baselines, strict=True)] if even else []
         return Cell(tuple(per_seed), tuple(baseline))
 
-    def grid(self) -> list[list[str]]:
-        """Header and rows of formatted cells."""
+    def grid(self) -> Table:
+        """The table as shown: a row per intermediate task, a column per target, a cell's text."""
         average = any(self.row_average(row) for row in self.rows)
-        header = ["intermediate", *(f"{c} ({self.metrics[c]})" for c in self.columns)]
-        lines = [header + ([AVERAGE] if average else [])]
+        header = ("intermediate", *(f"{c} ({self.metrics[c]})" for c in self.columns))
+        rows = []
         for row in self.rows:
             cells = [self.cells.get((row, column)) for column in self.columns]
             if average:
                 cells.append(self.row_average(row))
-            lines.append([row, *(cell.text() if cell else "–" for cell in cells)])
-        return lines
+            rows.append((row, *(cell.text() if cell else None for cell in cells)))
+        return Table(
+            header + ((AVERAGE,) if average else ()),
+            tuple(rows),
+            title="intermediate × target",
+            caption=self.caption(),
+        )
 
     def caption(self) -> str:
         seeds = f"mean ± std over {self.seeds} seeds" if self.seeds > 1 else "one seed"
@@ -129,39 +133,22 @@ class StudyTable:
         return f"test score averaged over each target's languages, {seeds}{gain}"
 
     def markdown(self) -> str:
-        lines = self.grid()
-        text = [
-            "| " + " | ".join(lines[0]) + " |",
-            "|" + "|".join("---" for _ in lines[0]) + "|",
-        ]
-        text += ["| " + " | ".join(line) + " |" for line in lines[1:]]
-        return "\n".join(text) + f"\n\n{self.caption()}\n"
+        return self.grid().markdown() + "\n"
 
     def csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(
-            ["intermediate", "target", "metric", "seeds", "mean", "std", "baseline", "delta"]
-        )
-        for row in self.rows:
-            for column in self.columns:
-                cell = self.cells.get((row, column))
-                if cell is None:
-                    continue
-                baseline = f"{fmean(cell.baseline):.4f}" if cell.baseline else ""
-                writer.writerow([
-                    row, column, self.metrics[column], len(cell.scores), f"{cell.mean:.4f}",
-                    "" if cell.std is None else f"{cell.std:.4f}", baseline,
-                    "" if cell.delta is None else f"{cell.delta:.4f}",
-                ])  # fmt: skip
-        return out.getvalue()
+        """One row per cell, in numbers: mean, std, baseline and gain."""
+        header = ("intermediate", "target", "metric", "seeds", "mean", "std", "baseline", "delta")
+        rows = tuple(
+            (row, column, self.metrics[column], len(cell.scores), cell.mean, cell.std,
+             fmean(cell.baseline) if cell.baseline else None, cell.delta)
+            for row in self.rows
+            for column in self.columns
+            if (cell := self.cells.get((row, column))) is not None
+        )  # fmt: skip
+        return Table(header, rows).csv()
 
-    def rich(self, title: str = "intermediate × target") -> Table:
-        lines = self.grid()
-        table = Table(*lines[0], title=title, caption=self.caption())
-        for line in lines[1:]:
-            table.add_row(*line)
-        return table
+    def rich(self) -> RichTable:
+        return self.grid().rich()
 
     def write(self, out: Path, *, plot: bool = True) -> list[Path]:
         """study.md, study.csv and (with matplotlib, when asked) study.png, each atomically."""

@@ -8,52 +8,27 @@ not computed (too few points), so a reader never meets a bare number.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Group
-from rich.table import Table as RichTable
 from rich.text import Text
 
+from stilts.reports import tables
+from stilts.reports.tables import Cell
 from stilts.store.files import write_text
 
-Cell = str | float | int | None
+DIGITS = 2
+"""Decimals shown: gains and correlations need two."""
 
 
-@dataclass(frozen=True)
-class Table:
+@dataclass(frozen=True, kw_only=True)
+class Table(tables.Table):
+    """A table of an analysis, written to its own CSV."""
+
     name: str
     """File stem of its CSV, e.g. ``gains_by_family``."""
-    title: str
-    header: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
-
-    def csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.header)
-        for row in self.rows:
-            writer.writerow(["" if v is None else f"{v:.4f}" if isinstance(v, float) else v
-                             for v in row])  # fmt: skip
-        return out.getvalue()
-
-    def shown(self) -> list[list[str]]:
-        return [[_short(value) for value in row] for row in self.rows]
-
-    def markdown(self) -> str:
-        lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |"]
-        lines.append("|" + "|".join("---" for _ in self.header) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in self.shown()]
-        return "\n".join(lines) + "\n"
-
-    def rich(self) -> RichTable:
-        table = RichTable(*self.header, title=self.title)
-        for row in self.shown():
-            table.add_row(*row)
-        return table
 
 
 @dataclass(frozen=True)
@@ -68,7 +43,8 @@ class Analysis:
 
     def markdown(self) -> str:
         parts = [f"## {self.title}", "", *(f"- {finding}" for finding in self.findings), ""]
-        parts += [table.markdown() for table in self.tables if table.rows]
+        shown = [table for table in self.tables if table.rows]
+        parts += [f"### {table.title}\n\n{table.markdown()}\n" for table in shown]
         return "\n".join(parts)
 
     def rich(self) -> Group:
@@ -89,13 +65,6 @@ class Analysis:
         return written
 
 
-def _short(value: Cell) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
 def table(name: str, title: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Table:
-    return Table(name, title, tuple(header), tuple(tuple(row) for row in rows))
+    return Table(header=tuple(header), rows=tuple(tuple(row) for row in rows), title=title,
+                 digits=DIGITS, name=name)  # fmt: skip

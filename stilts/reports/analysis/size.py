@@ -23,9 +23,10 @@ from statistics import fmean, pstdev
 from stilts.errors import StiltsError
 from stilts.reports import plots
 from stilts.reports.analysis.families import family_of
-from stilts.reports.analysis.findings import Analysis, Cell, table
+from stilts.reports.analysis.findings import Analysis, table
 from stilts.reports.analysis.runs import Gain, Run, gains, read_runs
 from stilts.reports.analysis.stats import TooFewPoints, mean_std, spearman
+from stilts.reports.tables import Cell
 
 ROBUSTNESS = ("seeds", "score", "gain", "spread languages", "spread families", "spread seeds")
 Cells = dict[tuple, dict[int, list[Gain]]]
