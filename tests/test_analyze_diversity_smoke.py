@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 from conftest import analyze_cli, run_smoke_recipe
-from fixtures import write_multi_nli
+from fixtures.nli import write_multi_nli
 
 from stilts.experiment.bundled import SAMPLE_DATA
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from conftest import analyze_cli, run_smoke_recipe
-from fixtures import write_translated_sample
+from fixtures.nli import write_translated_sample
 from synthetic_store import write_run
 
 from stilts.reports.analysis.resource import analyze, training_language
