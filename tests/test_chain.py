@@ -11,7 +11,6 @@ import pytest
 import torch
 import yaml
 from conftest import stilts_cli
-from stilts.store.files import read_json
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
 from stilts.experiment.bundled import SAMPLE_DATA
@@ -19,6 +18,7 @@ from stilts.experiment.chain import ChainConfig, plan, run
 from stilts.experiment.recipe import load_recipe
 from stilts.runtime.evaluate import evaluate
 from stilts.runtime.training import ModelSource, model_with_fresh_head, starting_encoder
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST
 from stilts.tasks import registry
 from stilts.tasks.plugins.nli import XNLI_LANGUAGES, XTREME_XNLI

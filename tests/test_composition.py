@@ -10,13 +10,13 @@ import pytest
 import torch
 from lab import FixtureLab, build_lab
 from safetensors.torch import load_file
-from stilts.store.files import read_json
 
 from stilts import StiltsError
 from stilts.experiment.chain import ChainPlan, plan, run
 from stilts.runtime.adapters import ADAPTERS_DIR, STACK_FILE, parse_phase_adapters
 from stilts.runtime.arguments import RunOptions
 from stilts.runtime.predict import evaluate_languages
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.store.results import ChainResult
 from stilts.tasks import registry

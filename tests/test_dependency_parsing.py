@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import torch
 from lab import FixtureLab, build_lab
-from stilts.store.files import read_json
 
 from stilts import StiltsError
 from stilts.eval.parsing import attachment_scores
 from stilts.runtime.biaffine import SETTINGS, BiaffineParserModel
 from stilts.runtime.evaluate import evaluate
 from stilts.runtime.features import tokenized
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator

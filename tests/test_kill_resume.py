@@ -31,10 +31,10 @@ import pytest
 from conftest import REPO
 from kill_chain import LOG, RESULT, TASKS, TRAIN_BEGINS
 from safetensors.torch import load_file
-from stilts.store.files import read_json
 from transformers import AutoConfig, AutoTokenizer
 
 from stilts.experiment import chain
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST, Store
 
 DRIVER = REPO / "tests" / "kill_chain.py"

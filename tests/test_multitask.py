@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import torch
 from lab import FixtureLab, build_lab
-from stilts.store.files import read_json
 
 from stilts import StiltsError
 from stilts.experiment.chain import ChainConfig, plan, run
@@ -23,6 +22,7 @@ from stilts.runtime.multitask.sampling import SamplerConfig, TaskSchedule
 from stilts.runtime.multitask.stream import TASK_INDEX, TaskBlocks
 from stilts.runtime.phase_model import load_trained
 from stilts.runtime.training import ModelSource, starting_encoder, train_phase
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.store.results import ChainResult
 from stilts.tasks import registry

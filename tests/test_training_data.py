@@ -8,13 +8,13 @@ import datasets
 import pytest
 from conftest import stilts_cli
 from fixtures.nli import write_anli, write_multi_nli, write_snli, write_translated_sample
-from stilts.store.files import read_json
 
 from stilts import StiltsError
 from stilts.experiment.bundled import SAMPLE_DATA
 from stilts.experiment.chain import ChainConfig, plan, run
 from stilts.experiment.recipe import Recipe, load_recipe
 from stilts.experiment.training_data import TrainingData, equal_shares
+from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator
