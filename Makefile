@@ -20,7 +20,8 @@ demo: $(STAMP)
 
 # The suite runs in two tiers, each test in exactly one. `make test` is the fast tier (every
 # test not marked `slow`): ruff, then every kind of check, a real Trainer run per head, the
-# SIGKILL, lock and plugin-install tests included, in under 10 minutes on 2 cores.
+# SIGKILL, lock and plugin-install tests included; it is meant to finish in under 10 minutes
+# on 2 idle cores.
 # `make test-slow` is the slow tier alone: the long end-to-end repeats of checks the fast tier
 # already makes (each smoke recipe run through `stilts run` and `stilts analyze`).
 # `make test-all` is both, the fast tier first, so nothing runs twice; it is what CI runs.
