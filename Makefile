@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-slow test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,13 +18,26 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/stilts chain mnli xnli
 
+# The suite runs in two tiers, each test in exactly one. `make test` is the fast tier (every
+# test not marked `slow`): ruff, then every kind of check, a real Trainer run per head, the
+# SIGKILL, lock and plugin-install tests included; it is meant to finish in under 10 minutes
+# on 2 idle cores.
+# `make test-slow` is the slow tier alone: the long end-to-end repeats of checks the fast tier
+# already makes (each smoke recipe run through `stilts run` and `stilts analyze`).
+# `make test-all` is both, the fast tier first, so nothing runs twice; it is what CI runs.
 # Test files run in PYTEST_WORKERS processes (one file per process at a time: module fixtures
 # stay shared), each with one torch thread: most tests are single-threaded Python (data,
 # tokenisers, subprocesses), so two processes finish in about 60 % of one's time on 2 cores.
 PYTEST_WORKERS ?= 2
+PYTEST := OMP_NUM_THREADS=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 test: $(STAMP)
 	$(VENV)/bin/ruff check stilts tests bench tools
-	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(PYTEST) -m "not slow"
+
+test-slow: $(STAMP)
+	$(PYTEST) -m slow
+
+test-all: test test-slow
 
 bench: $(STAMP)
 	$(PY) bench/cli_speed.py

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from conftest import analyze_cli, run_smoke_recipe
-from fixtures import write_multi_nli
+from fixtures.nli import write_multi_nli
 
 from stilts.experiment.bundled import SAMPLE_DATA
 
 
+@pytest.mark.slow
 def test_the_diversity_smoke_recipe_runs_end_to_end_offline(tmp_path):
     mirror = tmp_path / "mirror"
     shutil.copytree(SAMPLE_DATA, mirror)

@@ -99,6 +99,7 @@ def test_the_command_writes_its_tables_and_figure(tmp_path):
     assert missing.returncode == 2 and "is not a run, a grid or a store" in missing.stderr
 
 
+@pytest.mark.slow
 def test_the_smoke_recipe_runs_end_to_end_offline(mnli_xnli, tmp_path):
     store = tmp_path / "store"
     shutil.copytree(mnli_xnli.store.root, store)  # seed 42's mnli → xnli is there already

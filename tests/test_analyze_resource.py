@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from conftest import analyze_cli, run_smoke_recipe
-from fixtures import write_translated_sample
+from fixtures.nli import write_translated_sample
 from synthetic_store import write_run
 
 from stilts.reports.analysis.resource import analyze, training_language
@@ -66,6 +67,7 @@ def test_without_a_resource_effect_none_is_reported(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_the_smoke_recipe_runs_end_to_end_offline(tmp_path):
     mirror = write_translated_sample(tmp_path / "mirror", ("de", "sw"))
     grid = run_smoke_recipe("resource", tmp_path / "store", f"data={mirror}")
@@ -73,3 +75,20 @@ def test_the_smoke_recipe_runs_end_to_end_offline(tmp_path):
     rows = (grid / "analysis" / "gains_by_resource.csv").read_text().splitlines()[1:]
     assert {tuple(row.split(",")[:2]) for row in rows} == {("de", "5"), ("sw", "2")}
     assert "all target languages: Spearman rho" in printed  # 30 gains: a correlation
+
+
+def test_the_command_writes_its_table_and_figure(tmp_path):
+    """`stilts analyze resource` as a user runs it, in the fast tier (the smoke recipe, which
+    also runs it, is in the slow one): its finding, table, report and heatmap."""
+    root = store(tmp_path / "store", effect=1.0)
+    printed = analyze_cli("resource", root)
+    assert "lower-resource intermediate languages give larger gains" in printed
+    out = root / "analysis"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "gains_by_resource.csv", "resource.md", "resource.png",
+    ]  # fmt: skip
+    assert (out / "resource.png").read_bytes()[:4] == b"\x89PNG"
+    rows = (out / "gains_by_resource.csv").read_text().splitlines()[1:]
+    assert {tuple(row.split(",")[:2]) for row in rows} == {
+        (code, str(level)) for code, level in SOURCES.items()
+    }

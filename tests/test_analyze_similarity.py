@@ -224,6 +224,7 @@ def test_a_grid_row_labelling_a_variant_is_compared_as_its_task(lab, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_the_smoke_recipe_runs_end_to_end_offline(lab, tmp_path):
     grid = run_smoke_recipe(
         "similarity", tmp_path / "store", f"data={lab.data}", f"model.id={lab.model}"

@@ -122,6 +122,7 @@ def test_the_command_writes_the_tables_and_the_plot(tmp_path):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_smoke_recipe_runs_end_to_end_offline(mnli_xnli, tmp_path):
     store = tmp_path / "store"
     shutil.copytree(mnli_xnli.store.root, store)  # mnli-all → xnli (seed 42) is there already

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from conftest import analyze_cli, run_smoke_recipe, stilts_cli
 from lab import build_lab
 from synthetic_store import write_run
@@ -70,6 +71,7 @@ def test_the_command_writes_the_table_and_the_plot(tmp_path):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_smoke_recipe_runs_end_to_end_offline(tmp_path):
     lab = build_lab(tmp_path / "lab", ("udparse", "mnli", "xnli"), {}, vocab_size=1500)
     grid = run_smoke_recipe(

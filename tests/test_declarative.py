@@ -16,7 +16,9 @@ from typing import Any
 import datasets
 import pytest
 from datasets import ClassLabel, Features, List, Value
-from fixtures import panx_sentence, qa_example, sentence, with_marker
+from fixtures.common import sentence, with_marker
+from fixtures.qa import qa_example
+from fixtures.tagging import panx_sentence
 from pydantic import ValidationError
 
 from stilts.errors import StiltsError

@@ -14,7 +14,7 @@ from pathlib import Path
 import datasets
 import pytest
 import torch
-from fixtures import MLM_LINES, mlm_documents, write_mlm_text
+from fixtures.mlm import MLM_LINES, mlm_documents, write_mlm_text
 from transformers import (
     AutoConfig,
     AutoModel,

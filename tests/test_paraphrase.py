@@ -7,7 +7,7 @@ import shutil
 
 import datasets
 import pytest
-from fixtures import write_pawsx_fixture
+from fixtures.paraphrase import write_pawsx_fixture
 
 from stilts import StiltsError
 from stilts.experiment.bundled import SAMPLE_DATA

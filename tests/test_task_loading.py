@@ -15,7 +15,8 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 import pytest
-from fixtures import CCG_UNSEEN_IN_TRAIN, FIXTURE_TASKS, write_fixtures
+from fixtures import FIXTURE_TASKS, write_fixtures
+from fixtures.ccg import CCG_UNSEEN_IN_TRAIN
 
 from stilts import StiltsError
 from stilts.tasks import registry

@@ -7,7 +7,7 @@ import shutil
 import datasets
 import pytest
 from conftest import stilts_cli
-from fixtures import write_anli, write_multi_nli, write_snli, write_translated_sample
+from fixtures.nli import write_anli, write_multi_nli, write_snli, write_translated_sample
 
 from stilts import StiltsError
 from stilts.experiment.bundled import SAMPLE_DATA

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_xtreme_r import (
+from fixtures.xtreme_r_retrieval import (
     ARTICLES,
     SKIPPED_LANGUAGE,
     XQUAD_R_PASSAGES,
