@@ -11,8 +11,7 @@ which loads torch.
 from __future__ import annotations
 
 from pathlib import Path
-
-import datasets
+from typing import TYPE_CHECKING
 
 from stilts.runtime.tiny_model import (
     SPECIAL_TOKENS,
@@ -22,6 +21,9 @@ from stilts.runtime.tiny_model import (
     train_tokenizer,
 )
 from stilts.tasks.data import HubSource
+
+if TYPE_CHECKING:
+    import datasets
 
 __all__ = [
     "SPECIAL_TOKENS",

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import Field, ValidationError, model_validator
 
 from stilts.errors import StiltsError
@@ -156,8 +157,6 @@ def load_recipe(path: Path, settings: list[str] = ()) -> Recipe:
 
 def check_requirements(requires: Mapping[str, str]) -> None:
     """Refuse to run without the plugin distributions (and versions) a recipe names."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     for name, spec in requires.items():
         try:
             specifier = SpecifierSet(spec)

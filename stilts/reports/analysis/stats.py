@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import chi2, kendalltau, rankdata, spearmanr
 
 BOOTSTRAP_SAMPLES = 2000
 CONFIDENCE = 0.95
@@ -55,8 +56,6 @@ def kendall_w(ranks: np.ndarray) -> tuple[float, float]:
     """Kendall's coefficient of concordance of m rankings (rows) of n items (columns), with
     the p-value of Friedman's chi-square test, m (n - 1) W ~ chi2(n - 1). Ties take average
     ranks; W is not corrected for them (no tie is expected in mean gains)."""
-    from scipy.stats import chi2, rankdata
-
     m, n = ranks.shape
     if m < 2 or n < 3:
         raise TooFewPoints(
@@ -70,8 +69,6 @@ def kendall_w(ranks: np.ndarray) -> tuple[float, float]:
 
 
 def kendall_tau(a: Sequence[float], b: Sequence[float]) -> Estimate:
-    from scipy.stats import kendalltau
-
     if len(a) < 3:
         raise TooFewPoints(f"a rank correlation needs at least 3 pairs (got {len(a)})")
     result = kendalltau(a, b)
@@ -80,8 +77,6 @@ def kendall_tau(a: Sequence[float], b: Sequence[float]) -> Estimate:
 
 def spearman(x: Sequence[float], y: Sequence[float], *, minimum: int = 5) -> Estimate:
     """Spearman's rho with a percentile bootstrap interval over the pairs and its p-value."""
-    from scipy.stats import spearmanr
-
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) < minimum:
         raise TooFewPoints(f"a correlation needs at least {minimum} pairs (got {len(x)})")
@@ -103,8 +98,6 @@ def row_spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman's rho of each row of `x` with the same row of `y` (ties: average ranks, as
     scipy), NaN where a row is constant: a bootstrap's resamples in one call instead of one
     scipy call each (a hundred times faster)."""
-    from scipy.stats import rankdata
-
     rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
     rx -= rx.mean(axis=1, keepdims=True)
     ry -= ry.mean(axis=1, keepdims=True)
