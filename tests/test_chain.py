@@ -193,7 +193,18 @@ def test_the_runner_tells_its_callbacks_what_it_trains_reuses_and_scores(mnli_xn
     # --force redoes each phase and each run once, however many chains need it
     german = plan(config.updated(evaluation={"languages": ["de"]}))
     forced = Events()
-    Runner(mnli_xnli.store, callbacks=[forced], force=True).run_all([chain, german, chain])
+    manifest = outcome.run_dir / "manifest.json"
+
+    class Unfinished(RunCallback):
+        """While --force retrains, the run it reruns is not finished: were it killed now, its
+        old results, from the old phases, must not be read back."""
+
+        def on_phase_begin(self, chain, phase, start):
+            assert not manifest.exists()
+
+    runner = Runner(mnli_xnli.store, callbacks=[forced, Unfinished()], force=True)
+    runner.run_all([chain, german, chain])
+    assert manifest.exists()
     trained = [name for event, name in forced.seen if event == "phase_end"]
     reused = [name for event, name in forced.seen if event == "phase_reused"]
     ended = [name for event, name in forced.seen if event == "run_end"]

@@ -105,8 +105,8 @@ def test_a_weighted_dev_aggregate_rescores_the_finished_phase_without_training(l
         ("weighted:", "nothing after ':'"),
         ("weighted:qqp=0,hellaswag=1", "the weight of 'qqp' must be a finite number > 0"),
         ("weighted:qqp=nan,hellaswag=1", "the weight of 'qqp' must be a finite number > 0"),
-        ("weighted:qqp=1", "gives no weight to hellaswag"),
-        ("weighted:qqp=1,hellaswg=1", "weighs 'hellaswg'.*did you mean 'hellaswag'"),
+        ("weighted:qqp=1", "the dev aggregate's weights leave out hellaswag"),
+        ("weighted:qqp=1,hellaswg=1", "weights name 'hellaswg'.*did you mean 'hellaswag'"),
     ],
 )
 def test_bad_dev_aggregates_fail_in_plan_with_one_line(lab, text, error):

@@ -101,10 +101,6 @@ class PhaseConfig(Strict):
     def multitask(self) -> bool:
         return len(self.tasks) > 1
 
-    def short(self) -> PhaseConfig | str:
-        """What a recipe writes for it: its name alone when it sets nothing else."""
-        return self if self.model_fields_set - {"tasks"} else self.name
-
 
 class ModelSpec(Strict):
     id: str = Field(min_length=1)

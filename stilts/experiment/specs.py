@@ -76,6 +76,27 @@ def short_number(value: float) -> str:
     return repr(float(value))
 
 
+def check_weighs_tasks(weights: Mapping[str, float], tasks: list[str], what: str) -> None:
+    """Refuse weights (a sampler's, a dev aggregate's) that do not name exactly a phase's
+    `tasks`: a weight for a task the phase lacks is a typo, and a task without one has no
+    share to take."""
+    listed = ", ".join(tasks)
+    unknown = [task for task in weights if task not in tasks]
+    if unknown:
+        first = unknown[0]
+        others = f" (and {', '.join(repr(t) for t in unknown[1:])})" if unknown[1:] else ""
+        raise ValueError(
+            f"{what} name {first!r}{did_you_mean(first, tasks)}{others}, which is not a task "
+            f"of this phase; its tasks are {listed}"
+        )
+    missing = [task for task in tasks if task not in weights]
+    if missing:
+        raise ValueError(
+            f"{what} leave out {', '.join(missing)}; give every task of the phase one, e.g. "
+            f"{','.join(f'{t}=1' for t in tasks)}"
+        )
+
+
 StrictNumber = Annotated[float, pydantic.Strict()]
 """A number, never text or a YAML boolean read as one."""
 
@@ -222,24 +243,8 @@ class Sampler(ShortSpec):
     def check(self, tasks: Iterable[str]) -> None:
         """Refuse (ValueError, as the model's own checks) probabilities that do not name
         exactly the phase's `tasks`."""
-        if self.probabilities is None:
-            return
-        tasks = list(tasks)
-        listed = ", ".join(tasks)
-        unknown = [task for task in self.probabilities if task not in tasks]
-        if unknown:
-            first = unknown[0]
-            others = f" (and {', '.join(repr(t) for t in unknown[1:])})" if unknown[1:] else ""
-            raise ValueError(
-                f"task probabilities name {first!r}{did_you_mean(first, tasks)}{others}, which "
-                f"is not a task of this phase; its tasks are {listed}"
-            )
-        missing = [task for task in tasks if task not in self.probabilities]
-        if missing:
-            raise ValueError(
-                f"task probabilities leave out {', '.join(missing)}; give every task of the "
-                f"phase a probability (its tasks are {listed})"
-            )
+        if self.probabilities is not None:
+            check_weighs_tasks(self.probabilities, list(tasks), "task probabilities")
 
     def short(self) -> str:
         if self.probabilities is not None:
@@ -383,21 +388,8 @@ class DevAggregate(ShortSpec):
     def check(self, tasks: Iterable[str]) -> None:
         """Refuse (ValueError, as the model's own checks) weights that do not name exactly
         `tasks`."""
-        if self.weights is None:
-            return
-        tasks = list(tasks)
-        for name in self.weights:
-            if name not in tasks:
-                raise ValueError(
-                    f"the dev aggregate weighs {name!r}, which the phase does not train"
-                    f"{did_you_mean(name, tasks)}; its tasks: {', '.join(tasks)}"
-                )
-        missing = [task for task in tasks if task not in self.weights]
-        if missing:
-            raise ValueError(
-                f"the dev aggregate gives no weight to {', '.join(missing)}: weigh every task "
-                f"of the phase, e.g. weighted:{','.join(f'{t}=1' for t in tasks)}"
-            )
+        if self.weights is not None:
+            check_weighs_tasks(self.weights, list(tasks), "the dev aggregate's weights")
 
     def __call__(self, scores: Mapping[str, float]) -> float:
         """The aggregate of per-task main scores."""

@@ -109,7 +109,8 @@ class Runner:
         engine = _engine()
         started = time.perf_counter()
         state = engine.process_state()
-        source = engine.start_source(chain.config, self.store, state, lambda _message: None)
+        on_wait = self._waiting(chain, chain.target)
+        source = engine.start_source(chain.config, self.store, state, on_wait)
         target = chain.target.task.bound(chain.data)
         if isinstance(target, Task):
             engine.check_head(target, source)
@@ -133,6 +134,8 @@ class Runner:
         engine = _engine()
         started = time.perf_counter()
         state = engine.process_state()
+        if state.is_main_process:  # a rerun run (--force) is unfinished until it is rewritten
+            (self.run_dir(chain) / RUN_MANIFEST).unlink(missing_ok=True)
         engine.preflight(chain)
         on_wait = self._waiting(chain, chain.phases[0])
         source = start = engine.start_source(chain.config, self.store, state, on_wait)
