@@ -1,10 +1,11 @@
 """Old import paths of the plugin API, kept working for one release with a DeprecationWarning.
 
-stilts 0.2 regrouped its modules into packages (`stilts.tasks`, `stilts.experiment`,
-`stilts.runtime`, `stilts.store`, `stilts.reports`). Third-party plugins written against 0.1
-import from the old places; this finder answers those names with the module that now lives
-elsewhere (the same module object, so classes and isinstance checks are shared) and tells the
-importer where to import from. Plugins should import from `stilts.api`. Remove in 0.3.
+stilts regrouped its modules into packages (`stilts.tasks`, `stilts.experiment`,
+`stilts.runtime`, `stilts.store`, `stilts.reports`) after 0.1.0. Third-party plugins written
+against 0.1 import from the old places; this finder answers those names with the module that
+now lives elsewhere (the same module object, so classes and isinstance checks are shared) and
+tells the importer where to import from. Plugins should import from `stilts.api`. It goes in
+the release after the one that first ships the new layout.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class MovedModules(importlib.abc.MetaPathFinder):
         if new is None:
             return None
         warnings.warn(
-            f"{name} moved to {new} in stilts 0.2 and the old path goes in 0.3; plugins import "
+            f"{name} moved to {new}; the old path works for one more release. Plugins import "
             "from stilts.api",
             DeprecationWarning,
             stacklevel=2,

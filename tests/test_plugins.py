@@ -166,6 +166,7 @@ def test_the_old_import_paths_of_the_plugin_api_still_work_and_say_where_to_go()
     import importlib
     import sys
 
+    import stilts.api
     import stilts.tasks.heads.tagging
     import stilts.tasks.plugins.nli
     import stilts.tasks.task
