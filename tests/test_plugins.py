@@ -191,3 +191,13 @@ def test_the_public_api_names_what_the_plugin_guide_documents():
     for name in stilts.api.__all__:
         assert getattr(stilts.api, name) is not None
     assert "from stilts.api import" in guide
+
+
+def test_the_example_plugin_imports_no_heavy_library():
+    """`stilts tasks` imports every plugin: the guide's example keeps that fast."""
+    heavy = {"datasets", "torch", "transformers"}
+    probe = f"import sys, stilts_sst2; print(sorted({heavy!r} & set(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLE), str(REPO)])}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
