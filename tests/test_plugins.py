@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -185,10 +187,66 @@ def test_the_old_import_paths_of_the_plugin_api_still_work_and_say_where_to_go()
     assert SequenceClassification is stilts.api.SequenceClassification
 
 
+GUIDE = REPO / "docs" / "writing-a-plugin.md"
+
+
+def guide_blocks(language: str) -> list[str]:
+    """The guide's fenced code blocks in `language`, in order."""
+    return re.findall(rf"^```{language}\n(.*?)^```$", GUIDE.read_text(), re.M | re.S)
+
+
 def test_the_public_api_names_what_the_plugin_guide_documents():
     import stilts.api
 
-    guide = (REPO / "docs" / "writing-a-plugin.md").read_text()
+    guide = GUIDE.read_text()
     for name in stilts.api.__all__:
         assert getattr(stilts.api, name) is not None
+    undocumented = [n for n in stilts.api.__all__ if not re.search(rf"\b{re.escape(n)}\b", guide)]
+    assert undocumented == []
     assert "from stilts.api import" in guide
+
+
+def test_every_name_the_guide_imports_is_in_the_api():
+    """The guide's Python examples import stilts only through stilts.api (and stilts.testing
+    in tests), and only names those modules export."""
+    import stilts.api
+    import stilts.testing
+
+    exported = {"stilts.api": stilts.api.__all__, "stilts.testing": stilts.testing.__all__}
+    imported, missing, elsewhere = 0, [], []
+    for block in guide_blocks("python"):
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+                names = []
+            elif isinstance(node, ast.ImportFrom):
+                modules, names = [node.module or ""], [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                if module != "stilts" and not module.startswith("stilts."):
+                    continue
+                if module not in exported or not names:
+                    elsewhere.append(module)
+                    continue
+                imported += len(names)
+                missing += [f"{module}.{name}" for name in names if name not in exported[module]]
+    assert imported > 20  # the parse found the examples
+    assert elsewhere == []
+    assert missing == []
+
+
+def test_the_guide_shows_the_example_plugin_as_it_is():
+    module = (EXAMPLE / "stilts_sst2" / "__init__.py").read_text()
+    assert module in guide_blocks("python")
+    assert (EXAMPLE / "pyproject.toml").read_text() in guide_blocks("toml")
+
+
+def test_the_example_plugin_imports_no_heavy_library():
+    """`stilts tasks` imports every plugin: the guide's example keeps that fast."""
+    heavy = {"datasets", "torch", "transformers"}
+    probe = f"import sys, stilts_sst2; print(sorted({heavy!r} & set(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLE), str(REPO)])}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

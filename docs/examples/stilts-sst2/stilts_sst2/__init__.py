@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datasets
+from typing import TYPE_CHECKING
 
 from stilts.api import (
     DEV_AS_TEST,
@@ -14,6 +14,9 @@ from stilts.api import (
     Task,
     accuracy,
 )
+
+if TYPE_CHECKING:  # `stilts tasks` imports this module: keep it light
+    import datasets
 
 SST2 = HubSource(
     repo="nyu-mll/glue",
