@@ -227,6 +227,7 @@ def test_predictions_are_written_in_the_xtreme_layout_and_rescore_to_the_table(m
 def test_eval_of_a_finished_run_reproduces_its_scores(mnli_xnli):
     model, data = resolve_model(str(mnli_xnli.run_dir))
     assert (model, data) == (str(mnli_xnli.phase_dir(1) / "model"), "sample")
+    assert resolve_model(str(mnli_xnli.phase_dir(1))) == (model, "sample")  # a phase: its data
     chain = plan(
         ChainConfig.model_validate({"phases": ["xnli"], "model": {"id": model}, "data": data})
     )

@@ -6,6 +6,7 @@ Trainer callback, Trainer's public hook); run again it runs none and reads every
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -26,7 +27,8 @@ from stilts.experiment.recipe import load_recipe
 from stilts.reports.study_table import BASELINE, HEATMAP, StudyTable
 from stilts.runtime.arguments import RunOptions
 from stilts.runtime.runner import Runner
-from stilts.store.layout import Store
+from stilts.store.files import write_json
+from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.store.results import ChainResult
 
 INTERMEDIATES = ("mnli", "qqp", "snli")
@@ -248,3 +250,33 @@ def test_variants_of_one_task_are_rows_of_their_own_with_their_own_settings():
     assert len({p.phases[0].fingerprint for p in plans[1:]}) == 2  # two different phases
     with pytest.raises(StiltsError, match=r"names intermediate mnli more than once.*label"):
         grid_chains({}, phases("mnli", "mnli"), phases("xnli"), [1])
+
+
+def test_the_progress_never_counts_a_phase_twice_under_force(tmp_path):
+    """With --force every phase of the grid trains (once), so none is reused and nothing is
+    ever negative 'to go', though the store holds them all."""
+    from rich.console import Console
+
+    from stilts.runtime.progress import ExperimentProgress
+
+    cells = grid_chains({}, phases("mnli"), phases("xnli"), [1], baselines=True)
+    plans = plan_all(cell.config for cell in cells)
+    store = Store(tmp_path)
+    for chain in plans:
+        for phase in chain.phases:  # the whole grid complete in the store
+            write_json(store.phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST, {})
+    baseline, chain = plans
+
+    def note(force: bool) -> str:
+        progress = ExperimentProgress(Console(file=io.StringIO()), plans, store, grid=True,
+                                      force=force)  # fmt: skip
+        with progress:
+            for run in (baseline, chain):
+                progress.on_run_begin(run)
+                if force:
+                    for phase in run.phases:
+                        progress.on_phase_end(run, phase, {})
+        return progress.progress.tasks[0].fields["note"]
+
+    assert note(force=False) == "· phases: 0 trained, 3 reused, 0 to go"
+    assert note(force=True) == "· phases: 3 trained, 0 reused, 0 to go"

@@ -226,3 +226,40 @@ def test_a_grid_recipe_compares_labelled_variants_of_one_task(tmp_path):
     assert cells[1].config.phases[0].hyperparameters == {}
     plans = plan_all(cell.config for cell in cells)
     assert plans[1].phases[0].fingerprint != plans[2].phases[0].fingerprint
+
+
+def test_each_multitask_phase_may_weigh_its_own_tasks(tmp_path):
+    """A chain-wide weighted aggregate must fit every multi-task phase; two phases training
+    different tasks each name their own (a dev aggregate is the phase's, like its sampler)."""
+    text = (
+        "stilts: 1\ndata: hub\nmodel: {id: FacebookAI/xlm-roberta-large}\nphases:\n"
+        "- {tasks: [mnli, squad], dev_aggregate: 'weighted:mnli=2,squad=1'}\n"
+        "- {tasks: [qqp, hellaswag], dev_aggregate: {kind: weighted, weights: {qqp: 1, "
+        "hellaswag: 3}}}\n- xnli\n"
+    )
+    chain = plan(load_recipe(write(tmp_path, text)).to_config())
+    assert [p.aggregate.short() for p in chain.phases[:2]] == [
+        "weighted:mnli=2,squad=1", "weighted:qqp=1,hellaswag=3"
+    ]  # fmt: skip
+    assert chain.phases[0].aggregate({"mnli": 90.0, "squad": 60.0}) == pytest.approx(80.0)
+    chain_wide = (
+        "stilts: 1\ndata: hub\nmodel: {id: FacebookAI/xlm-roberta-large}\n"
+        "dev_aggregate: 'weighted:mnli=2,squad=1'\nphases: [mnli+squad, qqp+hellaswag, xnli]\n"
+    )
+    with pytest.raises(StiltsError, match=r"recipe .*: the dev aggregate's weights name 'mnli'"):
+        load_recipe(write(tmp_path, chain_wide))
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("dev_aggregate: 'weighted:mnli=1'\nphases: [mnli, xnli]\n", "this chain has none"),
+        ("phases: [mnli, xnli+pawsx]\n", "the last phase is evaluated zero-shot, so it is one"),
+        ("grid: {intermediate: [mnli], target: [xnli+pawsx]}\n", r"is one task, not xnli\+pawsx"),
+        ("phases: [{tasks: [mnli], dev_aggregate: mean}, xnli]\n", "dev_aggregate is for a multi"),
+    ],
+)
+def test_a_chain_that_cannot_be_is_refused_when_the_recipe_is_read(tmp_path, text, error):
+    with pytest.raises(StiltsError, match=error) as raised:
+        load_recipe(write(tmp_path, "stilts: 1\n" + text))
+    assert str(raised.value).startswith("recipe ") and "\n" not in str(raised.value)

@@ -331,7 +331,8 @@ def _run_with_progress(
     from stilts.runtime.progress import ExperimentProgress
 
     _quiet_libraries()
-    with ExperimentProgress(console, plans, runner.store, grid=grid) as progress:
+    progress = ExperimentProgress(console, plans, runner.store, grid=grid, force=runner.force)
+    with progress:
         runner.options = progress.run_options(per_device_batch_size)
         runner.add_callback(progress)
         return runner.run_all(plans)

@@ -88,6 +88,8 @@ Force = Annotated[
     bool, typer.Option(help="Retrain (once) the phases, and rerun the runs, found in the store.")
 ]
 Plot = Annotated[
-    bool, typer.Option(help="Draw the figure (PNG; needs matplotlib: pip install 'stilts[plot]').")
+    bool,
+    # rich reads [plot] as markup: escaped, the help shows it as typed
+    typer.Option(help="Draw the figure (PNG; needs matplotlib: pip install 'stilts\\[plot]')."),
 ]
 PrintRecipe = Annotated[bool, typer.Option(help="Print this as a recipe (YAML) and run nothing.")]

@@ -39,6 +39,8 @@ class PhaseConfig(Strict):
     """A multi-task phase's task sampler (None: proportional)."""
     adapter: Adapter | None = None
     """A PEFT adapter the phase trains instead of the whole encoder."""
+    dev_aggregate: DevAggregate | None = None
+    """A multi-task phase's one dev figure from its tasks' (None: the chain's, `Settings`)."""
     translate: dict[str, list[str]] = Field(default_factory=dict)
     """Task -> the languages of the translated data it trains on (its own: original rows)."""
     groups: dict[str, list[str]] = Field(default_factory=dict)
@@ -79,13 +81,15 @@ class PhaseConfig(Strict):
                     raise ValueError(
                         f"{key} names {task}, which the phase {self.name} does not train"
                     )
-        if self.sampler is not None:
+        for key, spec in (("sampler", self.sampler), ("dev_aggregate", self.dev_aggregate)):
+            if spec is None:
+                continue
             if len(self.tasks) == 1:
                 raise ValueError(
-                    f"a sampler chooses the task of each step of a multi-task phase, and "
-                    f"{self.name} is one task; join tasks with {PHASE_JOIN!r}, e.g. mnli+squad"
+                    f"{key} is for a multi-task phase, and {self.name} is one task; join tasks "
+                    f"with {PHASE_JOIN!r}, e.g. mnli+squad"
                 )
-            self.sampler.check(self.tasks)
+            spec.check(self.tasks)
         return self
 
     @property
@@ -128,7 +132,8 @@ class Settings(Strict):
     """Hyperparameters of every phase (over each task's defaults; a phase's own win)."""
     evaluation: EvaluationSpec = EvaluationSpec()
     dev_aggregate: DevAggregate = DevAggregate()
-    """How a multi-task phase's per-task dev scores make one (not fingerprinted)."""
+    """How a multi-task phase's per-task dev scores make one, for every multi-task phase that
+    does not say (not in phase fingerprints: it only reads dev scores)."""
     translated_data: str | None = None
     """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
     declared_tasks: dict[str, TaskDeclaration] = Field(default_factory=dict, alias="tasks")
@@ -170,8 +175,15 @@ class ChainConfig(Settings):
                 f"join tasks with {PHASE_JOIN!r}, e.g. mnli+squad"
             )
         for phase in multitask:
-            self.dev_aggregate.check(phase.tasks)
+            if phase.dev_aggregate is None:
+                self.dev_aggregate.check(phase.tasks)
         return self
+
+    def aggregate(self, phase: PhaseConfig) -> DevAggregate | None:
+        """The dev aggregate of `phase`: its own, else the chain's; None for one task."""
+        if not phase.multitask:
+            return None
+        return phase.dev_aggregate or self.dev_aggregate
 
     @property
     def names(self) -> tuple[str, ...]:

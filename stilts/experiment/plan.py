@@ -155,8 +155,8 @@ def plan(config: ChainConfig) -> ChainPlan:
         if phase.adapter is not None:  # only then: full fine-tuning phases keep their fingerprints
             spec["adapter"] = phase.adapter.fingerprint()
         phase_fp = fingerprint(spec)
-        aggregate = config.dev_aggregate if phase.multitask else None
         hp = members[0].hyperparameters
+        aggregate = config.aggregate(phase)
         phases.append(PlannedPhase(phase, members, hp, spec, phase_fp, aggregate))
         start = {"phase": phase_fp}
     _check_evaluation(config, tasks[-1][0])
@@ -189,7 +189,8 @@ def plan_evaluation(
 
 def resolve_model(model_or_run: str) -> tuple[str, str | None]:
     """The model a name stands for (a run's last trained phase, a phase's model, or itself),
-    and the data it was trained with when that is known (a run's ``data``)."""
+    and the data it was trained with when that is known (a run's ``data``; the one mirror, or
+    the sample, a phase read all its tables from)."""
     path = Path(model_or_run).expanduser()
     if (path / RUN_MANIFEST).is_file():
         manifest = read_json(path / RUN_MANIFEST)
@@ -199,8 +200,22 @@ def resolve_model(model_or_run: str) -> tuple[str, str | None]:
         data = start.data or ("sample" if bundled.is_bundled(start.model) else None)
         return str(Path(manifest["phases"][-1]["dir"]) / "model"), data
     if (path / PHASE_MANIFEST).is_file():
-        return str(path / "model"), None
+        return str(path / "model"), _data_read(read_json(path / PHASE_MANIFEST))
     return model_or_run, None
+
+
+def _data_read(record: Mapping[str, Any]) -> str | None:
+    """'hub', 'sample' or the mirror root every table of a phase record was read from; None
+    when they came from several (translated copies beside a mirror) or are not recorded."""
+    roots = {
+        "hub" if table["location"].startswith("hub ") else
+        table["location"].removesuffix("/" + table["repo"])
+        for table in record.get("data", [])
+    }  # fmt: skip
+    if len(roots) != 1:
+        return None
+    (root,) = roots
+    return "sample" if Path(root) == bundled.SAMPLE_DATA else root
 
 
 def locator(config: ChainConfig) -> DataLocator:
@@ -353,6 +368,10 @@ def _run_fingerprint(config: ChainConfig, target: PlannedPhase) -> str:
     }  # fmt: skip
     if config.evaluation.languages:
         spec["languages"] = list(config.evaluation.languages)
-    if config.dev_aggregate != DevAggregate():
+    own = {p.name: p.dev_aggregate.short() for p in config.phases if p.dev_aggregate is not None}
+    if own:  # a phase's own aggregate: each multi-task phase's, by name
+        spec["dev_aggregates"] = {p.name: config.aggregate(p).short()
+                                  for p in config.phases if p.multitask}  # fmt: skip
+    elif config.dev_aggregate != DevAggregate():  # as stilts 0.1 wrote it
         spec["dev_aggregate"] = config.dev_aggregate.short()
     return fingerprint(spec)

@@ -73,6 +73,10 @@ class Recipe(Settings):
             raise ValueError("give phases (one chain) or grid (intermediate × target), not both")
         if self.seeds is not None and "seed" in self.model_fields_set:
             raise ValueError("give seed (one) or seeds (a list), not both")
+        try:  # what only a whole chain can check (its last phase, its dev aggregate)
+            self.chains()
+        except ValidationError as error:
+            raise ValueError(describe(error, ChainConfig)) from None
         return self
 
     @classmethod

@@ -70,16 +70,22 @@ class RichProgress(TrainerCallback):
 class ExperimentProgress(RunCallback):
     """What the command line shows while an experiment runs: each Trainer run's bar and, for
     a grid, a bar of its chains with its phases trained, reused and to go. A run callback (it
-    counts phases from the runner's events) and a context manager (the display's life)."""
+    counts the phases it sees trained) and a context manager (the display's life).
 
-    def __init__(self, console: Any, plans: Sequence[ChainPlan], store: Store, *, grid: bool):
+    The phases reused are those the store holds complete when the experiment starts, read
+    once: a run read back whole reports none of its phases, and under --force none is reused.
+    """
+
+    def __init__(
+        self, console: Any, plans: Sequence[ChainPlan], store: Store, *, grid: bool, force: bool
+    ) -> None:
         phases = {p.fingerprint: p for chain in plans for p in chain.trained}
         self.grid = grid
         self.chains = [f"{' → '.join(c.config.names)} (seed {c.config.seed})" for c in plans]
         self.total = len(phases)
-        self.before = sum(
-            Store.is_complete(store.phase_dir(p.name, fp)) for fp, p in phases.items()
-        )
+        self.reused = 0 if force else sum(
+            Store.is_complete(store.phase_dir(phase.name, fp)) for fp, phase in phases.items()
+        )  # fmt: skip
         self.trained: set[str] = set()
         self.started = 0
         self.progress = _progress(console, TextColumn("[bold]{task.description}"))
@@ -112,13 +118,13 @@ class ExperimentProgress(RunCallback):
         """Chain `index` starts (or, at len(chains), the grid is over)."""
         if self.bar is None:
             return
-        remaining = self.total - self.before - len(self.trained)
+        remaining = self.total - self.reused - len(self.trained)
         current = f" · now {self.chains[index]}" if index < len(self.chains) else ""
         self.progress.update(
             self.bar,
             completed=index,
             description="chains",
-            note=f"· phases: {len(self.trained)} trained, {self.before} reused, "
+            note=f"· phases: {len(self.trained)} trained, {self.reused} reused, "
             f"{remaining} to go{current}",
         )
 
