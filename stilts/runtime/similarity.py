@@ -111,7 +111,10 @@ def _compute(
     tokenizer = load_tokenizer(source)
     model = pretrained_masked_lm(source)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device).eval()  # eval: no dropout, so the same inputs give the same gradients
+    # eval: no dropout, so the same inputs give the same gradients. (The ignore: transformers
+    # wraps `to` with functools.wraps(Module.to), whose typeshed signature is the unbound one,
+    # so mypy takes `device` for `self`.)
+    model.to(device).eval()  # type: ignore[arg-type]
     parameters = _top_layers(model, fisher_layers)
     chosen = {id(parameter) for parameter in parameters}
     for parameter in model.parameters():
@@ -169,7 +172,9 @@ def _sequences(
         drawn *= 4
 
 
-def _centroid(model: Any, tokenizer: Any, sequences: list[dict], device: Any) -> np.ndarray:
+def _centroid(
+    model: Any, tokenizer: Any, sequences: list[dict[str, Any]], device: Any
+) -> np.ndarray:
     """The mean of the sequences' unit embeddings (last layer, mean over non-padding tokens)."""
     total = torch.zeros(model.config.hidden_size, dtype=torch.float64)
     order = sorted(sequences, key=lambda s: -len(s["input_ids"]))  # little padding per batch
@@ -184,7 +189,7 @@ def _centroid(model: Any, tokenizer: Any, sequences: list[dict], device: Any) ->
 
 
 def _fisher(
-    model: Any, tokenizer: Any, sequences: list[dict], parameters: list[Any], device: Any
+    model: Any, tokenizer: Any, sequences: list[dict[str, Any]], parameters: list[Any], device: Any
 ) -> np.ndarray:
     """The diagonal empirical Fisher of the masked-LM loss over `parameters`, one sequence per
     gradient, averaged per output unit (a matrix's row; a vector's element)."""
