@@ -19,9 +19,9 @@ demo: $(STAMP)
 	$(VENV)/bin/stilts chain mnli xnli
 
 # The suite runs in two tiers, each test in exactly one. `make test` is the fast tier (every
-# test not marked `slow`): ruff, then every kind of check, a real Trainer run per head, the
-# SIGKILL, lock and plugin-install tests included; it is meant to finish in under 10 minutes
-# on 2 idle cores.
+# test not marked `slow`): ruff, mypy on stilts/ (its settings are in pyproject.toml), then
+# every kind of check, a real Trainer run per head, the SIGKILL, lock and plugin-install tests
+# included; it is meant to finish in under 10 minutes on 2 idle cores.
 # `make test-slow` is the slow tier alone: the long end-to-end repeats of checks the fast tier
 # already makes (each smoke recipe run through `stilts run` and `stilts analyze`).
 # `make test-all` is both, the fast tier first, so nothing runs twice; it is what CI runs.
@@ -32,6 +32,7 @@ PYTEST_WORKERS ?= 2
 PYTEST := OMP_NUM_THREADS=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 test: $(STAMP)
 	$(VENV)/bin/ruff check stilts tests bench tools
+	$(VENV)/bin/mypy
 	$(PYTEST) -m "not slow"
 
 test-slow: $(STAMP)

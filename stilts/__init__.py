@@ -6,7 +6,8 @@ must not pay for torch or transformers. Plugins import what they need from `stil
 
 from stilts import _moved
 from stilts.errors import StiltsError
-from stilts.tasks.task import DataLocator, HubSource, Hyperparameters, Role, Task
+from stilts.tasks.data import DataLocator, HubSource, Role
+from stilts.tasks.task import Hyperparameters, Task
 
 __version__ = "0.1.0"
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def accuracy(predictions: np.ndarray, references: np.ndarray, language: str) -> dict[str, float]:
+
+def accuracy(predictions: ArrayLike, references: ArrayLike, language: str) -> dict[str, float]:
     """Share of exact label matches (XNLI, PAWS-X, XCOPA)."""
     predictions, references = np.asarray(predictions), np.asarray(references)
     if predictions.shape != references.shape:

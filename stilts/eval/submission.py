@@ -17,26 +17,26 @@ if TYPE_CHECKING:
 
 Submission = tuple[str, str]
 """(file extension, file text) of one language's predictions."""
-Writer = Callable[[list, "datasets.Dataset"], Submission]
+Writer = Callable[[list[Any], "datasets.Dataset"], Submission]
 """(predictions decoded by the head, the rows they belong to) -> one language's file."""
 
 
 def label_lines(names: Sequence[Any] | None = None) -> Writer:
     """One prediction per line: `names[prediction]`, or the prediction itself."""
 
-    def write(predictions: list, rows: datasets.Dataset) -> Submission:
+    def write(predictions: list[Any], rows: datasets.Dataset) -> Submission:
         shown = predictions if names is None else [names[p] for p in predictions]
         return "tsv", "".join(f"{value}\n" for value in shown)
 
     return write
 
 
-def tag_lines(predictions: list, rows: datasets.Dataset) -> Submission:
+def tag_lines(predictions: list[Any], rows: datasets.Dataset) -> Submission:
     """One tag per line, each sentence followed by a blank line (XTREME's tagging files)."""
     return "tsv", "".join("".join(f"{tag}\n" for tag in tags) + "\n" for tags in predictions)
 
 
-def answers_json(predictions: list, rows: datasets.Dataset) -> Submission:
+def answers_json(predictions: list[Any], rows: datasets.Dataset) -> Submission:
     """A JSON object from question id to predicted answer text (SQuAD's prediction file)."""
     answers = dict(zip(rows["id"], predictions, strict=True))
     return "json", json.dumps(answers, ensure_ascii=False, indent=0) + "\n"

@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from stilts.tasks.task import Task
+from stilts.tasks.task import AnyTask
 
 MODEL = "bundled:tiny-xlmr"
 SAMPLE_DATA = Path(__file__).parents[1] / "sample_data"
@@ -37,7 +37,7 @@ def is_bundled(model: str) -> bool:
     return model == MODEL
 
 
-def covers(task: Task) -> bool:
+def covers(task: AnyTask) -> bool:
     """Whether the sample data holds files for every source of `task`."""
     return all(any((SAMPLE_DATA / s.repo).glob(s.pattern("*"))) for s in task.sources)
 

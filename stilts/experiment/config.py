@@ -26,6 +26,12 @@ PHASE_JOIN = "+"
 """Joins the tasks of one multi-task phase: `stilts chain mnli+squad xnli`."""
 
 
+def phase_mapping(short: str) -> dict[str, Any]:
+    """The mapping a phase's short form (``mnli``, ``mnli+squad``) stands for: what validation
+    reads it as, and what `--set phases.N.…` amends."""
+    return {"tasks": [name.strip() for name in short.split(PHASE_JOIN)]}
+
+
 class PhaseConfig(Strict):
     """One phase: its tasks (several share one encoder, multi-task) and its own settings.
 
@@ -52,7 +58,7 @@ class PhaseConfig(Strict):
     @classmethod
     def _short_form(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return {"tasks": [name.strip() for name in value.split(PHASE_JOIN)]}
+            return phase_mapping(value)
         if not isinstance(value, Mapping):
             raise ValueError(
                 f"a phase is a task name (mnli, or mnli+squad for one multi-task phase) or a "

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError
-from stilts.experiment.config import ChainConfig, DevAggregate, PhaseConfig
+from stilts.experiment.config import ChainConfig, PhaseConfig
+from stilts.experiment.specs import DevAggregate
 from stilts.store.files import fingerprint, write_json
 from stilts.store.layout import Store
 

@@ -26,15 +26,15 @@ from pydantic import ValidationError
 from stilts import __version__
 from stilts.errors import StiltsError, did_you_mean
 from stilts.experiment import bundled
-from stilts.experiment.config import ChainConfig, DevAggregate, PhaseConfig
-from stilts.experiment.specs import DEFAULT_SAMPLER, Adapter, Sampler
+from stilts.experiment.config import ChainConfig, PhaseConfig
+from stilts.experiment.specs import DEFAULT_SAMPLER, Adapter, DevAggregate, Sampler
 from stilts.experiment.training_data import TrainingData
 from stilts.schema import describe
 from stilts.store.files import fingerprint, read_json
 from stilts.store.layout import PHASE_MANIFEST, RUN_MANIFEST
 from stilts.store.results import RunStart
 from stilts.tasks import registry
-from stilts.tasks.data import DataLocator, sha256_files
+from stilts.tasks.data import DataLocator, Role, sha256_files
 from stilts.tasks.task import AnyTask, EncoderTask, Hyperparameters, Task
 
 PREPROCESSING_VERSION = 1
@@ -52,6 +52,13 @@ class PhaseTask:
     def bound(self, data: DataLocator) -> PhaseTask:
         """This task with its head fixed for `data` (see `Task.bound`)."""
         return replace(self, task=self.task.bound(data))
+
+    @property
+    def trained_task(self) -> Task:
+        """`task`, in a phase that trains: planning lets a task without training data (an
+        `EncoderTask`) only end a chain, alone, where nothing trains (`PlannedPhase.trains`)."""
+        assert isinstance(self.task, Task)
+        return self.task
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,7 @@ class ChainPlan:
         return tuple(self.config.evaluation.languages or self.target.task.languages)
 
     @property
-    def split(self) -> str:
+    def split(self) -> Role:
         return self.config.evaluation.split
 
 
@@ -320,7 +327,7 @@ def _phase_spec(
             "data": [data.identity(source) for source in task.sources],
             "hyperparameters": member.hyperparameters.as_dict(),
         }
-        training = member.training.identity(task, data)
+        training = member.training.identity(task, data) if isinstance(task, Task) else None
         if training is not None:  # only then: plain phases keep their fingerprints
             spec["training_data"] = training
         declaration = config.declared_tasks.get(task.name)
@@ -368,10 +375,12 @@ def _run_fingerprint(config: ChainConfig, target: PlannedPhase) -> str:
     }  # fmt: skip
     if config.evaluation.languages:
         spec["languages"] = list(config.evaluation.languages)
-    own = {p.name: p.dev_aggregate.short() for p in config.phases if p.dev_aggregate is not None}
-    if own:  # a phase's own aggregate: each multi-task phase's, by name
-        spec["dev_aggregates"] = {p.name: config.aggregate(p).short()
-                                  for p in config.phases if p.multitask}  # fmt: skip
+    if any(phase.dev_aggregate is not None for phase in config.phases):  # a phase's own
+        spec["dev_aggregates"] = {
+            p.name: (p.dev_aggregate or config.dev_aggregate).short()
+            for p in config.phases
+            if p.multitask
+        }
     elif config.dev_aggregate != DevAggregate():  # as stilts 0.1 wrote it
         spec["dev_aggregate"] = config.dev_aggregate.short()
     return fingerprint(spec)

@@ -35,7 +35,7 @@ recipe; `stilts chain … --print-recipe` writes a command line as a recipe (`to
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -44,7 +44,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import Field, ValidationError, model_validator
 
 from stilts.errors import StiltsError
-from stilts.experiment.config import PHASE_JOIN, ChainConfig, PhaseConfig, Settings
+from stilts.experiment.config import PHASE_JOIN, ChainConfig, PhaseConfig, Settings, phase_mapping
 from stilts.experiment.grid import BASELINE, GridCell, grid_chains
 from stilts.schema import Strict, describe
 
@@ -133,7 +133,7 @@ def _short(phase: dict[str, Any]) -> dict[str, Any] | str:
     return PHASE_JOIN.join(phase["tasks"]) if set(phase) == {"tasks"} else phase
 
 
-def load_recipe(path: Path, settings: list[str] = ()) -> Recipe:
+def load_recipe(path: Path, settings: Sequence[str] = ()) -> Recipe:
     """Read, amend (`--set path=value`) and check the recipe at `path`."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -193,7 +193,7 @@ def _apply_setting(data: dict[str, Any], setting: str) -> None:
         try:
             if isinstance(node, list):
                 if isinstance(node[int(key)], str):  # a phase's short form, as a mapping
-                    node[int(key)] = PhaseConfig._short_form(node[int(key)])
+                    node[int(key)] = phase_mapping(node[int(key)])
                 node = node[int(key)]
             else:
                 node = node.setdefault(key, {})

@@ -23,7 +23,7 @@ from stilts.errors import StiltsError, did_you_mean
 from stilts.tasks.data import DataLocator, HubSource
 
 if TYPE_CHECKING:
-    from stilts.tasks.task import Task
+    from stilts.tasks.task import Task, TrainingGroups, TranslatedData
 
 GROUP_SAMPLING = "equal-share"
 """How a limited phase draws from its groups (part of the fingerprint: change it when the rule
@@ -53,7 +53,9 @@ class TrainingData:
             if not self.files.is_dir():
                 raise StiltsError(f"--translated-data {self.files} is not a directory")
             return
-        if foreign and task.translated is None:
+        if not foreign:
+            return
+        if task.translated is None:
             raise StiltsError(
                 f"{task.name} offers no translated data of its own; give translated copies of "
                 f"its files with --translated-data DIR (DIR/<language>/<org>/<dataset>/…)"
@@ -91,7 +93,7 @@ class TrainingData:
         if self.groups:
             return {
                 "groups": list(self.groups),
-                "sources": [data.identity(source) for source in task.groups.sources],
+                "sources": [data.identity(source) for source in groups_of(task).sources],
                 "sampling": GROUP_SAMPLING,
             }
         if not self.languages:
@@ -108,7 +110,7 @@ class TrainingData:
         """Every hub source the phase reads for `task`: its own, and its translations' or
         groups'."""
         if self.groups:
-            return (*task.sources, *task.groups.sources)
+            return (*task.sources, *groups_of(task).sources)
         foreign = [x for x in self.resolved(task) if x != task.train_language]
         return (*task.sources, *(s for x in foreign for s in self._sources(task, x)))
 
@@ -121,6 +123,20 @@ class TrainingData:
         if self.files is not None or task.translated is None:
             return task.sources
         return (task.translated.source(language),)
+
+
+def groups_of(task: Task) -> TrainingGroups:
+    """The groups of `task`, whose training data names some: `TrainingData.check` refuses
+    groups of a task that has none."""
+    assert task.groups is not None
+    return task.groups
+
+
+def translated_of(task: Task) -> TranslatedData:
+    """The translations of `task`, whose training data is in a language it translates into
+    itself: `TrainingData.check` refuses a language the task has no translation in."""
+    assert task.translated is not None
+    return task.translated
 
 
 def equal_shares(total: int, parts: int) -> list[int]:

@@ -45,6 +45,7 @@ def heatmap(
 
     axes = drawing.add_subplot()
     finite = [v for line in values for v in line if v == v] or [0.0]
+    norm: Normalize
     if diverging:
         bound = max(1e-9, *(abs(v) for v in finite))
         norm, cmap = TwoSlopeNorm(0.0, -bound, bound), "RdBu"

@@ -99,8 +99,8 @@ class StudyTable:
     def row_average(self, row: str) -> Cell | None:
         """The row's mean over every target (as the study's "Avg." column); None if the row
         lacks a target. Each seed's scores are averaged across targets first."""
-        cells = [self.cells.get((row, column)) for column in self.columns]
-        if len(self.columns) < 2 or any(cell is None for cell in cells):
+        cells = [self.cells[row, column] for column in self.columns if (row, column) in self.cells]
+        if len(self.columns) < 2 or len(cells) < len(self.columns):
             return None
         seeds, baselines = [c.scores for c in cells], [c.baseline for c in cells]
         if len({len(s) for s in seeds}) > 1:  # a seed missing somewhere: no fair average

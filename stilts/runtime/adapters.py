@@ -39,10 +39,10 @@ import shutil
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import peft
-from peft import PeftConfig
+from peft import PeftConfig, PeftType
 from peft.functional import (
     get_peft_model_state_dict,
     inject_adapter_in_model,
@@ -68,6 +68,14 @@ _POOLER = "pooler"  # the encoder's pooler module (BERT, RoBERTa, XLM-R)
 _NAME_PREFIX = "adapter"  # adapters on an encoder are adapter0, adapter1, … in stack order
 
 
+class LoadResult(Protocol):
+    """What torch's `load_state_dict` returns, as `set_peft_model_state_dict` passes it on:
+    torch leaves it unannotated, PEFT annotates it as `namedtuple` (the factory, no type)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
 def encoder_of(model: PreTrainedModel) -> nn.Module:
     """The encoder module of a transformers head model, where adapters live; a bare encoder
     (a multi-task phase saves its shared one) is its own."""
@@ -90,11 +98,11 @@ def apply_stack(encoder: nn.Module, model_dir: str | Path) -> nn.Module:
     trainable = {parameter: parameter.requires_grad for parameter in encoder.parameters()}
     for index, (path, kind) in enumerate(entries):
         config = PeftConfig.from_pretrained(str(path))
-        if config.peft_type.value.lower() != kind:
-            raise StiltsError(f"{path} holds a {config.peft_type.value} adapter, not {kind}")
+        if _peft_type(config).lower() != kind:
+            raise StiltsError(f"{path} holds a {_peft_type(config)} adapter, not {kind}")
         name = f"{_NAME_PREFIX}{index}"
         _inject(encoder, config, name)
-        result = set_peft_model_state_dict(
+        result: LoadResult = set_peft_model_state_dict(
             encoder, load_file(path / "adapter_model.safetensors"), adapter_name=name
         )
         missing = [key for key in result.missing_keys if name in key.split(".")]
@@ -219,6 +227,8 @@ def _peft_config(config: Adapter, encoder: nn.Module) -> PeftConfig:
                 f"{type(encoder).__name__} encoder{did_you_mean(target, suffixes)}"
             )
     if config.kind == "lora":
+        # The kind's defaults fill the options it takes (`Adapter._prepared`).
+        assert config.r is not None and config.alpha is not None and config.dropout is not None
         return peft.LoraConfig(
             r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout, target_modules=targets
         )
@@ -234,13 +244,27 @@ def _peft_config(config: Adapter, encoder: nn.Module) -> PeftConfig:
 
 def _adapter_names(encoder: nn.Module) -> list[str]:
     """Names of the adapters on `encoder`, in the order they were added (= stack order)."""
-    return list(getattr(encoder, "peft_config", {}))
+    return list(_peft_configs(encoder))
+
+
+def _peft_configs(encoder: nn.Module) -> dict[str, PeftConfig]:
+    """The adapters' configs by name: the attribute PEFT sets on a module it injects into
+    (none on a plain encoder)."""
+    configs: dict[str, PeftConfig] = getattr(encoder, "peft_config", {})
+    return configs
+
+
+def _peft_type(config: PeftConfig) -> str:
+    """PEFT's name of the adapter kind (``LORA``…). Every concrete config sets a `PeftType`,
+    though `PeftConfig` declares an optional plain string."""
+    assert isinstance(config.peft_type, PeftType)
+    return config.peft_type.value
 
 
 def _inject(encoder: nn.Module, config: PeftConfig, name: str) -> None:
     """Inject adapter `name`; refuse a kind other than the stack's (PEFT cannot stack them)."""
-    present = {c.peft_type.value.lower() for c in getattr(encoder, "peft_config", {}).values()}
-    kind = config.peft_type.value.lower()
+    present = {_peft_type(c).lower() for c in _peft_configs(encoder).values()}
+    kind = _peft_type(config).lower()
     if present - {kind}:
         raise StiltsError(
             f"cannot stack {kind} on the {', '.join(sorted(present))} adapter(s) this encoder "
@@ -258,7 +282,7 @@ def _activate_all(encoder: nn.Module) -> None:
     set_adapter(encoder, _adapter_names(encoder))
 
 
-def _tuner_layers(encoder: nn.Module) -> Iterable[tuple[str, nn.Module]]:
+def _tuner_layers(encoder: nn.Module) -> Iterable[tuple[str, BaseTunerLayer]]:
     return [(n, m) for n, m in encoder.named_modules() if isinstance(m, BaseTunerLayer)]
 
 
@@ -288,14 +312,14 @@ def _write_stack(encoder: nn.Module, names: list[str], stack_dir: Path) -> None:
     entries = []
     for index, name in enumerate(names):
         path = stack_dir / str(index)
-        config = encoder.peft_config[name]
+        config = _peft_configs(encoder)[name]
         config.save_pretrained(str(path))
         weights = get_peft_model_state_dict(encoder, adapter_name=name, save_embedding_layers=False)
         tensors = {
             f"base_model.model.{k}": v.detach().cpu().contiguous() for k, v in weights.items()
         }
         save_file(tensors, str(path / "adapter_model.safetensors"), metadata={"format": "pt"})
-        entries.append({"dir": str(index), "kind": config.peft_type.value.lower()})
+        entries.append({"dir": str(index), "kind": _peft_type(config).lower()})
     (stack_dir / STACK_FILE).write_text(json.dumps(entries, indent=2) + "\n")
 
 

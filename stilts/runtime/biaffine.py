@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
-from transformers.utils import ModelOutput
+from transformers.utils.generic import ModelOutput
 
 from stilts.errors import StiltsError
 
@@ -105,6 +105,7 @@ class BiaffineParserModel(PreTrainedModel):
         self.label_dependent = _mlp(hidden, label, dropout)
         self.label_head = _mlp(hidden, label, dropout)
         self.arc = Biaffine(arc, 1, x_bias=True, y_bias=False)
+        assert config.num_labels is not None  # the relations: the head's set_labels gave them
         self.label = Biaffine(label, config.num_labels, x_bias=True, y_bias=True)
         self.post_init()
 

@@ -63,7 +63,7 @@ def preflight(chain: ChainPlan) -> None:
     """Load every table the chain will read, so bad data fails before any training."""
     for phase in chain.trained:
         for member in phase.members:
-            training_rows(member.training, member.task, chain.data)
+            training_rows(member.training, member.trained_task, chain.data)
             member.task.read("dev", member.task.train_language, chain.data)
     for language in chain.languages:
         chain.target.task.read(chain.split, language, chain.data)
@@ -118,7 +118,7 @@ def _dev_scores(
     chain: ChainPlan, member: PhaseTask, phase_dir: Path, options: RunOptions
 ) -> Evaluation:
     """A phase task's score on its training language's dev set: model selection's number."""
-    task = member.task
+    task = member.trained_task
     return evaluate_languages(
         task, phase_dir / "model", "dev", [task.train_language], chain.data,
         member.hyperparameters, chain.config.seed, options,
@@ -163,5 +163,5 @@ def check_head(task: Task, source: ModelSource) -> None:
 
 
 def _records_for(data: DataLocator, phase: PlannedPhase) -> list[dict[str, Any]]:
-    repos = {source.repo for m in phase.members for source in m.training.sources(m.task)}
+    repos = {source.repo for m in phase.members for source in m.training.sources(m.trained_task)}
     return [record for record in data.records() if record["repo"] in repos]

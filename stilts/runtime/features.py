@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stilts.tasks.data import DataLocator
+from stilts.tasks.data import DataLocator, Role
 from stilts.tasks.heads.common import ROW
-from stilts.tasks.task import Hyperparameters, Role, Task
+from stilts.tasks.task import Hyperparameters, Task
 
 if TYPE_CHECKING:
     import datasets
@@ -32,7 +32,7 @@ def tokenized(
 ) -> datasets.Dataset:
     """Model features of `table`'s rows; each feature's `ROW` names the row it came from."""
 
-    def tokenize(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+    def tokenize(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
         features = task.tokenize(batch, tokenizer, max_length)
         local = features.pop(ROW, range(len(indices)))
         features[ROW] = [indices[i] for i in local]

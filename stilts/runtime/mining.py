@@ -35,9 +35,10 @@ import contextlib
 import itertools
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import torch
@@ -45,6 +46,7 @@ import torch
 Engine = Literal["torch", "faiss"]
 DuplicatePolicy = Literal["xtreme", "all"]
 ScoredPairs = Mapping[tuple[Hashable, Hashable], float]
+Id = TypeVar("Id", bound=Hashable)
 
 DEFAULT_CHUNK_SIZE = 1024
 """Query rows whose full similarity row is held at once (rows × keys float32)."""
@@ -511,8 +513,8 @@ def _scored_items(
 
 
 def set_f1(
-    predicted: set[tuple[Hashable, Hashable]] | Sequence[tuple[Hashable, Hashable]],
-    gold: set[tuple[Hashable, Hashable]],
+    predicted: AbstractSet[tuple[Hashable, Hashable]] | Sequence[tuple[Hashable, Hashable]],
+    gold: AbstractSet[tuple[Hashable, ...]],
 ) -> dict[str, float]:
     """Pair-set F1/precision/recall ×100, as XTREME's ``bucc_f1`` (evaluate.py) and
     ``bucc_eval``: all three are 0 when no predicted pair is in the gold set."""
@@ -534,7 +536,7 @@ def pairs_above(
 
 
 def best_threshold(
-    candidates: Candidates | ScoredPairs, gold: set[tuple[Hashable, Hashable]]
+    candidates: Candidates | ScoredPairs, gold: AbstractSet[tuple[Hashable, ...]]
 ) -> tuple[float, dict[str, float]]:
     """F1-optimal score threshold and the metrics of the pairs it extracts (XTREME
     ``bucc_optimize`` then ``bucc_eval``).
@@ -679,8 +681,8 @@ def mine_id_pairs(
 
 def mine_ids(
     embed: Callable[[list[str]], np.ndarray | torch.Tensor],
-    source: Mapping[Hashable, str],
-    target: Mapping[Hashable, str],
+    source: Mapping[Id, str],
+    target: Mapping[Id, str],
     *,
     k: int = 4,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -739,7 +741,7 @@ def top1_accuracy(
 
 def map_at_k(
     rankings: Sequence[Sequence[Hashable]],
-    relevant: Sequence[set[Hashable]],
+    relevant: Sequence[AbstractSet[Hashable]],
     k: int | None = 20,
 ) -> float:
     """Mean average precision at k ×100 (LAReQA and Mewsli-X in XTREME-R).

@@ -14,8 +14,8 @@ from stilts.eval.submission import Submission
 from stilts.runtime.arguments import RunOptions, training_arguments
 from stilts.runtime.features import rows, tokenized
 from stilts.runtime.phase_model import load_trained
-from stilts.tasks.data import DataLocator
-from stilts.tasks.task import Hyperparameters, Role, Task
+from stilts.tasks.data import DataLocator, Role
+from stilts.tasks.task import Hyperparameters, Task
 
 
 @dataclass(frozen=True)

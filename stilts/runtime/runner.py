@@ -19,7 +19,7 @@ Only the main process writes under a distributed launch.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +37,12 @@ from stilts.store.results import ChainResult
 from stilts.tasks.task import Task
 
 if TYPE_CHECKING:
-    from stilts.runtime import engine as Engine
+    from accelerate import PartialState
+
     from stilts.runtime.arguments import RunOptions
+    from stilts.runtime.predict import Evaluation
+    from stilts.runtime.training import ModelSource
+    from stilts.tasks.task import AnyTask
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,8 @@ class Runner:
         """Score the starting model of a one-phase `chain` on its task, training nothing
         (`stilts eval`); `named` is how the user named the model. Results go under
         ``STORE/evals``."""
-        engine = _engine()
+        from stilts.runtime import engine
+
         started = time.perf_counter()
         state = engine.process_state()
         on_wait = self._waiting(chain, chain.target)
@@ -119,7 +124,7 @@ class Runner:
         out = self.store.root / "evals" / f"{target.name}-{chain.target.fingerprint[:12]}"
         result = _result(chain, target, evaluation, dev={})
         manifest = {
-            **self._manifest(chain, engine, started, evaluation),
+            **self._manifest(chain, started, evaluation),
             "model": {"name": named, "start": chain.phases[0].spec["start"]},
         }
         if state.is_main_process:
@@ -131,7 +136,8 @@ class Runner:
         return self.force and fingerprint not in self._redone
 
     def _execute(self, chain: ChainPlan) -> ChainResult:
-        engine = _engine()
+        from stilts.runtime import engine
+
         started = time.perf_counter()
         state = engine.process_state()
         if state.is_main_process:  # a rerun run (--force) is unfinished until it is rewritten
@@ -141,7 +147,7 @@ class Runner:
         source = start = engine.start_source(chain.config, self.store, state, on_wait)
         records = []
         for phase in chain.trained:
-            record, source = self._phase(engine, chain, phase, source, start, state)
+            record, source = self._phase(chain, phase, source, start, state)
             records.append(record)
         target = chain.target.task.bound(chain.data)
         self.callbacks.emit("on_evaluate", chain, chain.languages)
@@ -150,7 +156,7 @@ class Runner:
         dev = records[-1]["dev"] if isinstance(target, Task) else {}  # what selected the model
         result = _result(chain, target, evaluation, dev)
         manifest = {
-            **self._manifest(chain, engine, started, evaluation),
+            **self._manifest(chain, started, evaluation),
             "recipe": Recipe.of_chain(chain.config).dump(),
             "model": {"name": chain.config.model.id, "start": chain.phases[0].spec["start"]},
             "seed": chain.config.seed,
@@ -163,14 +169,15 @@ class Runner:
 
     def _phase(
         self,
-        engine: Any,
         chain: ChainPlan,
         phase: PlannedPhase,
-        source: Any,
-        start: Any,
-        state: Any,
-    ) -> tuple[dict[str, Any], Any]:
+        source: ModelSource,
+        start: ModelSource,
+        state: PartialState,
+    ) -> tuple[dict[str, Any], ModelSource]:
         """Reuse or train one phase; its record for the run's manifest, and its model."""
+        from stilts.runtime import engine
+
         phase_dir = self.store.phase_dir(phase.name, phase.fingerprint)
         redo = self._redo(phase.fingerprint)
         locked = redo or not Store.is_complete(phase_dir)
@@ -189,12 +196,12 @@ class Runner:
         handed_on = engine.phase_model(phase_dir, chain.config.model.trust_remote_code)
         return {**record, "dir": str(phase_dir), "reused": reused}, handed_on
 
-    def _waiting(self, chain: ChainPlan, phase: PlannedPhase) -> Any:
+    def _waiting(self, chain: ChainPlan, phase: PlannedPhase) -> Callable[[str], None]:
         return lambda message: self.callbacks.emit("on_phase_wait", chain, phase, message)
 
     @contextmanager
     def _one_writer(
-        self, directory: Path, state: Any, on_wait: Any, *, locked: bool
+        self, directory: Path, state: PartialState, on_wait: Callable[[str], None], *, locked: bool
     ) -> Iterator[None]:
         """The block during which `directory` may be written: the main process holds its lock
         (waiting for another run that holds it), then every process looks at the store again."""
@@ -203,10 +210,10 @@ class Runner:
             state.wait_for_everyone()  # the others wait with it; then all see what it sees
             yield
 
-    def _manifest(
-        self, chain: ChainPlan, engine: Any, started: float, evaluation: Any
-    ) -> dict[str, Any]:
+    def _manifest(self, chain: ChainPlan, started: float, evaluation: Evaluation) -> dict[str, Any]:
         """What every manifest records: the configuration and the machine and software."""
+        from stilts.runtime import engine
+
         return {
             "stilts": __version__,
             "config": chain.config.model_dump(mode="json", by_alias=True),
@@ -217,15 +224,9 @@ class Runner:
         }
 
 
-def _engine() -> Engine:
-    """The heavy half of the runner (torch, transformers, datasets), imported on first need:
-    planning, and reading finished runs back, never pay for it."""
-    from stilts.runtime import engine
-
-    return engine
-
-
-def _result(chain: ChainPlan, target: Any, evaluation: Any, dev: dict[str, Any]) -> ChainResult:
+def _result(
+    chain: ChainPlan, target: AnyTask, evaluation: Evaluation, dev: dict[str, Any]
+) -> ChainResult:
     return ChainResult(
         tasks=chain.config.names,
         target=target.name,
@@ -238,7 +239,11 @@ def _result(chain: ChainPlan, target: Any, evaluation: Any, dev: dict[str, Any])
 
 
 def _write(
-    out: Path, target: Any, evaluation: Any, result: ChainResult, manifest: dict[str, Any]
+    out: Path,
+    target: AnyTask,
+    evaluation: Evaluation,
+    result: ChainResult,
+    manifest: dict[str, Any],
 ) -> None:
     """Predictions, results, then the manifest: written last, it marks the run whole."""
     for language, (extension, text) in evaluation.submissions.items():

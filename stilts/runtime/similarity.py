@@ -28,7 +28,7 @@ from stilts.runtime.training import ModelSource, load_tokenizer
 from stilts.store.files import fingerprint, write_bytes
 from stilts.tasks.data import DataLocator, sha256_files
 from stilts.tasks.heads.masked_lm import pretrained_masked_lm
-from stilts.tasks.task import Task
+from stilts.tasks.task import AnyTask, Task
 
 MLM_PROBABILITY = 0.15
 
@@ -52,7 +52,7 @@ class TaskVectors:
 
 def task_vectors(
     source: ModelSource,
-    tasks: Sequence[Task],
+    tasks: Sequence[AnyTask],
     data: DataLocator,
     *,
     examples: int,
@@ -63,16 +63,18 @@ def task_vectors(
 ) -> dict[str, TaskVectors]:
     """Each task's vectors, read from `cache` (a directory) when an earlier call computed them
     with the same model, data and settings; the model is loaded only if one is missing."""
+    trained: list[Task] = []
     for task in tasks:
         if not isinstance(task, Task):
             raise StiltsError(f"{task.name} has no training data to compare (it is not trained)")
+        trained.append(task)
     if examples < 1 or fisher_layers < 1:
         raise StiltsError("similarities need at least one example and one layer")
     settings = {"examples": examples, "max_length": max_length, "fisher_layers": fisher_layers}
     files = {}
     if cache is not None:
         model = _model_identity(source)
-        for task in tasks:
+        for task in trained:
             key = fingerprint({
                 "version": VECTORS_VERSION, "model": model, "task": task.name,
                 "head": task.head.spec(), "data": [data.identity(s) for s in task.sources],
@@ -80,7 +82,7 @@ def task_vectors(
             })  # fmt: skip
             files[task.name] = cache / f"{task.name}-{key[:12]}.npz"
     found = {name: _read_vectors(path) for name, path in files.items() if path.is_file()}
-    missing = [task for task in tasks if task.name not in found]
+    missing = [task for task in trained if task.name not in found]
     if missing:
         found.update(_compute(source, missing, data, examples, max_length, fisher_layers, log))
         for task in missing:
@@ -109,7 +111,10 @@ def _compute(
     tokenizer = load_tokenizer(source)
     model = pretrained_masked_lm(source)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device).eval()  # eval: no dropout, so the same inputs give the same gradients
+    # eval: no dropout, so the same inputs give the same gradients. (The ignore: transformers
+    # wraps `to` with functools.wraps(Module.to), whose typeshed signature is the unbound one,
+    # so mypy takes `device` for `self`.)
+    model.to(device).eval()  # type: ignore[arg-type]
     parameters = _top_layers(model, fisher_layers)
     chosen = {id(parameter) for parameter in parameters}
     for parameter in model.parameters():
@@ -167,7 +172,9 @@ def _sequences(
         drawn *= 4
 
 
-def _centroid(model: Any, tokenizer: Any, sequences: list[dict], device: Any) -> np.ndarray:
+def _centroid(
+    model: Any, tokenizer: Any, sequences: list[dict[str, Any]], device: Any
+) -> np.ndarray:
     """The mean of the sequences' unit embeddings (last layer, mean over non-padding tokens)."""
     total = torch.zeros(model.config.hidden_size, dtype=torch.float64)
     order = sorted(sequences, key=lambda s: -len(s["input_ids"]))  # little padding per batch
@@ -182,7 +189,7 @@ def _centroid(model: Any, tokenizer: Any, sequences: list[dict], device: Any) ->
 
 
 def _fisher(
-    model: Any, tokenizer: Any, sequences: list[dict], parameters: list[Any], device: Any
+    model: Any, tokenizer: Any, sequences: list[dict[str, Any]], parameters: list[Any], device: Any
 ) -> np.ndarray:
     """The diagonal empirical Fisher of the masked-LM loss over `parameters`, one sequence per
     gradient, averaged per output unit (a matrix's row; a vector's element)."""

@@ -39,6 +39,7 @@ from stilts.runtime.multitask.stream import TaskBlocks, TaskCollator, model_inpu
 from stilts.runtime.training_rows import sampled_training_rows
 from stilts.store.files import publish_dir
 from stilts.tasks.data import DataLocator
+from stilts.tasks.heads import takes_start_head
 from stilts.tasks.task import Hyperparameters, Task
 
 
@@ -60,11 +61,15 @@ def load_tokenizer(source: ModelSource) -> Any:
 
 def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedModel]:
     """The config and encoder weights of `source`, whatever head it was saved with."""
+    revision, trust_remote_code = source.revision, source.trust_remote_code
     with model_errors(source):
-        kwargs = {"revision": source.revision, "trust_remote_code": source.trust_remote_code}
-        return AutoConfig.from_pretrained(source.name, **kwargs), AutoModel.from_pretrained(
-            source.name, **kwargs
+        config = AutoConfig.from_pretrained(
+            source.name, revision=revision, trust_remote_code=trust_remote_code
         )
+        encoder = AutoModel.from_pretrained(
+            source.name, revision=revision, trust_remote_code=trust_remote_code
+        )
+        return config, encoder
 
 
 def model_with_fresh_head(
@@ -79,16 +84,17 @@ def model_with_fresh_head(
     `start`; every other head is fresh. The config is copied: each head sets its own labels.
     """
     config = copy.deepcopy(config)
-    if task.head.head_from_start:
-        return task.head.model_with_encoder(config, encoder, lm_head_from=start)
-    return task.head.model_with_encoder(config, encoder)
+    head = task.head
+    if takes_start_head(head):
+        return head.model_with_encoder(config, encoder, lm_head_from=start)
+    return head.model_with_encoder(config, encoder)
 
 
 def features(member: PhaseTask, data: DataLocator, tokenizer: Any, seed: int) -> tuple[Any, int]:
     """A phase task's tokenised training features and the number of rows they came from."""
-    hp = member.hyperparameters
-    table = sampled_training_rows(member.training, member.task, data, hp.max_train_examples, seed)
-    return tokenized(member.task, table, tokenizer, hp.max_length), table.num_rows
+    hp, task = member.hyperparameters, member.trained_task
+    table = sampled_training_rows(member.training, task, data, hp.max_train_examples, seed)
+    return tokenized(task, table, tokenizer, hp.max_length), table.num_rows
 
 
 @dataclass(frozen=True)
@@ -131,13 +137,15 @@ def train_phase(
     prepared = [features(member, data, tokenizer, seed) for member in members]
     set_seed(seed)  # fresh heads (and a pooler the checkpoint lacks) are part of the experiment
     config, encoder = starting_encoder(source)
-    models = {m.task.name: model_with_fresh_head(m.task, config, encoder, start) for m in members}
+    tasks = [m.trained_task for m in members]
+    models = {task.name: model_with_fresh_head(task, config, encoder, start) for task in tasks}
     checkpoints = phase_dir / "checkpoints"
+    model: PreTrainedModel | MultiTaskModel
     if len(members) == 1:
         (model,) = models.values()
         shared = model.base_model
         setup = {"model": model, "train_dataset": prepared[0][0]}
-        setup["data_collator"] = members[0].task.head.collator(tokenizer)
+        setup["data_collator"] = tasks[0].head.collator(tokenizer)
         args, counts = training_arguments(checkpoints, hp, seed, options), None
     else:
         model = MultiTaskModel(models)
@@ -159,6 +167,7 @@ def train_phase(
         if isinstance(model, MultiTaskModel):
             model.save(staging, handoff)
         else:
+            assert handoff is not None  # a lone model without one went through save_model
             save_phase_model(model, staging, handoff)
         tokenizer.save_pretrained(staging)
     if trainer.is_world_process_zero():
@@ -210,7 +219,7 @@ def _multitask_setup(
     """
     sampler = sampler or DEFAULT_SAMPLER
     features = {
-        m.task.name: model_inputs(table, model.heads[m.task.name])
+        m.task.name: model_inputs(table, model.head(m.task.name))
         for m, (table, _) in zip(members, prepared, strict=True)
     }
     sizes = {name: table.num_rows for name, table in features.items()}
@@ -219,7 +228,7 @@ def _multitask_setup(
     setup = {
         "model": model,
         "train_dataset": TaskBlocks(features, schedule.tasks, hp.batch_size, seed),
-        "data_collator": TaskCollator([m.task.head.collator(tokenizer) for m in members]),
+        "data_collator": TaskCollator([m.trained_task.head.collator(tokenizer) for m in members]),
     }
     args = training_arguments(
         checkpoints, hp, seed, options,

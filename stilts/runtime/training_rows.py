@@ -9,7 +9,7 @@ from __future__ import annotations
 import datasets
 
 from stilts.errors import StiltsError
-from stilts.experiment.training_data import TrainingData, equal_shares
+from stilts.experiment.training_data import TrainingData, equal_shares, groups_of, translated_of
 from stilts.runtime.features import subsample
 from stilts.tasks.data import DataLocator
 from stilts.tasks.task import Task
@@ -19,7 +19,7 @@ def training_rows(training: TrainingData, task: Task, data: DataLocator) -> data
     """Every training row of the chosen languages or groups, in one table (the original rows,
     then the translations, in the order given)."""
     if training.groups:
-        return _concatenated([task.groups.load(name, data) for name in training.groups])
+        return _concatenated([groups_of(task).load(name, data) for name in training.groups])
     tables = []
     for language in training.resolved(task):
         if language == task.train_language:
@@ -28,7 +28,7 @@ def training_rows(training: TrainingData, task: Task, data: DataLocator) -> data
             locator = training.locator(language, data)
             tables.append(task.read("train", task.train_language, locator))
         else:
-            tables.append(task.translated.load("train", language, data))
+            tables.append(translated_of(task).load("train", language, data))
     return _concatenated(tables)
 
 
@@ -39,7 +39,7 @@ def sampled_training_rows(
     equal share of the limit from each, so phases on one group and on five see as many rows."""
     if not training.groups:
         return subsample(training_rows(training, task, data), limit, seed)
-    tables = [task.groups.load(name, data) for name in training.groups]
+    tables = [groups_of(task).load(name, data) for name in training.groups]
     if limit is not None:
         shares = equal_shares(limit, len(tables))
         for name, table, share in zip(training.groups, tables, shares, strict=True):

@@ -58,7 +58,7 @@ def holder(path: Path) -> str:
         return "another process"  # it holds the lock but has not written its name yet
 
 
-def _write(handle: IO[str], info: dict | None) -> None:
+def _write(handle: IO[str], info: dict[str, object] | None) -> None:
     handle.seek(0)
     handle.truncate()
     if info is not None:

@@ -145,7 +145,10 @@ class DataLocator:
 
     def _read(self, source: HubSource, split: str) -> datasets.Dataset:
         import datasets
-        from huggingface_hub.utils import httpx
+
+        # huggingface_hub exports its HTTP client (httpx or its successor) under this name in
+        # a computed __all__, which mypy cannot read.
+        from huggingface_hub.utils import httpx  # type: ignore[attr-defined]
 
         pattern = source.pattern(split)
         if self.root is None:

@@ -44,10 +44,10 @@ from stilts.eval.metrics import accuracy
 from stilts.eval.qa import squad_scores
 from stilts.eval.tagging import pos_scores
 from stilts.schema import Strict, describe
-from stilts.tasks.data import DataLocator, HubSource, RoleSplits
+from stilts.tasks.data import DataLocator, HubSource, Role, RoleSplits
 from stilts.tasks.formats import QA_DEFAULTS, TAGGING_DEFAULTS, choice_rows, with_task_score
 from stilts.tasks.heads import ExtractiveQA, MultipleChoice, SequenceClassification, TokenTagging
-from stilts.tasks.task import Hyperparameters, Loader, Metric, Role, Task
+from stilts.tasks.task import Hyperparameters, Loader, Metric, Task
 
 if TYPE_CHECKING:
     import datasets
@@ -129,11 +129,13 @@ class Splits(Strict):
 
 
 _HINTS = typing.get_type_hints(Hyperparameters)
-HyperparameterDefaults = create_model(
-    "HyperparameterDefaults",
-    __base__=Strict,
-    **{f.name: (_HINTS[f.name] | None, None) for f in dataclasses.fields(Hyperparameters)},
-)
+# Typed as create_model types its field definitions ((annotation, default), any types): the
+# inferred value type would be checked against every keyword create_model takes, `__module__`
+# and its other options included, as mypy checks an unpacked dict.
+_OPTIONAL: dict[str, Any] = {
+    f.name: (_HINTS[f.name] | None, None) for f in dataclasses.fields(Hyperparameters)
+}
+HyperparameterDefaults = create_model("HyperparameterDefaults", __base__=Strict, **_OPTIONAL)
 """`stilts.tasks.task.Hyperparameters`' keys, each optional: unset keys keep the kind's defaults.
 
 Made from the dataclass so the two never drift apart; None (not the dataclass default) marks
@@ -172,7 +174,7 @@ class TaskDeclaration(Strict):
     allow_null: bool = False
     """extractive_qa: some questions have no answer in their context (SQuAD 2.0)."""
     summary: str = ""
-    hyperparameters: HyperparameterDefaults = HyperparameterDefaults()  # type: ignore[valid-type]
+    hyperparameters: HyperparameterDefaults = HyperparameterDefaults()
 
     @field_validator("repo")
     @classmethod
@@ -411,7 +413,12 @@ class TaskDeclaration(Strict):
                     )
                 ids.append(value)
             else:
-                named[i] = class_names[value] if isinstance(value, int) else str(value)
+                # An int here has class names: the branch above took those without.
+                named[i] = (
+                    class_names[value]
+                    if isinstance(value, int) and class_names is not None
+                    else str(value)
+                )
                 ids.append(-1)
         for i, label_id in zip(
             named, vocabulary.label_ids(named.values(), where=where), strict=True

@@ -9,7 +9,7 @@ no plugin module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError
@@ -34,7 +34,9 @@ Formatter = Callable[[Row], tuple[str, list[str], int]]
 def with_task_score(scores: Metric) -> Metric:
     """`scores` plus XTREME's QA task score, the mean of exact match and F1."""
 
-    def metric(predictions: list, references: list, language: str) -> dict[str, float]:
+    def metric(
+        predictions: Sequence[Any], references: Sequence[Any], language: str
+    ) -> dict[str, float]:
         result = scores(predictions, references, language)
         return {**result, "em_f1": qa_score(result)}
 
@@ -55,7 +57,7 @@ def choice_rows(
 
     table = data.load(source, split, columns=columns)
     where = f"{data.where(source)} {split}"
-    rows: dict[str, list] = {"context": [], "choices": [], "label": []}
+    rows: dict[str, list[Any]] = {"context": [], "choices": [], "label": []}
     for row in table.select_columns(list(columns)):
         try:
             context, choices, label = formatter(row)

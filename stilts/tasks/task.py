@@ -177,12 +177,14 @@ class Task:
             return self
         return replace(self, head=self.head_for_data(data), head_for_data=None)
 
-    def submission_file(self, predictions: list, rows: datasets.Dataset) -> Submission:
+    def submission_file(self, predictions: list[Any], rows: datasets.Dataset) -> Submission:
         """(extension, text) of one language's predictions in the official submission layout."""
         write = self.submission or self.head.submission
         return write(predictions, rows)
 
-    def tokenize(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+    def tokenize(
+        self, batch: dict[str, list[Any]], tokenizer: Any, max_length: int
+    ) -> dict[str, Any]:
         """Turn a batch of loaded rows into model features (batched `datasets.map` function)."""
         if self.preprocess is not None:
             return self.preprocess(batch, tokenizer, max_length)

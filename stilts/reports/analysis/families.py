@@ -62,10 +62,8 @@ def analyze(path: Path) -> Analysis:
             mean, std = mean_std(per_seed)
             units = sum(task in gains_of for gains_of in means[family].values())
             rows.append((task, family, units, len(per_seed), mean, std))
-        ranking[family] = sorted(
-            (t for t in tasks if _family_mean(means[family], t) is not None),
-            key=lambda t: -_family_mean(means[family], t),
-        )
+        known = {t: m for t in tasks if (m := _family_mean(means[family], t)) is not None}
+        ranking[family] = sorted(known, key=lambda t: -known[t])
     overall = sorted(tasks, key=lambda t: -fmean(g.gain for g in found if g.intermediate == t))
     findings = [
         "intermediate tasks by mean gain over every target and language: "
@@ -122,7 +120,9 @@ def _family_mean(units: dict[Unit, dict[str, float]], task: str) -> float | None
     return fmean(values) if values else None
 
 
-def _complete(means: dict[str, dict[Unit, dict[str, float]]], tasks: list[str]):
+def _complete(
+    means: dict[str, dict[Unit, dict[str, float]]], tasks: list[str]
+) -> dict[str, list[list[float]]]:
     """Each family's units that have every task (the rankings compare like with like)."""
     return {
         family: [[per_task[t] for t in tasks] for per_task in units.values()
@@ -161,7 +161,9 @@ def _agreement(means: dict[str, dict[Unit, dict[str, float]]], tasks: list[str])
     ]
 
 
-def _pairwise(means: dict[str, dict[Unit, dict[str, float]]], tasks: list[str]) -> list[tuple]:
+def _pairwise(
+    means: dict[str, dict[Unit, dict[str, float]]], tasks: list[str]
+) -> list[tuple[str, str, float, float | None]]:
     families = {f: np.array(u).mean(axis=0) for f, u in _complete(means, tasks).items() if u}
     rows = []
     for a, b in combinations(sorted(families), 2):

@@ -22,6 +22,9 @@ from stilts.reports.analysis.runs import Run, gains, read_runs
 from stilts.reports.analysis.stats import TooFewPoints, mean_std, spearman
 from stilts.reports.languages import language
 
+Point = tuple[str, int, int, int, float]
+"""(intermediate language, its class, target language class, seed, gain)."""
+
 
 def training_language(run: Run) -> str | None:
     """The one language the intermediate phase trained in: its translation when the run
@@ -42,7 +45,7 @@ def resource_class(code: str) -> int | None:
 
 def analyze(path: Path) -> Analysis:
     found, notes = gains(read_runs(path))
-    points = []  # (intermediate language, its class, target language class, seed, gain)
+    points: list[Point] = []
     for g in found:
         source = training_language(g.run) if len(g.run.phases) == 2 else None
         if source is None:
@@ -99,7 +102,7 @@ def _mean(values: list[float]) -> float:
     return fmean(values) if values else float("nan")
 
 
-def _trend(scope: str, points: list[tuple]) -> str:
+def _trend(scope: str, points: list[Point]) -> str:
     """Spearman between the intermediate language's class and the gain (each point one
     (target language, seed) gain)."""
     try:

@@ -57,6 +57,7 @@ from stilts.reports.analysis.stats import (
     row_spearman,
     spearman,
 )
+from stilts.reports.tables import Cell
 from stilts.store.layout import Store
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator
@@ -231,11 +232,12 @@ def correlate(
     findings += notes
     correlation_rows = []
     for (measure, group), estimate in estimates.items():
+        cells: tuple[Cell, ...]
         if isinstance(estimate, Estimate):
-            shown = (estimate.value, estimate.low, estimate.high, estimate.p_value, "")
+            cells = (estimate.value, estimate.low, estimate.high, estimate.p_value, "")
         else:
-            shown = (None, None, None, None, f"not computed: {estimate}")
-        correlation_rows.append((measure, group, len(groups[group]), *shown))
+            cells = (None, None, None, None, f"not computed: {estimate}")
+        correlation_rows.append((measure, group, len(groups[group]), *cells))
     tables = (
         table("similarity_by_pair", "task similarity and mean gain per pair (± std over seeds)",
               ("intermediate", "target", "representation", "fisher", "seeds", "gain", "std"),

@@ -29,8 +29,10 @@ from stilts.reports.analysis.stats import TooFewPoints, mean_std, spearman
 from stilts.reports.tables import Cell
 
 ROBUSTNESS = ("seeds", "score", "gain", "spread languages", "spread families", "spread seeds")
-Cells = dict[tuple, dict[int, list[Gain]]]
-"""A sweep's key (task and target; with groups, also the size) -> level -> the gains there."""
+Sweep = tuple[str, str] | tuple[str, str, int]
+"""A sweep's key: the intermediate task and the target; with groups, also the size."""
+Cells = dict[Sweep, dict[int, list[Gain]]]
+"""A sweep's key -> level -> the gains there."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def analyze(path: Path) -> Analysis:
 
 def _sweep(
     kind: SweepKind, cells: Cells
-) -> tuple[list[tuple[tuple, int, list[Gain], Robustness]], list[str], plots.Panel]:
+) -> tuple[list[tuple[Sweep, int, list[Gain], Robustness]], list[str], plots.Panel]:
     """Each (sweep, level)'s gains and robustness, each sweep's trend, and the figure's panel:
     one line per sweep of the mean score by level, the target alone dashed."""
     levels, findings, series, baselines = [], [], {}, {}

@@ -77,14 +77,14 @@ def kendall_tau(a: Sequence[float], b: Sequence[float]) -> Estimate:
 
 def spearman(x: Sequence[float], y: Sequence[float], *, minimum: int = 5) -> Estimate:
     """Spearman's rho with a percentile bootstrap interval over the pairs and its p-value."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(x) < minimum:
-        raise TooFewPoints(f"a correlation needs at least {minimum} pairs (got {len(x)})")
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(xs) < minimum:
+        raise TooFewPoints(f"a correlation needs at least {minimum} pairs (got {len(xs)})")
+    if np.ptp(xs) == 0 or np.ptp(ys) == 0:
         raise TooFewPoints("a correlation needs values that vary (one side is constant)")
-    rho = spearmanr(x, y)
-    rows = resampled_rows(len(x))
-    interval = percentile_interval(row_spearman(x[rows], y[rows]))
+    rho = spearmanr(xs, ys)
+    rows = resampled_rows(len(xs))
+    interval = percentile_interval(row_spearman(xs[rows], ys[rows]))
     return Estimate(float(rho.statistic), *interval, p_value=float(rho.pvalue))
 
 

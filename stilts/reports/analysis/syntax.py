@@ -132,7 +132,7 @@ def _finding(task: str, kind: str, points: list[Point], rho: Estimate | TooFewPo
 
 def _comparison(points: dict[str, list[Point]], syntactic: set[str]) -> str:
     """Syntactic tasks' slope minus semantic tasks' slope, resampling each group's points."""
-    groups = {True: [], False: []}
+    groups: dict[bool, list[Point]] = {True: [], False: []}
     for task, group in points.items():
         groups[_is_syntactic(task, syntactic)].extend(group)
     if len(groups[True]) < MINIMUM or len(groups[False]) < MINIMUM:

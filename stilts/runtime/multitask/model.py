@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import torch
 import transformers
@@ -21,12 +21,13 @@ from safetensors.torch import load_file, save_file
 from transformers import PreTrainedModel
 
 from stilts.errors import StiltsError
-from stilts.runtime.adapters import save_phase_model
+from stilts.runtime.adapters import LoadResult, save_phase_model
 from stilts.tasks.task import Task
 
 HEADS = "heads"
 """Subdirectory of a multi-task phase's model directory: one head per task."""
 HEAD_WEIGHTS = "model.safetensors"
+_Destination = TypeVar("_Destination", bound=dict[str, Any])
 
 
 class MultiTaskModel(torch.nn.Module):
@@ -47,9 +48,11 @@ class MultiTaskModel(torch.nn.Module):
         super().__init__()
         # Head classes build their encoders differently (multiple choice keeps the pooler,
         # classification drops it): the one with most weights serves every head.
-        self.encoder = max(
-            (model.base_model for model in models.values()),
-            key=lambda encoder: sum(p.numel() for p in encoder.parameters()),
+        self.encoder = _pretrained(
+            max(
+                (model.base_model for model in models.values()),
+                key=lambda encoder: sum(p.numel() for p in encoder.parameters()),
+            )
         )
         for model in models.values():
             setattr(model, model.base_model_prefix, self.encoder)
@@ -57,17 +60,29 @@ class MultiTaskModel(torch.nn.Module):
         self.tasks = tuple(models)
         self.heads = torch.nn.ModuleDict(models)
 
+    def head(self, task: str) -> PreTrainedModel:
+        return _pretrained(self.heads[task])
+
     def forward(self, task_index: torch.Tensor, **inputs: Any) -> Any:
         return self.heads[self.tasks[int(task_index[0])]](**inputs)
 
+    # torch's overloads, restated: the override passes every argument through.
+    @overload
+    def state_dict(
+        self, *, destination: _Destination, prefix: str = ..., keep_vars: bool = ...
+    ) -> _Destination: ...
+    @overload
+    def state_dict(self, *, prefix: str = ..., keep_vars: bool = ...) -> dict[str, Any]: ...
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         canonical = self._canonical_names()
         full = super().state_dict(*args, **kwargs)
         return type(full)((key, value) for key, value in full.items() if key in canonical)
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, **kwargs: Any):
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> LoadResult:
         """Loads `state_dict`'s names; an alias of a shared weight is never reported missing."""
-        result = super().load_state_dict(state_dict, strict=False, **kwargs)
+        result: LoadResult = super().load_state_dict(state_dict, strict=False, assign=assign)
         canonical = self._canonical_names()
         result.missing_keys[:] = [key for key in result.missing_keys if key in canonical]
         if strict and (result.missing_keys or result.unexpected_keys):
@@ -91,12 +106,21 @@ class MultiTaskModel(torch.nn.Module):
             self.encoder.save_pretrained(out_dir)
         else:
             save_phase_model(self.encoder, out_dir, handoff)
-        for task, model in self.heads.items():
+        for task in self.tasks:
+            model = self.head(task)
             head_dir = out_dir / HEADS / task
             model.config.architectures = [type(model).__name__]
             model.config.save_pretrained(head_dir)
             weights = {k: v.contiguous() for k, v in head_weights(model).items()}
             save_file(weights, str(head_dir / HEAD_WEIGHTS), metadata={"format": "pt"})
+
+
+def _pretrained(module: torch.nn.Module) -> PreTrainedModel:
+    """`module`, a head model or its encoder, as the transformers model it is: torch types
+    `ModuleDict` items, and transformers `base_model`, as plain modules."""
+    if not isinstance(module, PreTrainedModel):
+        raise TypeError(f"{type(module).__name__} is not a transformers model")
+    return module
 
 
 def head_weights(model: PreTrainedModel) -> dict[str, torch.Tensor]:

@@ -35,12 +35,20 @@ from stilts.errors import StiltsError
 from stilts.experiment.specs import Sampler, short_number
 
 
+def _whole(value: object) -> bool:
+    """Whether `value` is a whole number (a numpy integer too) and not a bool.
+
+    A function rather than an inline `isinstance(value, numbers.Integral)`: typeshed does not
+    register `int` as an `Integral`, so mypy would take that test to exclude every `int`."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _checked_sizes(sizes: Mapping[str, int]) -> dict[str, int]:
     if len(sizes) == 0:
         raise StiltsError("a multi-task phase needs at least one task")
     checked: dict[str, int] = {}
     for task, size in sizes.items():
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+        if not _whole(size):
             raise StiltsError(f"task {task!r} has a non-integer size {size!r}")
         if size < 1:
             raise StiltsError(
@@ -116,9 +124,9 @@ class TaskSchedule:
 
     @classmethod
     def draw(cls, config: Sampler, sizes: Mapping[str, int], steps: int, seed: int) -> TaskSchedule:
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        if not _whole(steps) or steps < 0:
             raise StiltsError(f"a task schedule needs a whole number of steps >= 0, got {steps!r}")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        if not _whole(seed) or seed < 0:
             raise StiltsError(f"a task schedule needs a whole-number seed >= 0, got {seed!r}")
         probabilities = task_probabilities(config, sizes)
         names = list(probabilities)
@@ -167,7 +175,7 @@ def epoch_steps(config: Sampler, sizes: Mapping[str, int], batch_size: int) -> i
     Under proportional sampling this makes each task's expected share of the steps cover its
     (capped) data about once; under other kinds the total is the same but the split is not.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+    if not _whole(batch_size):
         raise StiltsError(f"batch size must be a whole number, got {batch_size!r}")
     if batch_size < 1:
         raise StiltsError(f"batch size must be at least 1, got {batch_size!r}")
@@ -182,6 +190,7 @@ def describe(config: Sampler, sizes: Mapping[str, int] | None = None) -> str:
     elif config.kind == "proportional":
         text = f"proportional task sampling (p ∝ {n})"
     elif config.kind == "temperature":
+        assert config.temperature is not None
         text = f"temperature task sampling, T={short_number(config.temperature)} (p ∝ {n}^(1/T))"
     else:
         assert config.probabilities is not None

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 TASK_INDEX = "task_index"
 
 
-class TaskBlocks(torch.utils.data.IterableDataset):
+class TaskBlocks(torch.utils.data.IterableDataset[dict[str, Any]]):
     """`len(schedule)` blocks of `block` examples; block i from task `schedule[i]`.
 
     Each task's examples come in a fresh seeded permutation per pass over its data, so a

@@ -12,7 +12,7 @@ the features back and returns exactly one prediction per row.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 if TYPE_CHECKING:
     import datasets
@@ -32,13 +32,21 @@ from stilts.tasks.heads.tagging import TokenTagging
 class Head(Protocol):
     """What the phase runner needs from a head kind."""
 
-    kind: str
-    columns: tuple[str, ...]
-    """Columns a task's loaded rows must have for this head."""
-    head_from_start: bool
-    """Whether the head's weights come from the chain's start model (the masked LM's
-    pretrained head) rather than fresh in every phase; then `model_with_encoder` takes the
-    start model as `lm_head_from`."""
+    # Read-only: heads are frozen dataclasses, and `head_from_start` is a class constant.
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns a task's loaded rows must have for this head."""
+        ...
+
+    @property
+    def head_from_start(self) -> bool:
+        """Whether the head's weights come from the chain's start model (the masked LM's
+        pretrained head) rather than fresh in every phase; then `model_with_encoder` takes the
+        start model as `lm_head_from` (see `StartHead`)."""
+        ...
 
     def describe(self) -> str:
         """A few words for `stilts tasks`, e.g. 'classification (pair, 3 labels)'."""
@@ -63,7 +71,9 @@ class Head(Protocol):
         `load_trained` would read a trained head rather than make up a fresh one."""
         ...
 
-    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+    def preprocess(
+        self, batch: dict[str, list[Any]], tokenizer: Any, max_length: int
+    ) -> dict[str, Any]:
         """Batched rows -> features, unpadded: the collator pads each batch to its longest.
 
         Returns `ROW` (index into the batch) when features are not one per row.
@@ -79,21 +89,39 @@ class Head(Protocol):
         batch (`preprocess_logits_for_metrics`) before gathering a whole evaluation set."""
         ...
 
-    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list[Any]:
         """Model outputs over `features` -> one prediction per row of `rows`, in order."""
         ...
 
-    def references(self, rows: datasets.Dataset) -> list:
+    def references(self, rows: datasets.Dataset) -> list[Any]:
         """The gold answers of `rows`, in the form `decode` predicts them."""
         ...
 
-    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+    def submission(self, predictions: list[Any], rows: datasets.Dataset) -> Submission:
         """One language's decoded predictions as the official submission file."""
         ...
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:
         """The text of `rows` a tokenizer would see (to train a fixture tokenizer)."""
         ...
+
+
+class StartHead(Head, Protocol):
+    """A head whose weights come from the chain's start model (`head_from_start`)."""
+
+    def model_with_encoder(
+        self, config: PretrainedConfig, encoder: PreTrainedModel, *, lm_head_from: Any = None
+    ) -> PreTrainedModel:
+        """As `Head.model_with_encoder`, the head read from `lm_head_from`, a checkpoint
+        (the chain's start model), instead of made fresh."""
+        ...
+
+
+def takes_start_head(head: Head) -> TypeGuard[StartHead]:
+    """Whether `head` reuses the start model's head. Its `head_from_start` says so, and the
+    `Head` contract then promises the `lm_head_from` argument, which the type system cannot
+    tie to a boolean attribute by itself."""
+    return head.head_from_start
 
 
 __all__ = [
@@ -104,5 +132,7 @@ __all__ = [
     "MaskedLanguageModel",
     "MultipleChoice",
     "SequenceClassification",
+    "StartHead",
     "TokenTagging",
+    "takes_start_head",
 ]

@@ -59,7 +59,9 @@ class SequenceClassification(AutoModelHead):
             ids.append(index[name])
         return ids
 
-    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+    def preprocess(
+        self, batch: dict[str, list[Any]], tokenizer: Any, max_length: int
+    ) -> dict[str, Any]:
         # No padding here: the collator pads each batch to its own longest row.
         features = tokenizer(
             *(batch[c] for c in self.text_columns), truncation=True, max_length=max_length
@@ -75,13 +77,13 @@ class SequenceClassification(AutoModelHead):
     def reduce_outputs(self, logits: Any, labels: Any) -> Any:
         return logits
 
-    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list[Any]:
         return outputs.argmax(axis=-1).tolist()  # one feature per row: no windows here
 
-    def references(self, rows: datasets.Dataset) -> list:
+    def references(self, rows: datasets.Dataset) -> list[Any]:
         return rows["label"]
 
-    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+    def submission(self, predictions: list[Any], rows: datasets.Dataset) -> Submission:
         return label_lines(self.labels)(predictions, rows)
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:

@@ -98,7 +98,9 @@ class DependencyParsing:
         if not self.labels:
             raise StiltsError("this parsing head has no relation set yet: bind it to training data")
 
-    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+    def preprocess(
+        self, batch: dict[str, list[Any]], tokenizer: Any, max_length: int
+    ) -> dict[str, Any]:
         """One feature per sentence: `word_ids` marks each word's first sub-word; there,
         `head_labels` holds the position of the head's first sub-word (0, ``<s>``: the root)
         and `labels` the relation id."""
@@ -107,7 +109,7 @@ class DependencyParsing:
         encoded = tokenizer(
             sentences, is_split_into_words=True, truncation=True, max_length=max_length
         )
-        features: dict[str, list] = {
+        features: dict[str, list[Any]] = {
             "input_ids": encoded["input_ids"],
             "attention_mask": encoded["attention_mask"],
             "word_ids": [],
@@ -144,7 +146,7 @@ class DependencyParsing:
         arcs, relations = logits
         return torch.stack([arcs.argmax(dim=-1), relations.argmax(dim=-1)], dim=-1)
 
-    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list[Any]:
         predictions: list[list[Arc]] = [[UNPARSED] * len(words) for words in rows["tokens"]]
         for best, row, word_ids in zip(outputs, features[ROW], features["word_ids"], strict=True):
             for position, word in enumerate(word_ids):
@@ -154,13 +156,13 @@ class DependencyParsing:
                     predictions[row][word] = (head_word, self.labels[relation])
         return predictions
 
-    def references(self, rows: datasets.Dataset) -> list:
+    def references(self, rows: datasets.Dataset) -> list[Any]:
         return [
             list(zip(heads, deprels, strict=True))
             for heads, deprels in zip(rows["heads"], rows["deprels"], strict=True)
         ]
 
-    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+    def submission(self, predictions: list[Any], rows: datasets.Dataset) -> Submission:
         return conllu_lines(predictions, rows["tokens"])
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:

@@ -99,7 +99,9 @@ class MaskedLanguageModel(AutoModelHead):
         _copy_lm_head(model, pretrained_masked_lm(source))
         return model
 
-    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+    def preprocess(
+        self, batch: dict[str, list[Any]], tokenizer: Any, max_length: int
+    ) -> dict[str, Any]:
         """Documents -> blocks of `max_length` tokens, per language (see the module's notes).
 
         Evaluation rows (`mask_seed` >= 0) come out masked, with `labels`; training rows
@@ -134,7 +136,7 @@ class MaskedLanguageModel(AutoModelHead):
             stream += inputs[row]
             gold += golds[row] if golds is not None else [IGNORED] * len(inputs[row])
             owners += [row] * len(inputs[row])
-        features: dict[str, list] = {"input_ids": [], ROW: []}
+        features: dict[str, list[Any]] = {"input_ids": [], ROW: []}
         if golds is not None:
             features["labels"] = []
         around = [IGNORED] * len(prefix), [IGNORED] * len(suffix)
@@ -155,7 +157,7 @@ class MaskedLanguageModel(AutoModelHead):
         import torch
 
         masker = self._masker(tokenizer)
-        labels = []
+        labels: list[list[int]] = []
         for ids, seed in zip(inputs, seeds, strict=True):
             if not ids:
                 labels.append([])
@@ -202,7 +204,7 @@ class MaskedLanguageModel(AutoModelHead):
             dim=1,
         )
 
-    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list[Any]:
         """Per row, the sums of the blocks that start in it: [masked, correct, nll]."""
         totals = [[0, 0, 0.0] for _ in range(rows.num_rows)]
         for (masked, correct, nll), row in zip(outputs.tolist(), features[ROW], strict=True):
@@ -211,11 +213,11 @@ class MaskedLanguageModel(AutoModelHead):
             totals[row][2] += nll
         return totals
 
-    def references(self, rows: datasets.Dataset) -> list:
+    def references(self, rows: datasets.Dataset) -> list[Any]:
         # The gold tokens are the masked inputs themselves, already compared by `decode`.
         return [None] * rows.num_rows
 
-    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+    def submission(self, predictions: list[Any], rows: datasets.Dataset) -> Submission:
         """No official MLM submission exists: one language's totals and scores, as a TSV."""
         masked, correct, nll = _totals(predictions)
         scores = masked_lm_scores(predictions, [], "")

@@ -38,7 +38,9 @@ class MultipleChoice(AutoModelHead):
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "num_choices": self.num_choices}
 
-    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+    def preprocess(
+        self, batch: dict[str, list[Any]], tokenizer: Any, max_length: int
+    ) -> dict[str, Any]:
         contexts, endings = [], []
         for context, choices in zip(batch["context"], batch["choices"], strict=True):
             if len(choices) != self.num_choices:
@@ -64,13 +66,13 @@ class MultipleChoice(AutoModelHead):
     def reduce_outputs(self, logits: Any, labels: Any) -> Any:
         return logits
 
-    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list[Any]:
         return outputs.argmax(axis=-1).tolist()  # one feature per row: no windows here
 
-    def references(self, rows: datasets.Dataset) -> list:
+    def references(self, rows: datasets.Dataset) -> list[Any]:
         return rows["label"]
 
-    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+    def submission(self, predictions: list[Any], rows: datasets.Dataset) -> Submission:
         return label_lines()(predictions, rows)  # the index of the chosen answer
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:

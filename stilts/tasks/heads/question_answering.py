@@ -54,7 +54,9 @@ class ExtractiveQA(AutoModelHead):
             "max_question_length": self.max_question_length,
         }
 
-    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+    def preprocess(
+        self, batch: dict[str, list[Any]], tokenizer: Any, max_length: int
+    ) -> dict[str, Any]:
         questions = _cut_questions(batch["question"], tokenizer, self.question_room(max_length))
         context_room = (
             max_length
@@ -70,7 +72,7 @@ class ExtractiveQA(AutoModelHead):
             return_overflowing_tokens=True,
             return_offsets_mapping=True,
         )
-        features: dict[str, list] = {
+        features: dict[str, list[Any]] = {
             "input_ids": encoded["input_ids"],
             "attention_mask": encoded["attention_mask"],
             "start_positions": [],
@@ -102,7 +104,7 @@ class ExtractiveQA(AutoModelHead):
     def reduce_outputs(self, logits: Any, labels: Any) -> Any:
         return logits
 
-    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list[Any]:
         import numpy as np
 
         start_logits, end_logits = outputs
@@ -134,10 +136,10 @@ class ExtractiveQA(AutoModelHead):
             answers.append(best_text)
         return answers
 
-    def references(self, rows: datasets.Dataset) -> list:
+    def references(self, rows: datasets.Dataset) -> list[Any]:
         return [answers["text"] for answers in rows["answers"]]
 
-    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+    def submission(self, predictions: list[Any], rows: datasets.Dataset) -> Submission:
         return answers_json(predictions, rows)
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:
@@ -162,7 +164,7 @@ def _cut_questions(questions: list[str], tokenizer: Any, room: int) -> list[str]
     ]
 
 
-def _gold_span(answers: dict[str, list], offsets: list[list[int]]) -> tuple[int, int]:
+def _gold_span(answers: dict[str, list[Any]], offsets: list[list[int]]) -> tuple[int, int]:
     """Token positions of the first gold answer in a window; (0, 0) when it is not inside."""
     if not answers["text"]:
         return 0, 0

@@ -51,7 +51,9 @@ class TokenTagging(AutoModelHead):
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "labels": list(self.labels) or "from training data"}
 
-    def preprocess(self, batch: dict[str, list], tokenizer: Any, max_length: int) -> dict:
+    def preprocess(
+        self, batch: dict[str, list[Any]], tokenizer: Any, max_length: int
+    ) -> dict[str, Any]:
         budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
         windows, origins = [], []  # words of each window; (row, index of its first word)
         for row, (words, lengths) in enumerate(tokenizable_words(batch["tokens"], tokenizer)):
@@ -61,7 +63,7 @@ class TokenTagging(AutoModelHead):
         encoded = tokenizer(
             windows, is_split_into_words=True, truncation=True, max_length=max_length
         )
-        features: dict[str, list] = {
+        features: dict[str, list[Any]] = {
             "input_ids": encoded["input_ids"],
             "attention_mask": encoded["attention_mask"],
             "labels": [],
@@ -90,7 +92,7 @@ class TokenTagging(AutoModelHead):
         # gather sentences × positions × tags floats for a whole evaluation set.
         return logits.argmax(dim=-1)
 
-    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list:
+    def decode(self, outputs: Any, features: datasets.Dataset, rows: datasets.Dataset) -> list[Any]:
         predictions: list[list[str | None]] = [[None] * len(t) for t in rows["tokens"]]
         for best, row, word_ids in zip(outputs, features[ROW], features["word_ids"], strict=True):
             for position, word in enumerate(word_ids):
@@ -104,10 +106,10 @@ class TokenTagging(AutoModelHead):
                 )
         return predictions
 
-    def references(self, rows: datasets.Dataset) -> list:
+    def references(self, rows: datasets.Dataset) -> list[Any]:
         return [[self.labels[t] if t >= 0 else UNSEEN for t in tags] for tags in rows["tags"]]
 
-    def submission(self, predictions: list, rows: datasets.Dataset) -> Submission:
+    def submission(self, predictions: list[Any], rows: datasets.Dataset) -> Submission:
         return tag_lines(predictions, rows)
 
     def texts(self, rows: datasets.Dataset) -> Iterator[str]:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stilts.eval.tagging import token_accuracy
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, Role
 from stilts.tasks.heads import TokenTagging
-from stilts.tasks.task import Hyperparameters, Role, Task
+from stilts.tasks.task import Hyperparameters, Task
 
 if TYPE_CHECKING:
     import datasets

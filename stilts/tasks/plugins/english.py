@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
-from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role, RoleSplits
 from stilts.tasks.heads import SequenceClassification
-from stilts.tasks.task import Loader, Role
+from stilts.tasks.task import Loader
 
 if TYPE_CHECKING:
     import datasets

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, Role
 from stilts.tasks.heads.masked_lm import DYNAMIC, MASK_SEED, MaskedLanguageModel, masked_lm_scores
 from stilts.tasks.plugins.nli import XNLI_LANGUAGES
-from stilts.tasks.task import Hyperparameters, Role, Task
+from stilts.tasks.task import Hyperparameters, Task
 
 if TYPE_CHECKING:
     import datasets

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stilts.eval.metrics import accuracy
-from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role
 from stilts.tasks.formats import Formatter, Row, choice_rows
 from stilts.tasks.heads import MultipleChoice
-from stilts.tasks.task import Loader, Role, Task
+from stilts.tasks.task import Loader, Task
 
 if TYPE_CHECKING:
     import datasets

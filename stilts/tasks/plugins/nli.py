@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.metrics import accuracy
-from stilts.tasks.data import DataLocator, HubSource, RoleSplits
+from stilts.tasks.data import DataLocator, HubSource, Role, RoleSplits
 from stilts.tasks.heads import SequenceClassification
 from stilts.tasks.plugins.english import check_label_names, class_label_loader, glue_source
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Hyperparameters, Role, Task, TrainingGroups, TranslatedData
+from stilts.tasks.task import Hyperparameters, Task, TrainingGroups, TranslatedData
 
 if TYPE_CHECKING:
     import datasets

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from stilts.eval.metrics import accuracy
 from stilts.eval.submission import label_lines
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, Role
 from stilts.tasks.heads import SequenceClassification
 from stilts.tasks.plugins.english import class_label_loader, glue_source
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Hyperparameters, Role, Task
+from stilts.tasks.task import Hyperparameters, Task
 
 if TYPE_CHECKING:
     import datasets

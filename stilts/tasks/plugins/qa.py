@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.qa import mlqa_scores, squad_scores
-from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role
 from stilts.tasks.formats import QA_DEFAULTS, with_task_score
 from stilts.tasks.heads import ExtractiveQA
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Loader, Role, Task
+from stilts.tasks.task import Loader, Task
 
 if TYPE_CHECKING:
     import datasets

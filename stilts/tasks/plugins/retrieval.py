@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stilts.eval.submission import Submission
-from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role, RoleSplits
 from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Embed, EncoderTask, Hyperparameters, Role
+from stilts.tasks.task import Embed, EncoderTask, Hyperparameters
 
 if TYPE_CHECKING:
     import datasets
@@ -83,7 +83,7 @@ def _bucc_sentences(data: DataLocator, language: str, split: str, side: str) -> 
     return {ident: sentence for ident, sentence in pairs}
 
 
-def _bucc_gold(data: DataLocator, language: str, split: str) -> set[tuple[str, str]]:
+def _bucc_gold(data: DataLocator, language: str, split: str) -> set[tuple[str, ...]]:
     (path,) = data.local_files(BUCC, [f"{language}-en.{split}.gold"], what=BUCC_WHAT)
     return {
         tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").split("\n") if line
@@ -101,7 +101,7 @@ def load_bucc(role: Role, language: str, data: DataLocator) -> datasets.Dataset:
     )
 
 
-def _corpora(data: DataLocator, language: str, split: str) -> tuple[dict, dict]:
+def _corpora(data: DataLocator, language: str, split: str) -> tuple[dict[str, str], dict[str, str]]:
     """The `language` and English sentences of a split, each as {id: sentence}."""
     return (
         _bucc_sentences(data, language, split, language),

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.tagging import chunk_f1, pos_scores
-from stilts.tasks.data import DataLocator, HubSource
+from stilts.tasks.data import DataLocator, HubSource, Role
 from stilts.tasks.formats import TAGGING_DEFAULTS
 from stilts.tasks.heads import TokenTagging
 from stilts.tasks.plugins.xtreme import xtreme_source
-from stilts.tasks.task import Loader, Role, Task
+from stilts.tasks.task import Loader, Task
 
 if TYPE_CHECKING:
     import datasets

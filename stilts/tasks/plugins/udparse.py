@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.parsing import attachment_scores
-from stilts.tasks.data import DataLocator, HubSource, RoleSplits
+from stilts.tasks.data import DataLocator, HubSource, Role, RoleSplits
 from stilts.tasks.heads.dependency import DependencyParsing
-from stilts.tasks.task import Hyperparameters, Role, Task
+from stilts.tasks.task import Hyperparameters, Task
 
 if TYPE_CHECKING:
     import datasets

@@ -64,9 +64,9 @@ from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
-from stilts.tasks.data import DataLocator, HubSource, RoleSplits
+from stilts.tasks.data import DataLocator, HubSource, Role, RoleSplits
 from stilts.tasks.heads.embedding import SentenceEmbedding
-from stilts.tasks.task import Embed, EncoderTask, Role
+from stilts.tasks.task import Embed, EncoderTask
 
 if TYPE_CHECKING:
     import datasets
@@ -120,7 +120,7 @@ def _normalise(text: str) -> str:
 
 # --- embeddings shared by the languages of one evaluation -----------------------------------
 
-_SHARED: weakref.WeakKeyDictionary[Callable, dict[Any, Any]] = weakref.WeakKeyDictionary()
+_SHARED: weakref.WeakKeyDictionary[Embed, dict[Any, Any]] = weakref.WeakKeyDictionary()
 """Per `embed` function (one per evaluated encoder): candidate embeddings by data identity."""
 
 
@@ -215,7 +215,9 @@ def _read_mentions(stamp: tuple[str, int, int]) -> dict[str, tuple[tuple[str, st
     return {language: tuple(rows) for language, rows in found.items()}
 
 
-def _mewslix_mentions(data: DataLocator, role: Role, language: str) -> tuple:
+def _mewslix_mentions(
+    data: DataLocator, role: Role, language: str
+) -> tuple[tuple[str, str, str], ...]:
     split = MEWSLIX_MENTIONS.split(role)
     (path,) = data.local_files(MEWSLIX_MENTIONS, [split], what=MEWSLIX_WHAT)
     rows = _read_mentions(_stamp(path)).get(language, ())
