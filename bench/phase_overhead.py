@@ -11,7 +11,7 @@ Target: ≤ 1.03.
 
     python bench/phase_overhead.py [--quick]
 
-The default (11 runs of each side) takes several minutes on 2 cores. `--quick` (the tests)
+The default (11 runs of each side) takes about two minutes on 2 cores. `--quick` (the tests)
 runs one ABBA cycle on 64 rows for one epoch: the same code, measuring nothing worth quoting.
 """
 
