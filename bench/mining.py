@@ -13,9 +13,11 @@ resident memory above what it held after loading (VmHWM after resetting it throu
 in ABBA order so drifting machine load hits both alike; medians are compared. Before timing,
 the mined pairs of a chunked run on a subset are checked against a one-block run.
 
-    python bench/mining.py [--n 40000] [--dim 768] [--chunk 1024] [--rounds 1]
+    python bench/mining.py [--quick] [--n 40000] [--dim 768] [--chunk 1024] [--rounds 1]
 
 The default (n = 40,000, dim 768) takes about two minutes on 2 cores; time grows as n².
+`--quick` (the tests) mines n = 2,000 vectors of 64 dimensions in blocks of 256 rows, which
+measures mostly process start-up.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ import numpy as np
 
 K = 4
 TARGET_RATIO = 1.3
+QUICK = {"n": 2000, "dim": 64, "chunk": 256, "subset": 500}
+"""`--quick`'s defaults (explicit options still win)."""
 
 
 def make_data(n: int, dim: int, seed: int, out: Path) -> None:
@@ -175,9 +179,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="ABBA rounds")
     parser.add_argument("--subset", type=int, default=4000, help="rows for the subset check")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (the tests)")
     parser.add_argument("--child", choices=["baseline", "ours"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        parser.set_defaults(**QUICK)
+        args = parser.parse_args()
     if args.child:
         child(args.child, args.data, args.chunk)
         return

@@ -7,7 +7,10 @@ subprocesses; the second run must train and score nothing (it reads the finished
 back). Each pair is timed in the same run of this script, `--pairs` times; the ratio of the
 medians is printed. Target: a small fraction (≤ 0.2; process start-up remains).
 
-    python bench/reuse.py [--pairs 3]
+    python bench/reuse.py [--quick] [--pairs 3]
+
+`--quick` (the tests) runs one pair of each recipe on 64 training rows for one epoch and 16
+rows of each evaluation set.
 """
 
 from __future__ import annotations
@@ -23,12 +26,19 @@ from pathlib import Path
 SMOKE = Path(__file__).resolve().parents[1] / "recipes" / "smoke"
 RECIPES = {SMOKE / "mnli-xnli.yaml": "reusing its results", SMOKE / "grid.yaml": "0 run now"}
 """Each recipe, and what its second run must say: that it read every result back."""
+QUICK = (
+    "hyperparameters.max_train_examples=64",
+    "hyperparameters.epochs=1",
+    "hyperparameters.max_eval_examples=16",
+)
+"""`--quick`'s changes to each recipe (`stilts run --set`)."""
 
 
-def timed_run(recipe: Path, store: Path) -> tuple[float, str]:
+def timed_run(recipe: Path, store: Path, settings: tuple[str, ...]) -> tuple[float, str]:
+    sets = [part for setting in settings for part in ("--set", setting)]
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "stilts", "run", str(recipe), "--store", str(store)],
+        [sys.executable, "-m", "stilts", "run", str(recipe), *sets, "--store", str(store)],
         capture_output=True,
         text=True,
         check=True,
@@ -39,14 +49,19 @@ def timed_run(recipe: Path, store: Path) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=3)
-    pairs = parser.parse_args().pairs
+    parser.add_argument("--quick", action="store_true", help="one tiny pair each (the tests)")
+    args = parser.parse_args()
+    if args.quick:
+        parser.set_defaults(pairs=1)  # explicit options still win
+        args = parser.parse_args()
+    pairs, settings = args.pairs, QUICK if args.quick else ()
     for recipe, reused in RECIPES.items():
         first, second = [], []
         for _ in range(pairs):
             with tempfile.TemporaryDirectory(prefix="stilts-reuse-") as scratch:
-                seconds, _ = timed_run(recipe, Path(scratch))
+                seconds, _ = timed_run(recipe, Path(scratch), settings)
                 first.append(seconds)
-                seconds, output = timed_run(recipe, Path(scratch))
+                seconds, output = timed_run(recipe, Path(scratch), settings)
                 second.append(seconds)
                 if reused not in output or "training from" in output:
                     raise SystemExit(f"the second run trained something:\n{output}")
