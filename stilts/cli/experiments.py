@@ -2,20 +2,18 @@
 
 `chain` and `grid` turn their options into a recipe (`stilts.experiment.options`), which
 ``--print-recipe`` prints and which otherwise runs exactly as `stilts run` runs a recipe
-file: planned whole first, then through the one `Runner`. The runtime (torch) is imported
-only when something is left to train or score: a finished experiment reads back in a second.
+file: planned whole first, then through the one `Runner`. Here are the commands' options;
+what they do is `stilts.cli.running`, imported when a command runs, not for `--help`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
 
-from stilts.cli.app import app, console, names, say, user_errors
+from stilts.cli.app import app, user_errors
 from stilts.cli.options import (
     AdapterOption,
     BatchSize,
@@ -43,18 +41,7 @@ from stilts.cli.options import (
     TranslatedData,
     TrustRemoteCode,
 )
-from stilts.errors import StiltsError
 from stilts.experiment import bundled
-from stilts.experiment.grid import record
-from stilts.experiment.options import PhaseOptions
-from stilts.experiment.plan import ChainPlan, PlannedPhase, plan_all, plan_evaluation
-from stilts.experiment.recipe import FORMAT, Recipe, load_recipe
-from stilts.reports.study_table import StudyTable
-from stilts.runtime.callbacks import RunCallback
-from stilts.runtime.runner import Outcome, Runner
-from stilts.schema import describe
-from stilts.store.layout import Store
-from stilts.store.results import ChainResult
 
 
 @app.command()
@@ -97,13 +84,11 @@ def chain(
     on the 15 XNLI languages. With no --model it runs offline on the bundled tiny model and
     sample data; `--model xlm-roberta-large` runs the real experiment from the hub.
     """
+    options = dict(locals())
     with user_errors():
-        options = locals()
-        per_phase = _phase_options(options)
-        per_phase.check_intermediates(len(tasks) - 1, tasks[-1])
-        rows, columns = per_phase.phases(tasks[:-1], tasks[-1:])
-        recipe = _recipe(options, phases=[*rows, *columns], seed=seed)
-        _print_or_run(recipe, options)
+        from stilts.cli.running import chain_recipe, print_or_run
+
+        print_or_run(chain_recipe(tasks, options), options)
 
 
 @app.command()
@@ -156,15 +141,11 @@ def grid(
     intermediate phase once per seed, then every target after each of them and alone; the
     table's cells are scores (mean ± std over seeds) and their change against the target alone.
     """
+    options = dict(locals())
     with user_errors():
-        options = locals()
-        per_phase = _phase_options(options)
-        rows, columns = per_phase.phases(names(intermediate), names(target))
-        per_phase.check_intermediates(len(rows), columns[0].name if columns else "")
-        grid = {"intermediate": rows, "target": columns, "baselines": baselines}
-        seed_list = [seed + offset for offset in range(seeds)]
-        recipe = _recipe(options, grid=grid, **_seeds(seed_list))
-        _print_or_run(recipe, options)
+        from stilts.cli.running import grid_recipe, print_or_run
+
+        print_or_run(grid_recipe(options), options)
 
 
 @app.command("run")
@@ -189,7 +170,9 @@ def run_recipe(
     the study's table and writes it (Markdown, CSV, heatmap) beside the runs.
     """
     with user_errors():
-        _run(load_recipe(recipe, set_ or []), store, per_device_batch_size, force, plot=plot)
+        from stilts.cli.running import run_recipe_file
+
+        run_recipe_file(recipe, set_ or [], store, per_device_batch_size, force, plot=plot)
 
 
 @app.command("eval")
@@ -217,174 +200,14 @@ def evaluate(
     model trained on them, e.g. a `stilts chain` run directory.
     """
     with user_errors():
+        from stilts.cli.running import evaluate_model
+
         hyperparameters = {
             "max_length": max_length, "max_eval_examples": max_eval_examples,
             "embedding_layer": layer,
         }  # fmt: skip
-        chain = plan_evaluation(
-            task, model, revision=revision, data=data, trust_remote_code=trust_remote_code,
+        evaluate_model(
+            task, model, store, revision=revision, data=data,
+            trust_remote_code=trust_remote_code,
             hyperparameters={k: v for k, v in hyperparameters.items() if v is not None},
         )  # fmt: skip
-        _quiet_libraries()
-        outcome = Runner(Store(store)).evaluate(chain, named=model)
-        console.print(_results_table(outcome.result))
-        say(f"results, predictions: {outcome.run_dir}")
-
-
-def _phase_options(options: dict[str, Any]) -> PhaseOptions:
-    return PhaseOptions.parse(
-        adapters=options["adapter"] or [],
-        translate=options["translate"] or [],
-        groups=options["groups"] or [],
-        sampler=options["sampler"],
-    )
-
-
-def _seeds(seeds: list[int]) -> dict[str, Any]:
-    return {"seeds": seeds} if len(seeds) > 1 else {"seed": seeds[0]}
-
-
-def _recipe(options: dict[str, Any], **body: Any) -> Recipe:
-    """The recipe of `chain`'s or `grid`'s options (every option written out)."""
-    hyperparameters = {
-        "learning_rate": options["learning_rate"],
-        "epochs": options["epochs"],
-        "batch_size": options["batch_size"],
-        "max_length": options["max_length"],
-        "max_train_examples": options["max_train_examples"],
-        "max_eval_examples": options["max_eval_examples"],
-        "embedding_layer": options["layer"],
-    }
-    model = {"id": options["model"], "revision": options["revision"]}
-    if options["trust_remote_code"]:
-        model["trust_remote_code"] = True
-    return _validated(
-        Recipe,
-        {
-            "stilts": FORMAT,
-            "model": model,
-            "data": options["data"],
-            "hyperparameters": {k: v for k, v in hyperparameters.items() if v is not None},
-            "evaluation": {
-                "languages": names(options["languages"] or "") or None,
-                "split": options["split"],
-            },
-            "dev_aggregate": options["dev_aggregate"],
-            "translated_data": options["translated_data"],
-            **body,
-        },
-    )
-
-
-def _validated(model: Any, data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise StiltsError(describe(error, model)) from None
-
-
-def _print_or_run(recipe: Recipe, options: dict[str, Any]) -> None:
-    if options["print_recipe"]:
-        plan_all(cell.config for cell in recipe.chains())  # a recipe that would not run
-        typer.echo(recipe.to_yaml(), nl=False)  # is not printed
-        return
-    _run(
-        recipe, options["store"], options["per_device_batch_size"], options["force"],
-        plot=options.get("plot", False),
-    )  # fmt: skip
-
-
-def _run(
-    recipe: Recipe, store: Path, per_device_batch_size: int | None, force: bool, *, plot: bool
-) -> None:
-    """Plan every chain of `recipe`, run them (shared phases once), print the results: a
-    chain's table by language, or the study's table of a grid (also written)."""
-    cells = recipe.chains()
-    plans = plan_all(cell.config for cell in cells)
-    runs = Store(store)
-    runner = Runner(runs, callbacks=[ConsoleLog()], force=force)
-    if all(runner.finished(chain) is not None for chain in plans):
-        outcomes = runner.run_all(plans)  # everything is read back: no torch
-    else:
-        outcomes = _run_with_progress(runner, plans, per_device_batch_size, grid=len(plans) > 1)
-    if recipe.grid is None and len(cells) == 1:
-        (outcome,) = outcomes
-        console.print(_results_table(outcome.result))
-        say(f"results, manifest: {outcome.run_dir}")
-        return
-    table = StudyTable.from_results(
-        (cell.row, cell.column, outcome.result)
-        for cell, outcome in zip(cells, outcomes, strict=True)
-    )
-    console.print(table.rich())
-    reused = sum(outcome.reused for outcome in outcomes)
-    run_now = len(outcomes) - reused
-    say(f"{len(outcomes)} chains: {run_now} run now, {reused} read back from the store")
-    written = table.write(record(runs, plans, cells), plot=plot)
-    say(f"study table: {', '.join(str(path) for path in written)}")
-
-
-def _run_with_progress(
-    runner: Runner, plans: tuple[ChainPlan, ...], per_device_batch_size: int | None, *, grid: bool
-) -> list[Outcome]:
-    """Run with a progress display: Trainer's steps, and a grid's chains and phases."""
-    from stilts.runtime.progress import ExperimentProgress
-
-    _quiet_libraries()
-    progress = ExperimentProgress(console, plans, runner.store, grid=grid, force=runner.force)
-    with progress:
-        runner.options = progress.run_options(per_device_batch_size)
-        runner.add_callback(progress)
-        return runner.run_all(plans)
-
-
-def _quiet_libraries() -> None:
-    from stilts.runtime.progress import quiet_libraries
-
-    quiet_libraries()
-
-
-class ConsoleLog(RunCallback):
-    """One line per thing the runner does, as the command line shows it."""
-
-    def on_phase_begin(self, chain: ChainPlan, phase: PlannedPhase, start: str) -> None:
-        say(f"phase {phase.name}: training from {start}")
-
-    def on_phase_wait(self, chain: ChainPlan, phase: PlannedPhase, message: str) -> None:
-        say(message)
-
-    def on_phase_reused(self, chain: ChainPlan, phase: PlannedPhase, phase_dir: Path) -> None:
-        say(f"phase {phase.name}: reusing {phase_dir}")
-
-    def on_evaluate(self, chain: ChainPlan, languages: Any) -> None:
-        say(
-            f"evaluating {chain.target.name} zero-shot on {len(languages)} languages "
-            f"({chain.split})"
-        )
-
-    def on_run_end(
-        self, chain: ChainPlan, result: ChainResult, run_dir: Path, reused: bool
-    ) -> None:
-        if reused:
-            say(f"run {run_dir.name}: reusing its results (--force reruns it)")
-
-
-def _results_table(result: ChainResult) -> Table:
-    metric = result.metric
-    dev = result.dev.get(result.train_language)
-    caption = "★ training language" + (
-        f"; {result.train_language} dev {metric}: {dev[metric]:.1f}" if dev else ""
-    )
-    table = Table(
-        "language",
-        f"{metric} ({result.split})",
-        title=f"{' → '.join(result.tasks)} · zero-shot {result.target}",
-        caption=caption,
-        min_width=48,
-    )
-    for language, scores in result.test.items():
-        label = f"★ {language}" if language == result.train_language else language
-        table.add_row(label, f"{scores[metric]:.1f}")
-    table.add_section()
-    table.add_row("[bold]average", f"[bold]{result.average:.1f}")
-    return table

@@ -1,8 +1,8 @@
 """What a user asks for, as data: a chain of phases, each phase one object with its settings.
 
 A `PhaseConfig` is a recipe's phase entry, a grid's row or column and a command line's phase
-alike: its tasks, and what it alone sets (label, sampler, adapter, translations, groups of
-rows, hyperparameters). A `ChainConfig` is phases in training order plus the `Settings`
+alike: its tasks, and what it alone sets (label, sampler, adapter, dev aggregate, translations,
+groups of rows, hyperparameters). A `ChainConfig` is phases in training order plus the `Settings`
 every chain of an experiment shares (model, data, hyperparameters, evaluation…). Both are
 strict pydantic models: what can be checked without looking anything up (names, shapes,
 numbers) is checked here, with one-line errors that name a recipe path; what needs the

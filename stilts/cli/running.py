@@ -1,0 +1,242 @@
+"""What `stilts chain`, `grid`, `run` and `eval` do once their options are parsed: a recipe
+built, planned whole, run through the one `Runner`, and its results printed.
+
+Apart from the command definitions (`stilts.cli.experiments`), so that `stilts --help` does
+not pay for pydantic, the recipe schema and the task declarations at start-up: a command
+imports this module when it runs. The runtime (torch) is imported later still, only when
+something is left to train or score.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from stilts.cli.app import console, names, say
+from stilts.errors import StiltsError
+from stilts.experiment.grid import record
+from stilts.experiment.options import PhaseOptions
+from stilts.experiment.plan import ChainPlan, PlannedPhase, plan_all, plan_evaluation
+from stilts.experiment.recipe import FORMAT, Recipe, load_recipe
+from stilts.reports.study_table import StudyTable
+from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.runner import Outcome, Runner
+from stilts.schema import describe
+from stilts.store.layout import Store
+from stilts.store.results import ChainResult
+
+
+def chain_recipe(tasks: list[str], options: dict[str, Any]) -> Recipe:
+    """The recipe of `stilts chain TASKS… [options]`."""
+    per_phase = _phase_options(options)
+    per_phase.check_intermediates(len(tasks) - 1, tasks[-1])
+    rows, columns = per_phase.phases(tasks[:-1], tasks[-1:])
+    return _recipe(options, phases=[*rows, *columns], seed=options["seed"])
+
+
+def grid_recipe(options: dict[str, Any]) -> Recipe:
+    """The recipe of `stilts grid [options]`."""
+    per_phase = _phase_options(options)
+    rows, columns = per_phase.phases(names(options["intermediate"]), names(options["target"]))
+    per_phase.check_intermediates(len(rows), columns[0].name if columns else "")
+    grid = {"intermediate": rows, "target": columns, "baselines": options["baselines"]}
+    seeds = [options["seed"] + offset for offset in range(options["seeds"])]
+    return _recipe(options, grid=grid, **_seeds(seeds))
+
+
+def run_recipe_file(
+    path: Path,
+    settings: list[str],
+    store: Path,
+    per_device_batch_size: int | None,
+    force: bool,
+    *,
+    plot: bool,
+) -> None:
+    """`stilts run RECIPE`, with each of `settings` (``--set PATH=VALUE``) applied first."""
+    _run(load_recipe(path, settings), store, per_device_batch_size, force, plot=plot)
+
+
+def evaluate_model(
+    task: str,
+    model: str,
+    store: Path,
+    *,
+    revision: str | None,
+    data: str | None,
+    trust_remote_code: bool,
+    hyperparameters: dict[str, Any],
+) -> None:
+    """`stilts eval MODEL TASK`: score it, print the table, say where the files went."""
+    chain = plan_evaluation(
+        task, model, revision=revision, data=data, trust_remote_code=trust_remote_code,
+        hyperparameters=hyperparameters,
+    )  # fmt: skip
+    _quiet_libraries()
+    outcome = Runner(Store(store)).evaluate(chain, named=model)
+    console.print(_results_table(outcome.result))
+    say(f"results, predictions: {outcome.run_dir}")
+
+
+def _phase_options(options: dict[str, Any]) -> PhaseOptions:
+    return PhaseOptions.parse(
+        adapters=options["adapter"] or [],
+        translate=options["translate"] or [],
+        groups=options["groups"] or [],
+        sampler=options["sampler"],
+    )
+
+
+def _seeds(seeds: list[int]) -> dict[str, Any]:
+    return {"seeds": seeds} if len(seeds) > 1 else {"seed": seeds[0]}
+
+
+def _recipe(options: dict[str, Any], **body: Any) -> Recipe:
+    """The recipe of `chain`'s or `grid`'s options (every option written out)."""
+    hyperparameters = {
+        "learning_rate": options["learning_rate"],
+        "epochs": options["epochs"],
+        "batch_size": options["batch_size"],
+        "max_length": options["max_length"],
+        "max_train_examples": options["max_train_examples"],
+        "max_eval_examples": options["max_eval_examples"],
+        "embedding_layer": options["layer"],
+    }
+    model = {"id": options["model"], "revision": options["revision"]}
+    if options["trust_remote_code"]:
+        model["trust_remote_code"] = True
+    return _validated(
+        Recipe,
+        {
+            "stilts": FORMAT,
+            "model": model,
+            "data": options["data"],
+            "hyperparameters": {k: v for k, v in hyperparameters.items() if v is not None},
+            "evaluation": {
+                "languages": names(options["languages"] or "") or None,
+                "split": options["split"],
+            },
+            "dev_aggregate": options["dev_aggregate"],
+            "translated_data": options["translated_data"],
+            **body,
+        },
+    )
+
+
+def _validated(model: Any, data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise StiltsError(describe(error, model)) from None
+
+
+def print_or_run(recipe: Recipe, options: dict[str, Any]) -> None:
+    """``--print-recipe``: the recipe, once it plans; otherwise the experiment, run."""
+    if options["print_recipe"]:
+        plan_all(cell.config for cell in recipe.chains())  # a recipe that would not run
+        typer.echo(recipe.to_yaml(), nl=False)  # is not printed
+        return
+    _run(
+        recipe, options["store"], options["per_device_batch_size"], options["force"],
+        plot=options.get("plot", False),
+    )  # fmt: skip
+
+
+def _run(
+    recipe: Recipe, store: Path, per_device_batch_size: int | None, force: bool, *, plot: bool
+) -> None:
+    """Plan every chain of `recipe`, run them (shared phases once), print the results: a
+    chain's table by language, or the study's table of a grid (also written)."""
+    cells = recipe.chains()
+    plans = plan_all(cell.config for cell in cells)
+    runs = Store(store)
+    runner = Runner(runs, callbacks=[ConsoleLog()], force=force)
+    if all(runner.finished(chain) is not None for chain in plans):
+        outcomes = runner.run_all(plans)  # everything is read back: no torch
+    else:
+        outcomes = _run_with_progress(runner, plans, per_device_batch_size, grid=len(plans) > 1)
+    if recipe.grid is None and len(cells) == 1:
+        (outcome,) = outcomes
+        console.print(_results_table(outcome.result))
+        say(f"results, manifest: {outcome.run_dir}")
+        return
+    table = StudyTable.from_results(
+        (cell.row, cell.column, outcome.result)
+        for cell, outcome in zip(cells, outcomes, strict=True)
+    )
+    console.print(table.rich())
+    reused = sum(outcome.reused for outcome in outcomes)
+    run_now = len(outcomes) - reused
+    say(f"{len(outcomes)} chains: {run_now} run now, {reused} read back from the store")
+    written = table.write(record(runs, plans, cells), plot=plot)
+    say(f"study table: {', '.join(str(path) for path in written)}")
+
+
+def _run_with_progress(
+    runner: Runner, plans: tuple[ChainPlan, ...], per_device_batch_size: int | None, *, grid: bool
+) -> list[Outcome]:
+    """Run with a progress display: Trainer's steps, and a grid's chains and phases."""
+    from stilts.runtime.progress import ExperimentProgress
+
+    _quiet_libraries()
+    progress = ExperimentProgress(console, plans, runner.store, grid=grid, force=runner.force)
+    with progress:
+        runner.options = progress.run_options(per_device_batch_size)
+        runner.add_callback(progress)
+        return runner.run_all(plans)
+
+
+def _quiet_libraries() -> None:
+    from stilts.runtime.progress import quiet_libraries
+
+    quiet_libraries()
+
+
+class ConsoleLog(RunCallback):
+    """One line per thing the runner does, as the command line shows it."""
+
+    def on_phase_begin(self, chain: ChainPlan, phase: PlannedPhase, start: str) -> None:
+        say(f"phase {phase.name}: training from {start}")
+
+    def on_phase_wait(self, chain: ChainPlan, phase: PlannedPhase, message: str) -> None:
+        say(message)
+
+    def on_phase_reused(self, chain: ChainPlan, phase: PlannedPhase, phase_dir: Path) -> None:
+        say(f"phase {phase.name}: reusing {phase_dir}")
+
+    def on_evaluate(self, chain: ChainPlan, languages: Any) -> None:
+        say(
+            f"evaluating {chain.target.name} zero-shot on {len(languages)} languages "
+            f"({chain.split})"
+        )
+
+    def on_run_end(
+        self, chain: ChainPlan, result: ChainResult, run_dir: Path, reused: bool
+    ) -> None:
+        if reused:
+            say(f"run {run_dir.name}: reusing its results (--force reruns it)")
+
+
+def _results_table(result: ChainResult) -> Table:
+    metric = result.metric
+    dev = result.dev.get(result.train_language)
+    caption = "★ training language" + (
+        f"; {result.train_language} dev {metric}: {dev[metric]:.1f}" if dev else ""
+    )
+    table = Table(
+        "language",
+        f"{metric} ({result.split})",
+        title=f"{' → '.join(result.tasks)} · zero-shot {result.target}",
+        caption=caption,
+        min_width=48,
+    )
+    for language, scores in result.test.items():
+        label = f"★ {language}" if language == result.train_language else language
+        table.add_row(label, f"{scores[metric]:.1f}")
+    table.add_section()
+    table.add_row("[bold]average", f"[bold]{result.average:.1f}")
+    return table
