@@ -33,6 +33,11 @@ TASKS = ("mnli", "xnli")
 CHECKPOINT_STEPS = 5
 """A checkpoint every few steps (a fraction of a second on the tiny model), so that almost
 every kill during training leaves one to resume from."""
+CONFIG = ChainConfig(phases=TASKS, select=f"best:every={CHECKPOINT_STEPS},rows=100,patience=30")
+"""The demo chain, selecting its weights: a phase checkpoints at each evaluation, and the
+sample's dev set is learnt early, so each phase keeps an early checkpoint through every later
+one, and stops early once 30 evaluations brought nothing better; a resumed run must keep the
+best-so-far weights, score and patience count."""
 LOG = "stilts:"
 TRAIN_BEGINS = "train begins at step"
 RESULT = "result:"
@@ -74,5 +79,5 @@ if __name__ == "__main__":
         die_writing_checkpoint(int(die_at[0]))
     options = RunOptions(checkpoint_steps=CHECKPOINT_STEPS, callbacks=(ReportTrainBegin(),))
     runner = Runner(Store(Path(store)), options, callbacks=[PrintPhases()])
-    result = runner.run(plan(ChainConfig(phases=TASKS))).result
+    result = runner.run(plan(CONFIG)).result
     print(RESULT, json.dumps(result.as_dict()), flush=True)

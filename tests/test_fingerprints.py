@@ -2,7 +2,9 @@
 
 A store full of trained phases is only worth keeping if the next stilts plans the same
 fingerprints for the same experiment. These were computed by stilts 0.1 (before phases became
-one `PhaseConfig` object) for experiments that exercise every part of a phase's identity: the
+one `PhaseConfig` object) and re-pinned where 0.2 changed what phases compute (each phase now
+keeps its best dev checkpoint by default, and its selection is part of its identity; see the
+README, "Upgrading from 0.1"), for experiments that exercise every part of a phase's identity: the
 start, data, hyperparameters at each level, adapters, multi-task sampling, translations,
 groups, a retrieval target, the evaluation settings; and for every phase of the study's
 recipes. A change here re-trains every lab's stored phases, so it must be deliberate: bump
@@ -48,21 +50,21 @@ CHAINS = {
     "retrieval": {"phases": ["mnli", "tatoeba"], **HUB},
 }  # fmt: skip
 PINNED = {
-    "demo": (["5977b863459e", "7b458c8cdb01"], "b94bf31b4e5f"),
-    "hub": (["9355e9c1360b", "c85ae798942d"], "811bc197321d"),
-    "lora_stack": (["2c3a8fcaad06", "6fcabfde6fa9"], "98133daebe71"),
-    "multitask_temperature": (["1e11904af444", "6b9f74dcd555"], "7a60a32b2131"),
-    "translate_groups": (["9404d824bd8e", "b3c9a801e061", "de4939d82871"], "ba35d3ec8796"),
-    "phase_hp_languages": (["8211067a4fc7", "a437b09897c3"], "25052aa4fdf7"),
-    "retrieval": (["9355e9c1360b", "23e963f81695"], "d2be659f539a"),
+    "demo": (["bfb069681fc9", "21539ec5d0c4"], "de697fa3d2bf"),
+    "hub": (["53d729fb5868", "bf4afbd35107"], "7c5df6ca7144"),
+    "lora_stack": (["6296d0231a1f", "eb22c39a0cf6"], "f6f775907b65"),
+    "multitask_temperature": (["de3d9928a001", "09ee29e13c7f"], "bab6088ddfab"),
+    "translate_groups": (["423ac79e1b3e", "1235a875a034", "1ea3e2ba8fc1"], "56cde999ed73"),
+    "phase_hp_languages": (["0ee4be4d9708", "78ae4d523fa1"], "d4443ddf0a36"),
+    "retrieval": (["53d729fb5868", "9d37f2669549"], "5ba9db7a5e1d"),
 }
 """Each chain's phase fingerprints and run fingerprint (their first 12 hex digits, as store
-directories name them), as stilts 0.1 planned them."""
+directories name them), as stilts 0.2 plans them."""
 RECIPES = {
-    "recipes/study/grid.yaml": (99, "9e93e35554b63ebb"),
-    "recipes/study/multitask.yaml": (10, "325b51d693b6a451"),
-    "recipes/study/translated.yaml": (10, "d959fe4d593ea9fa"),
-    "recipes/study/mlm.yaml": (90, "f4498c5887a484d3"),
+    "recipes/study/grid.yaml": (99, "9701dc0be2f83006"),
+    "recipes/study/multitask.yaml": (10, "acc053b5c048434b"),
+    "recipes/study/translated.yaml": (10, "e0682b86e64b955d"),
+    "recipes/study/mlm.yaml": (90, "55124ecebe63a63b"),
 }
 """Each study recipe's distinct phases: how many, and a hash of their sorted fingerprints."""
 

@@ -29,11 +29,10 @@ from typing import Any
 
 import pytest
 from conftest import REPO
-from kill_chain import LOG, RESULT, TASKS, TRAIN_BEGINS
+from kill_chain import CONFIG, LOG, RESULT, TASKS, TRAIN_BEGINS
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
-from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan as planned
 from stilts.runtime.runner import Runner
 from stilts.store.files import read_json
@@ -127,11 +126,15 @@ def run_whole(store: Path) -> Ended:
 
 def phase_devs(store: Path) -> dict[str, Any]:
     """Complete phase directory name (the same in every store: it holds the fingerprint) ->
-    the phase's dev scores."""
+    the phase's dev scores and its selection (dev curve, selected step, early stop)."""
     return {
-        path.parent.name: read_json(path)["dev"]
+        path.parent.name: dev_and_selection(read_json(path))
         for path in store.glob(f"phases/*/{PHASE_MANIFEST}")
     }
+
+
+def dev_and_selection(record: dict[str, Any]) -> dict[str, Any]:
+    return {"dev": record["dev"], "selection": record["selection"]}
 
 
 @dataclass(frozen=True)
@@ -183,9 +186,9 @@ def assert_nothing_partial_reads_complete(
             assert_loadable(model_dir)
     for phase_dir in root.glob("phases/*/"):
         if Store.is_complete(phase_dir):
-            assert read_json(phase_dir / PHASE_MANIFEST)["dev"] == dev[phase_dir.name]
+            assert dev_and_selection(read_json(phase_dir / PHASE_MANIFEST)) == dev[phase_dir.name]
             assert_loadable(phase_dir / "model")
-    plan = planned(ChainConfig(phases=TASKS))
+    plan = planned(CONFIG)
     run_dir = store.run_dir(TASKS, plan.run_fingerprint)
     found = Runner(store).finished(plan)
     if (run_dir / "manifest.json").is_file():
@@ -193,6 +196,15 @@ def assert_nothing_partial_reads_complete(
         assert found is not None and found.as_dict() == result
     else:
         assert found is None, f"{run_dir} has no manifest, yet its results were read"
+
+
+def test_the_unbroken_run_keeps_an_earlier_checkpoint_and_stops_early(reference):
+    """What the kills below must preserve: each phase's best-so-far is an earlier checkpoint
+    than its last, and its patience count ends training before its last scheduled step."""
+    for phase, recorded in reference.dev.items():
+        selection = recorded["selection"]
+        assert selection["selected_step"] < selection["steps"], phase
+        assert selection["stopped_early"], phase
 
 
 def test_a_run_killed_again_and_again_resumes_to_the_unbroken_results(reference, tmp_path):

@@ -59,6 +59,12 @@ def test_a_multitask_phase_learns_every_task_far_above_chance(finished):
     main = [dev[t][registry.load(t).main_metric] for t in PHASE]
     assert record["dev_aggregate"]["aggregate"] == "mean"
     assert record["dev_aggregate"]["value"] == pytest.approx(sum(main) / len(main))
+    # Selected on the same aggregate, over the same dev rows (each fixture has under 500):
+    # the study's evaluation every 1,000 steps comes once here, at the end.
+    selection = record["selection"]
+    assert selection["metric"] == f"{PHASE[-1]}_dev_aggregate"
+    assert [point["step"] for point in selection["curve"]] == [selection["steps"]]
+    assert selection["best_score"] == pytest.approx(record["dev_aggregate"]["value"])
     assert set(record["steps_per_task"]) == set(PHASE)
     assert all(steps > 0 for steps in record["steps_per_task"].values())
     # The target trains on the shared encoder and learns as well.

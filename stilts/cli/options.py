@@ -66,7 +66,16 @@ DevAggregateOption = Annotated[
     str,
     typer.Option(
         help="Multi-task phases: one dev figure from their tasks' main metrics, mean or "
-        "weighted:TASK=W,… (recorded in phase.json; not fingerprinted)."
+        "weighted:TASK=W,… (what --select best selects by; recorded in phase.json)."
+    ),
+]
+SelectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--select",
+        help="Which weights each phase keeps: best (on its English dev set, as the study: "
+        "best:every=1000,rows=500,patience=30) or last. Default: best, every 25 steps on the "
+        "bundled sample. Fingerprinted.",
     ),
 ]
 AdapterOption = Annotated[

@@ -121,6 +121,7 @@ def _recipe(options: dict[str, Any], **body: Any) -> Recipe:
                 "split": options["split"],
             },
             "dev_aggregate": options["dev_aggregate"],
+            "select": options["select"],
             "translated_data": options["translated_data"],
             **body,
         },

@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from stilts.experiment.specs import Selection
 from stilts.tasks.task import AnyTask
 
 MODEL = "bundled:tiny-xlmr"
@@ -31,6 +32,9 @@ SMOKE_HYPERPARAMETERS: dict[str, Any] = {
     "batch_size": 32,
     "warmup_ratio": 0.1,
 }
+SELECTION = Selection(kind="best", every=25)
+"""The study's selection at the sample's scale: a phase of the demo lasts 225 steps, so the
+study's 1,000 would evaluate it once, at its end, and select nothing."""
 
 
 def is_bundled(model: str) -> bool:

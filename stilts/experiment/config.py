@@ -18,7 +18,7 @@ from typing import Any, Literal, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from stilts.experiment import bundled
-from stilts.experiment.specs import Adapter, DevAggregate, Sampler
+from stilts.experiment.specs import STUDY_SELECTION, Adapter, DevAggregate, Sampler, Selection
 from stilts.schema import Strict
 from stilts.tasks.declarative import NAME, TaskDeclaration
 
@@ -47,6 +47,8 @@ class PhaseConfig(Strict):
     """A PEFT adapter the phase trains instead of the whole encoder."""
     dev_aggregate: DevAggregate | None = None
     """A multi-task phase's one dev figure from its tasks' (None: the chain's, `Settings`)."""
+    select: Selection | None = None
+    """Which weights the phase keeps (None: the chain's, `Settings`)."""
     translate: dict[str, list[str]] = Field(default_factory=dict)
     """Task -> the languages of the translated data it trains on (its own: original rows)."""
     groups: dict[str, list[str]] = Field(default_factory=dict)
@@ -139,7 +141,10 @@ class Settings(Strict):
     evaluation: EvaluationSpec = EvaluationSpec()
     dev_aggregate: DevAggregate = DevAggregate()
     """How a multi-task phase's per-task dev scores make one, for every multi-task phase that
-    does not say (not in phase fingerprints: it only reads dev scores)."""
+    does not say (in its fingerprint only where it selects the weights the phase keeps)."""
+    select: Selection | None = None
+    """Which weights every phase keeps that does not say: None is the study's selection
+    (`STUDY_SELECTION`), or a smaller one fitted to the bundled sample (`bundled.SELECTION`)."""
     translated_data: str | None = None
     """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
     declared_tasks: dict[str, TaskDeclaration] = Field(default_factory=dict, alias="tasks")
@@ -190,6 +195,11 @@ class ChainConfig(Settings):
         if not phase.multitask:
             return None
         return phase.dev_aggregate or self.dev_aggregate
+
+    def selection(self, phase: PhaseConfig) -> Selection:
+        """Which weights `phase` keeps: its own choice, else the chain's, else the default."""
+        default = bundled.SELECTION if self.bundled else STUDY_SELECTION
+        return phase.select or self.select or default
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -27,7 +27,14 @@ from stilts import __version__
 from stilts.errors import StiltsError, did_you_mean
 from stilts.experiment import bundled
 from stilts.experiment.config import ChainConfig, PhaseConfig
-from stilts.experiment.specs import DEFAULT_SAMPLER, Adapter, DevAggregate, Sampler
+from stilts.experiment.specs import (
+    DEFAULT_SAMPLER,
+    STUDY_SELECTION,
+    Adapter,
+    DevAggregate,
+    Sampler,
+    Selection,
+)
 from stilts.experiment.training_data import TrainingData
 from stilts.schema import describe
 from stilts.store.files import fingerprint, read_json
@@ -73,7 +80,9 @@ class PlannedPhase:
     """What the fingerprint is the hash of (recorded in phase.json)."""
     fingerprint: str
     aggregate: DevAggregate | None = None
-    """A multi-task phase's dev aggregate (not fingerprinted: it only reads dev scores)."""
+    """A multi-task phase's dev aggregate (fingerprinted where it selects the kept weights)."""
+    selection: Selection = STUDY_SELECTION
+    """Which weights the phase keeps."""
 
     @property
     def name(self) -> str:
@@ -161,10 +170,12 @@ def plan(config: ChainConfig) -> ChainPlan:
         }
         if phase.adapter is not None:  # only then: full fine-tuning phases keep their fingerprints
             spec["adapter"] = phase.adapter.fingerprint()
+        aggregate, selection = config.aggregate(phase), config.selection(phase)
+        if isinstance(phase_tasks[0], Task):
+            spec["selection"] = _selection_identity(selection, aggregate)
         phase_fp = fingerprint(spec)
         hp = members[0].hyperparameters
-        aggregate = config.aggregate(phase)
-        phases.append(PlannedPhase(phase, members, hp, spec, phase_fp, aggregate))
+        phases.append(PlannedPhase(phase, members, hp, spec, phase_fp, aggregate, selection))
         start = {"phase": phase_fp}
     _check_evaluation(config, tasks[-1][0])
     return ChainPlan(config, data, tuple(phases), _run_fingerprint(config, phases[-1]))
@@ -337,6 +348,15 @@ def _phase_spec(
     if len(specs) == 1:
         return specs[0]
     return {"tasks": specs, "sampler": (phase.sampler or DEFAULT_SAMPLER).short()}
+
+
+def _selection_identity(selection: Selection, aggregate: DevAggregate | None) -> dict[str, Any]:
+    """What decides the weights a phase keeps: the selection and, where a multi-task phase
+    selects its best, the aggregate it selects by."""
+    identity = selection.fingerprint()
+    if selection.best and aggregate is not None:
+        identity["by"] = aggregate.short()
+    return identity
 
 
 def _start_identity(config: ChainConfig) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """A phase's settings that a command line writes as ``KIND[:key=value,…]``: the multi-task
-sampler, the PEFT adapter, and the dev aggregate.
+sampler, the PEFT adapter, the dev aggregate and the model selection.
 
 A recipe may give the same short string or a mapping (``{kind: temperature, T: 2}``). One
 tokenizer (`spec_items`) reads every short form into such a mapping; pydantic models do all
@@ -405,3 +405,73 @@ class DevAggregate(ShortSpec):
         if self.weights is None:
             return "mean"
         return "weighted:" + ",".join(f"{t}={short_number(w)}" for t, w in self.weights.items())
+
+
+class Selection(ShortSpec):
+    """Which weights a phase keeps: the ``best`` on its English dev set, or the ``last``.
+
+    ``best`` is how jiant ran the study (`jiant/proj/main/metarunner.py`, `eval_save`): every
+    ``every`` optimiser steps (and once more at the end) the phase is scored on the first
+    ``rows`` rows of its training task's English dev set, the best-scoring weights are kept,
+    and training stops after ``patience`` evaluations without a strict improvement (0: never
+    stops early). A multi-task phase is scored by its dev aggregate. The study's values are
+    the defaults (`STUDY_SELECTION`: jiant's XTREME scripts pass ``--eval_every_steps 1000
+    --no_improvements_for_n_evals 30``, and its ``eval_subset_num`` is 500).
+
+    What is kept changes what a phase computes, so the selection is part of its fingerprint.
+    """
+
+    WHAT: ClassVar[str] = "model selection"
+    EXAMPLES: ClassVar[tuple[str, ...]] = (
+        "best", "last", "best:every=200,rows=500,patience=5",
+    )  # fmt: skip
+    DEFAULTS: ClassVar[Mapping[str, int]] = MappingProxyType(
+        {"every": 1000, "rows": 500, "patience": 30}
+    )
+
+    kind: Literal["best", "last"]
+    every: int | None = Field(default=None, ge=1, strict=True)
+    """Optimiser steps between evaluations."""
+    rows: int | None = Field(default=None, ge=1, strict=True)
+    """Dev rows scored per evaluation: the first ones, in the dev set's order (jiant's
+    subset)."""
+    patience: int | None = Field(default=None, ge=0, strict=True)
+    """Evaluations without improvement before training stops; 0: it never stops early."""
+
+    @classmethod
+    def _prepared(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """``best`` takes the study's values for what it does not set; ``last`` takes none."""
+        if value["kind"] == "best":
+            return {**cls.DEFAULTS, **value}
+        if value["kind"] == "last":
+            for option in sorted(value.keys() & set(cls.DEFAULTS)):
+                raise ValueError(
+                    f"last keeps the final weights and evaluates nothing, so it takes no "
+                    f"{option}; choose best:{option}=… to select"
+                )
+        return value
+
+    @property
+    def best(self) -> bool:
+        return self.kind == "best"
+
+    def short(self) -> str:
+        if not self.best:
+            return self.kind
+        options = [
+            f"{name}={getattr(self, name)}"
+            for name, default in self.DEFAULTS.items()
+            if getattr(self, name) != default
+        ]
+        return self.kind + (":" + ",".join(options) if options else "")
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that decides which weights are kept (part of a phase's fingerprint)."""
+        if not self.best:
+            return {"kind": self.kind}
+        return {"kind": self.kind, **{name: getattr(self, name) for name in self.DEFAULTS}}
+
+
+STUDY_SELECTION = Selection(kind="best")
+"""The study's model selection: best of evaluations on 500 dev rows every 1,000 steps,
+stopping after 30 without improvement."""

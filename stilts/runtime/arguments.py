@@ -51,7 +51,8 @@ def training_arguments(
 ) -> Any:
     """Trainer arguments for a phase; effective batch = per-device × processes × accumulation.
 
-    `extra` are further TrainingArguments (a multi-task phase sets its number of steps).
+    `extra` are further TrainingArguments, over these (a multi-task phase sets its number of
+    steps; model selection its evaluations and checkpoints).
     """
     processes = process_state().num_processes
     per_device = options.per_device_batch_size or max(1, hp.batch_size // processes)
@@ -61,7 +62,7 @@ def training_arguments(
             f"batch size {hp.batch_size} is not a multiple of per-device batch {per_device} × "
             f"{processes} process(es); choose --per-device-batch-size to divide it"
         )
-    return TrainingArguments(
+    arguments = dict(
         output_dir=str(out_dir),
         learning_rate=hp.learning_rate,
         per_device_train_batch_size=per_device,
@@ -80,5 +81,5 @@ def training_arguments(
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=_cpu_launch(),
-        **extra,
     )
+    return TrainingArguments(**{**arguments, **extra})

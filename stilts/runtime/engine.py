@@ -86,6 +86,7 @@ def train(
     training = train_phase(
         members, source, chain.data, phase.hyperparameters, chain.config.seed,
         phase_dir, options, sampler=phase.sampler, start=start, adapter=phase.adapter,
+        selection=phase.selection, aggregate=phase.aggregate,
     )  # fmt: skip
     dev = {m.task.name: _dev_scores(chain, m, phase_dir, options) for m in members}
     scores = {name: evaluation.scores for name, evaluation in dev.items()}
@@ -98,6 +99,7 @@ def train(
         "train_loss": training.train_loss,
         "training_arguments": training.arguments,
         "parameters": training.parameters,
+        "selection": training.selection,
         "dev": scores[members[0].task.name] if len(members) == 1 else scores,
         "seconds": {"train": training.seconds, "dev": sum(e.seconds for e in dev.values())},
         "data": _records_for(chain.data, phase),
@@ -117,7 +119,8 @@ def train(
 def _dev_scores(
     chain: ChainPlan, member: PhaseTask, phase_dir: Path, options: RunOptions
 ) -> Evaluation:
-    """A phase task's score on its training language's dev set: model selection's number."""
+    """A phase task's score on its whole training-language dev set, with the weights the phase
+    kept (selection scores a subset of it during training)."""
     task = member.trained_task
     return evaluate_languages(
         task, phase_dir / "model", "dev", [task.train_language], chain.data,

@@ -29,13 +29,20 @@ from transformers.trainer import TRAINER_STATE_NAME
 
 from stilts.errors import StiltsError
 from stilts.experiment.plan import PhaseTask
-from stilts.experiment.specs import DEFAULT_SAMPLER, Adapter, Sampler
+from stilts.experiment.specs import DEFAULT_SAMPLER, Adapter, DevAggregate, Sampler, Selection
 from stilts.runtime.adapters import count_parameters, handoff_for, prepare_encoder, save_phase_model
 from stilts.runtime.arguments import RunOptions, training_arguments
 from stilts.runtime.features import tokenized
 from stilts.runtime.multitask.model import MultiTaskModel
 from stilts.runtime.multitask.sampling import TaskSchedule, epoch_steps
 from stilts.runtime.multitask.stream import TaskBlocks, TaskCollator, model_inputs
+from stilts.runtime.selection import (
+    SelectionSetup,
+    dev_subset,
+    multitask_setup,
+    selection_record,
+    single_task_setup,
+)
 from stilts.runtime.training_rows import sampled_training_rows
 from stilts.store.files import publish_dir
 from stilts.tasks.data import DataLocator
@@ -105,6 +112,9 @@ class TrainingRecord:
     arguments: dict[str, Any]
     parameters: dict[str, int]
     """Trainable and total parameters of the phase's model (an adapter trains few)."""
+    selection: dict[str, Any]
+    """How the kept weights were chosen: the dev curve and the selected step
+    (`stilts.runtime.selection.selection_record`)."""
     steps_per_task: dict[str, int] | None = None
     """Multi-task phases: optimiser steps each task trained."""
 
@@ -121,6 +131,8 @@ def train_phase(
     sampler: Sampler | None = None,
     start: ModelSource | None = None,
     adapter: Adapter | None = None,
+    selection: Selection | None = None,
+    aggregate: DevAggregate | None = None,
 ) -> TrainingRecord:
     """Train the phase's tasks from `source`; publish model + tokenizer to ``phase_dir/model``.
 
@@ -128,9 +140,11 @@ def train_phase(
     the task `sampler` draws for it (see `stilts.runtime.multitask`). `hp` holds the phase's
     optimisation settings (rate, batch, epochs, warmup); each member keeps its own lengths and
     limits. An adapter stack saved with `source` is applied frozen; with `adapter`, the encoder
-    trains through a new adapter (see `stilts.runtime.adapters`), the heads in full. Resumes from
-    the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed run left one. Only the
-    main process publishes.
+    trains through a new adapter (see `stilts.runtime.adapters`), the heads in full. With a
+    `selection` that selects, the weights kept are the best on the English dev set (a
+    multi-task phase's by `aggregate`; see `stilts.runtime.selection`); otherwise the last.
+    Resumes from the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed run
+    left one. Only the main process publishes.
     """
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)
@@ -140,23 +154,29 @@ def train_phase(
     tasks = [m.trained_task for m in members]
     models = {task.name: model_with_fresh_head(task, config, encoder, start) for task in tasks}
     checkpoints = phase_dir / "checkpoints"
+    selecting = _selection_setup(members, data, tokenizer, models, selection, aggregate)
+    chosen = selecting.arguments if selecting else {}
     model: PreTrainedModel | MultiTaskModel
     if len(members) == 1:
         (model,) = models.values()
         shared = model.base_model
         setup = {"model": model, "train_dataset": prepared[0][0]}
         setup["data_collator"] = tasks[0].head.collator(tokenizer)
-        args, counts = training_arguments(checkpoints, hp, seed, options), None
+        args, counts = training_arguments(checkpoints, hp, seed, options, **chosen), None
     else:
         model = MultiTaskModel(models)
         shared = model.encoder
         setup, args, counts = _multitask_setup(
-            members, prepared, model, tokenizer, hp, seed, checkpoints, options, sampler
+            members, prepared, model, tokenizer, hp, seed, checkpoints, options, sampler, chosen
         )
     prepare_encoder(shared, source.name, adapter)
     handoff = handoff_for(shared, adapter)
     trainer = Trainer(
-        **setup, args=args, processing_class=tokenizer, callbacks=list(options.callbacks)
+        **setup,
+        **(selecting.trainer if selecting else {}),
+        args=args,
+        processing_class=tokenizer,
+        callbacks=[*options.callbacks, *(selecting.callbacks if selecting else ())],
     )
     trainer.remove_callback(PrinterCallback)  # logs stay in trainer.state.log_history
     output = trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
@@ -181,8 +201,31 @@ def train_phase(
         train_loss=float(output.training_loss),
         arguments=trainer.args.to_dict(),
         parameters=count_parameters(model)._asdict(),
+        selection=selection_record(
+            selection or Selection(kind="last"),
+            trainer.state,
+            selecting.metric if selecting else None,
+        ),
         steps_per_task=counts,
     )
+
+
+def _selection_setup(
+    members: Sequence[PhaseTask],
+    data: DataLocator,
+    tokenizer: Any,
+    models: dict[str, PreTrainedModel],
+    selection: Selection | None,
+    aggregate: DevAggregate | None,
+) -> SelectionSetup | None:
+    """What Trainer needs to select the phase's weights on its dev sets; None: keep the last."""
+    if selection is None or not selection.best:
+        return None
+    assert selection.rows is not None
+    subsets = [dev_subset(member, data, tokenizer, selection.rows) for member in members]
+    if len(subsets) == 1:
+        return single_task_setup(subsets[0], selection)
+    return multitask_setup(subsets, models, selection, aggregate or DevAggregate())
 
 
 def last_complete_checkpoint(checkpoints: Path) -> str | None:
@@ -210,6 +253,7 @@ def _multitask_setup(
     checkpoints: Path,
     options: RunOptions,
     sampler: Sampler | None,
+    chosen: dict[str, Any],
 ) -> tuple[dict[str, Any], Any, dict[str, int]]:
     """Trainer's model, data and arguments for several tasks sharing one encoder.
 
@@ -239,6 +283,7 @@ def _multitask_setup(
         # on its own), rather than the main process collating every slice and concatenating
         # them: slices of one task still pad to different lengths.
         accelerator_config={"dispatch_batches": False},
+        **chosen,
     )  # fmt: skip
     return setup, args, schedule.counts()
 

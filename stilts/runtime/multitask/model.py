@@ -63,7 +63,11 @@ class MultiTaskModel(torch.nn.Module):
     def head(self, task: str) -> PreTrainedModel:
         return _pretrained(self.heads[task])
 
-    def forward(self, task_index: torch.Tensor, **inputs: Any) -> Any:
+    def forward(self, task_index: torch.Tensor, selection_labels: Any = None, **inputs: Any) -> Any:
+        """The batch's task's head on `inputs`. `selection_labels` is not the model's: Trainer
+        hands the labels it names (`label_names`) to evaluation as they are in the batch, and
+        model selection needs each batch's task and labels under the same names whatever the
+        task (`stilts.runtime.selection`)."""
         return self.heads[self.tasks[int(task_index[0])]](**inputs)
 
     # torch's overloads, restated: the override passes every argument through.

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 TASK_INDEX = "task_index"
+EVAL_LABELS = "selection_labels"
+"""A batch's copy of its head's labels (`MultiTaskModel.forward`), for model selection."""
 
 
 class TaskBlocks(torch.utils.data.IterableDataset[dict[str, Any]]):
@@ -78,6 +80,9 @@ class TaskCollator:
         (index,) = indices
         batch = dict(self.collators[index](examples))
         batch[TASK_INDEX] = torch.full((len(examples),), index, dtype=torch.long)
+        # Heads that name their labels otherwise (QA's positions) reduce their outputs
+        # without them: the task index stands in.
+        batch[EVAL_LABELS] = batch.get("labels", batch[TASK_INDEX])
         return batch
 
 
