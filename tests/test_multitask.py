@@ -85,10 +85,23 @@ def test_the_shared_encoder_is_saved_once_and_each_head_beside_it(finished):
         load_task_model(model_dir, registry.load("xnli"))
 
 
-def test_a_weighted_dev_aggregate_rescores_the_finished_phase_without_training(lab, finished):
-    chain, _, phase_dir = finished
+def test_a_weighted_dev_aggregate_rescores_a_phase_that_kept_its_last_weights(lab, finished):
+    """Where a phase selects its best weights, its aggregate chose them, so another aggregate
+    is another phase; where it keeps its last, the aggregate only reads dev scores, and a
+    finished phase is re-scored, never retrained."""
     weights = "weighted:qqp=3,hellaswag=1,ccg=1,squad=1"
-    again = plan(lab.config("+".join(PHASE), TARGET, dev_aggregate=weights))
+    selected = plan(lab.config("+".join(PHASE), TARGET, dev_aggregate=weights))
+    assert selected.phases[0].fingerprint != finished[0].phases[0].fingerprint
+    assert selected.phases[0].spec["selection"]["by"] == weights
+    small = {**lab.settings, "max_train_examples": 32, "epochs": 1}
+    chain = plan(lab.config("+".join(PHASE), TARGET, select="last", hyperparameters=small))
+    Runner(lab.store).run(chain)
+    phase_dir = lab.store.phase_dir(chain.phases[0].name, chain.phases[0].fingerprint)
+    again = plan(
+        lab.config(
+            "+".join(PHASE), TARGET, select="last", hyperparameters=small, dev_aggregate=weights
+        )
+    )
     assert again.phases[0].fingerprint == chain.phases[0].fingerprint
     Runner(lab.store).run(again)
     manifest = read_json(
