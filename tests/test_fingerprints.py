@@ -53,7 +53,7 @@ PINNED = {
     "demo": (["bfb069681fc9", "21539ec5d0c4"], "de697fa3d2bf"),
     "hub": (["53d729fb5868", "bf4afbd35107"], "7c5df6ca7144"),
     "lora_stack": (["6296d0231a1f", "eb22c39a0cf6"], "f6f775907b65"),
-    "multitask_temperature": (["de3d9928a001", "09ee29e13c7f"], "bab6088ddfab"),
+    "multitask_temperature": (["847d78769d0a", "415dd7a5f9d1"], "48ea29a1d85b"),
     "translate_groups": (["423ac79e1b3e", "1235a875a034", "1ea3e2ba8fc1"], "56cde999ed73"),
     "phase_hp_languages": (["0ee4be4d9708", "78ae4d523fa1"], "d4443ddf0a36"),
     "retrieval": (["53d729fb5868", "9d37f2669549"], "5ba9db7a5e1d"),
@@ -61,10 +61,10 @@ PINNED = {
 """Each chain's phase fingerprints and run fingerprint (their first 12 hex digits, as store
 directories name them), as stilts 0.2 plans them."""
 RECIPES = {
-    "recipes/study/grid.yaml": (99, "9701dc0be2f83006"),
-    "recipes/study/multitask.yaml": (10, "acc053b5c048434b"),
-    "recipes/study/translated.yaml": (10, "e0682b86e64b955d"),
-    "recipes/study/mlm.yaml": (90, "55124ecebe63a63b"),
+    "recipes/study/grid.yaml": (99, "6af27a378cd685ec"),
+    "recipes/study/multitask.yaml": (10, "37480e9dee976ba3"),
+    "recipes/study/translated.yaml": (10, "73e07cf943c99925"),
+    "recipes/study/mlm.yaml": (90, "2f514f916ea81b82"),
 }
 """Each study recipe's distinct phases: how many, and a hash of their sorted fingerprints."""
 
