@@ -17,6 +17,8 @@ from stilts.store.layout import Store
 from stilts.store.results import ChainResult
 
 REPO = Path(__file__).resolve().parents[1]
+MOCK_SUITE = REPO / "tests" / "xtreme_mock_test_data"
+"""The official XTREME mock test suite: labels/ and predictions/ (see its README.md)."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ benchmark definitions are checked against the official code, not against themsel
 from __future__ import annotations
 
 import ast
+import statistics
 import subprocess
 import sys
 
@@ -33,6 +34,28 @@ OFFICIAL_XTREME = {
 }
 """evaluate.py TASK2LANGS, verbatim."""
 
+OFFICIAL_GROUPS = {
+    "xtreme": {
+        "classification": ["pawsx", "xnli"],
+        "tagging": ["udpos", "panx"],
+        "qa": ["xquad", "mlqa", "tydiqa"],
+        "retrieval": ["bucc2018", "tatoeba"],
+    },
+    "xtreme-r": {
+        "classification": ["xnli", "xcopa"],
+        "tagging": ["udpos", "panx"],
+        "qa": ["xquad", "mlqa", "tydiqa"],
+        "retrieval": ["tatoeba", "mewslix"],
+        "multi_choice": ["xcopa"],
+    },
+}
+"""evaluate.py XTREME_GROUP2TASK and XTREME_R_GROUP2TASK (google-research/xtreme 838c13b, lines
+118-132), verbatim."""
+OFFICIAL_GROUP_NAMES = {
+    "classification": "classification", "tagging": "structured prediction",
+    "qa": "question answering", "retrieval": "retrieval", "multi_choice": "multiple choice",
+}  # fmt: skip
+
 PAWSX = {"de": 80.0, "en": 90.0, "es": 86.0, "fr": 84.0, "ja": 70.0, "ko": 72.0, "zh": 75.0}
 
 
@@ -49,22 +72,45 @@ def test_xtreme_lists_are_the_official_ones():
     assert bm.XTREME.task_names == (
         "xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"
     )  # fmt: skip
-    assert bm.XTREME.groups == {
-        "classification": ("xnli", "pawsx"),
-        "structured prediction": ("udpos", "panx"),
-        "question answering": ("xquad", "mlqa", "tydiqa"),
-        "retrieval": ("bucc2018", "tatoeba"),
+
+
+@pytest.mark.parametrize("name", ["xtreme", "xtreme-r"])
+def test_groups_are_the_official_ones_member_for_member(name: str):
+    groups = {OFFICIAL_GROUP_NAMES[g]: tuple(tasks) for g, tasks in OFFICIAL_GROUPS[name].items()}
+    assert bm.benchmark(name).groups == groups
+    assert list(bm.benchmark(name).groups) == list(groups)  # the official order too
+
+
+def test_xcopa_is_in_two_xtreme_r_groups_and_lareqa_in_none():
+    groups = bm.XTREME_R.groups
+    assert [g for g, tasks in groups.items() if "xcopa" in tasks] == [
+        "classification", "multiple choice"
+    ]  # fmt: skip
+    assert groups["retrieval"] == ("tatoeba", "mewslix")
+    assert not any("lareqa" in tasks for tasks in groups.values())
+
+
+def test_xtreme_r_has_no_overall_score_and_says_why():
+    """The official code lists no LAReQA languages (XTREME_R_TASK2LANGS['lareqa'] == []), so it
+    never computes an XTREME-R all-task score; stilts gives every group, never the total."""
+    assert bm.XTREME.no_overall == ""
+    assert "lists no lareqa languages" in bm.XTREME_R.no_overall
+    every_task = {task: 50.0 + i for i, task in enumerate(bm.XTREME_R.task_names)}
+    result = bm.benchmark_score(every_task, bm.XTREME_R)
+    assert result.overall is None and result.missing_tasks == ()
+    assert result.no_overall == bm.XTREME_R.no_overall
+    assert result.as_dict()["no_overall"] == bm.XTREME_R.no_overall
+    assert result.groups == {
+        "classification": 50.5,  # xnli 50, xcopa 51
+        "structured prediction": 52.5,
+        "question answering": 55.0,
+        "retrieval": 57.5,  # tatoeba 57, mewslix 58; lareqa (59) is in no group
+        "multiple choice": 51.0,
     }
 
 
-def test_xtreme_r_tasks_groups_and_added_languages():
+def test_xtreme_r_tasks_and_added_languages():
     r, x = bm.XTREME_R, bm.XTREME
-    assert r.groups == {
-        "classification": ("xnli", "xcopa"),
-        "structured prediction": ("udpos", "panx"),
-        "question answering": ("xquad", "mlqa", "tydiqa"),
-        "retrieval": ("tatoeba", "mewslix", "lareqa"),
-    }
     assert "pawsx" not in r.task_names and "bucc2018" not in r.task_names
 
     def added(task: str) -> set[str]:
@@ -155,6 +201,15 @@ def test_a_missing_language_is_named_not_averaged_away():
     assert score.missing == ("ko",)
     with pytest.raises(StiltsError, match="missing 1: ko"):
         score.require()
+
+
+def test_means_are_taken_as_evaluate_py_takes_them():
+    """A left-to-right sum over the official order divided by the count, as evaluate.py lines
+    288 and 318-319: here that differs from the correctly rounded mean in the last bit."""
+    tenths = {"de": 0.1, "en": 0.2, "es": 0.3, "fr": 0.1, "ja": 0.2, "ko": 0.3, "zh": 0.1}
+    score = bm.task_score("pawsx", scores(tenths)).score
+    assert score == sum(tenths.values()) / 7 != statistics.fmean(tenths.values())
+    assert bm.official_mean([0.1, 0.2, 0.3]) == 0.6000000000000001 / 3
 
 
 def test_languages_outside_the_list_are_ignored_and_named():

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import stilts_cli
+from conftest import MOCK_SUITE, stilts_cli
 
 from stilts.experiment.bundled import SAMPLE_DATA
 from stilts.tasks.data import DataLocator
@@ -132,3 +132,62 @@ def test_eval_refuses_a_model_without_the_task_head(tmp_path):
 def test_a_task_without_training_data_can_only_end_a_chain(tmp_path):
     result = stilts_cli("chain", "tatoeba", "xnli", "--store", str(tmp_path))
     assert_user_error(result, "tatoeba has no training data", "stilts chain mnli tatoeba")
+
+
+# --- stilts score on a bad submission folder: one line naming the path -------------------------
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    """A writable copy of the official XTREME mock suite (predictions/ and labels/)."""
+    return Path(shutil.copytree(MOCK_SUITE, tmp_path / "suite"))
+
+
+def assert_score_error(suite: Path, path: Path, *needles: str, labels: str = "labels") -> None:
+    """`stilts score` on the suite fails in one line that names `path`."""
+    result = stilts_cli("score", str(suite / "predictions"), str(suite / labels))
+    assert_user_error(result, f"error: {path}: ", *needles)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "┃" not in result.stdout  # no partial table before the error
+
+
+def test_score_names_a_missing_folder(suite: Path):
+    assert_score_error(suite, suite / "nowhere", "no such folder", labels="nowhere")
+    shutil.rmtree(suite / "labels" / "xquad")
+    assert_score_error(suite, suite / "labels" / "xquad", "no such folder", "predictions/xquad")
+
+
+def test_score_names_a_missing_file(suite: Path):
+    (suite / "predictions" / "panx" / "test-yo.tsv").unlink()
+    missing = suite / "predictions" / "panx" / "test-yo.tsv"
+    assert_score_error(suite, missing, "no such file", "panx is scored in 40 languages")
+
+
+@pytest.mark.parametrize(
+    ("name", "garbled", "needle"),
+    [
+        ("bucc2018/test-ru.tsv", b"ru-000001 en-000002\n", "line 1 is 'ru-000001 en-000002', not"),
+        ("mlqa/test-hi.json", b'{"a": "b"', "not valid JSON (line 1"),
+        ("xnli/test-th.tsv", b"\xe0\xb8\n", "not UTF-8 text"),
+    ],
+    ids=["bucc-line", "qa-json", "not-utf8"],
+)
+def test_score_names_a_garbled_file(suite: Path, name: str, garbled: bytes, needle: str):
+    path = suite / "predictions" / name
+    path.write_bytes(garbled)
+    assert_score_error(suite, path, needle)
+
+
+def test_score_names_a_file_with_another_number_of_lines_than_its_labels(suite: Path):
+    path = suite / "predictions" / "xnli" / "test-fr.tsv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+    labels = suite / "labels" / "xnli" / "test-fr.tsv"
+    assert_score_error(suite, path, f"{len(lines) - 1} lines, but {labels} has {len(lines)}")
+
+
+def test_score_names_an_unknown_task_folder(suite: Path):
+    (suite / "predictions" / "xnil").mkdir()
+    assert_score_error(
+        suite, suite / "predictions" / "xnil", "not a task folder (did you mean 'xnli'?)"
+    )

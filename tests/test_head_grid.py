@@ -7,11 +7,12 @@ trained on their text. Intermediate phases are trained once and reused by finger
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from lab import FixtureLab, build_lab
+
+from stilts.eval import official
 
 INTERMEDIATES = ("qqp", "hellaswag", "ccg", "squad")  # classification, choice, tagging, QA
 TARGETS = ("pawsx", "xcopa", "udpos", "tydiqa")
@@ -45,15 +46,17 @@ def test_each_head_learns_its_fixture(lab, name):
 
 
 def read_submission(path: Path, task, rows) -> list:
-    """Predictions read back from an official submission file, in row order."""
+    """Predictions read back from an official submission file, in row order, by the readers
+    `stilts score` scores them with (those of the official evaluate.py)."""
     if path.suffix == ".json":  # QA: question id -> answer
-        answers = json.loads(path.read_text())
+        answers = official.read_answers(path)
         return [answers[question] for question in rows["id"]]
-    lines = path.read_text().split("\n")
+    if path.suffix == ".jsonl":  # XCOPA: {"label": choice} a line
+        return official.read_choices(path)
     if task.head.kind == "tagging":  # one tag per line, a blank line after each sentence
-        return [block.split("\n") for block in "\n".join(lines).strip("\n").split("\n\n")]
-    # Choice indices, or PAWS-X's raw labels "0" / "1", which equal its label ids.
-    return [int(line) for line in lines if line]
+        return official.read_tags(path)
+    # PAWS-X's raw labels "0" / "1", which equal its label ids.
+    return [int(label) for label in official.read_labels(path)]
 
 
 @pytest.mark.parametrize("target", TARGETS)

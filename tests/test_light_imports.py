@@ -1,5 +1,6 @@
-"""`stilts --help`, `stilts tasks`, printing a recipe and reading a finished run back must not
-import the heavy libraries: they answer in a second, and a finished grid is only read."""
+"""`stilts --help`, `stilts tasks`, printing a recipe, reading a finished run back and scoring a
+submission folder must not import the heavy libraries: they answer in a second, a finished grid
+is only read, and a lab scoring another system's files needs no model code."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import MOCK_SUITE, REPO
 
 HEAVY = ("torch", "transformers", "datasets", "peft", "accelerate")
 PROBE = """
@@ -34,8 +35,9 @@ def heavy_modules(args: list[str]) -> str:
 @pytest.mark.parametrize(
     "args",
     [["--help"], ["tasks"], ["grid", "--intermediate", "mnli+qqp", "--target", "xnli",
-                             "--adapter", "lora", "--print-recipe"]],
-    ids=["help", "tasks", "print-recipe"],
+                             "--adapter", "lora", "--print-recipe"],
+     ["score", str(MOCK_SUITE / "predictions"), str(MOCK_SUITE / "labels")]],
+    ids=["help", "tasks", "print-recipe", "score"],
 )  # fmt: skip
 def test_command_stays_light(args):
     assert heavy_modules(args) == ""

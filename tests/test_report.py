@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from stilts.errors import StiltsError
-from stilts.reports.benchmark import XTREME
+from stilts.reports.benchmark import XTREME, XTREME_R
 from stilts.reports.report import UNKNOWN, report, write
 from stilts.store.files import write_json
 from stilts.store.results import ChainResult
@@ -134,7 +134,23 @@ def test_several_runs_make_one_table_and_the_benchmark_scores(pawsx: Path, tmp_p
     assert "| code | language | family | xnli | pawsx |" in markdown
     assert "| ja | Japanese | Japanese | – | 70.0 |" in markdown
     assert "| ar | Arabic | Afro-Asiatic | 70.0 | – |" in markdown
-    assert "- overall: none until every task is complete" in markdown
+    assert "- overall: none until every task is complete" in markdown  # XTREME
+    assert (
+        "- overall: none: the official evaluate.py lists no lareqa languages, so it never "
+        "computes an overall XTREME-R score" in markdown
+    )
+
+
+def test_lareqa_is_scored_over_stilts_list_and_said_to_have_no_official_one(tmp_path: Path):
+    lareqa = {lang: 40.0 for lang in XTREME_R.task("lareqa").languages}
+    result = report(run_dir(tmp_path, "lareqa", lareqa, metric="map@20", dev=None))
+    markdown = result.markdown()
+    assert (
+        "- XTREME-R lareqa score (11 languages; the official evaluate.py lists none): 40.0"
+        in markdown
+    )
+    (xtreme_r,) = result.benchmarks
+    assert xtreme_r.tasks == {"lareqa": 40.0} and xtreme_r.groups == {}
 
 
 def test_two_runs_of_one_target_are_compared_without_benchmark_scores(tmp_path: Path):

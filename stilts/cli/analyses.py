@@ -1,4 +1,5 @@
-"""`stilts analyze …` and `stilts report`: what finished runs say (they never train)."""
+"""`stilts analyze …`, `stilts report` and `stilts score`: what finished runs, or another
+system's submission files, say (they never train)."""
 
 from __future__ import annotations
 
@@ -133,3 +134,33 @@ def report(
         written = write(result, out or runs[0])
         console.print(result.markdown(), highlight=False, markup=False)
         say(f"report: {', '.join(str(path) for path in written)}")
+
+
+@app.command("score")
+def score(
+    predictions: Annotated[
+        Path, typer.Argument(help="A submission folder: <task>/test-<language>.<tsv|json|jsonl>.")
+    ],
+    labels: Annotated[Path, typer.Argument(help="The gold labels, in the same layout.")],
+    benchmark: Annotated[
+        str, typer.Option(help="Whose tasks, languages and groups: xtreme or xtreme-r.")
+    ] = "xtreme",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write every score to this JSON file.")
+    ] = None,
+) -> None:
+    """Score a submission folder in the official XTREME / XTREME-R layout against a labels
+    folder, per language, task, group and benchmark, as the official evaluate.py does: any
+    system's predictions, not only stilts' runs (a run's are in its predictions/ folder)."""
+    with user_errors():
+        from stilts.reports.scoring import score_submission
+        from stilts.store.files import write_json
+
+        result = score_submission(predictions, labels, benchmark)
+        for table in result.tables():
+            console.print(table.rich())
+        for remark in result.remarks:
+            say(remark)
+        if json_out is not None:
+            write_json(json_out, result.as_dict())
+            say(f"scores: {json_out}")

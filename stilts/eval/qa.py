@@ -106,18 +106,23 @@ def _token_f1(prediction: str, gold: str) -> float:
 
 
 def _score(
-    predictions: Sequence[str],
+    predictions: Sequence[str | None],
     references: Sequence[Sequence[str]],
     language: str,
     normalize: Callable[[str], str],
 ) -> dict[str, float]:
-    """Mean over questions of the best EM and best F1 against any gold answer, ×100."""
+    """Mean over questions of the best EM and best F1 against any gold answer, ×100; a question
+    without a prediction (None) scores 0 and stays in the denominator, as the official scripts'
+    "Unanswered question ... will receive score 0" (an answer "" can still match a gold that
+    normalises to "")."""
     if len(predictions) != len(references):
         raise ValueError(f"{language}: {len(predictions)} predictions, {len(references)} questions")
     if len(references) == 0:
         raise ValueError(f"{language}: no questions to score")
     exact = f1 = 0.0
     for i, (prediction, golds) in enumerate(zip(predictions, references, strict=True)):
+        if prediction is None:
+            continue
         if not isinstance(prediction, str):
             raise ValueError(f"{language}: prediction {i} is not a string")
         if isinstance(golds, str):
@@ -140,18 +145,19 @@ def _score(
 
 
 def squad_scores(
-    predictions: Sequence[str], references: Sequence[Sequence[str]], language: str
+    predictions: Sequence[str | None], references: Sequence[Sequence[str]], language: str
 ) -> dict[str, float]:
     """Exact match and F1 ×100 per the SQuAD v1.1 script (XQuAD, TyDiQA-GoldP).
 
     ``language`` only labels errors: SQuAD normalisation is the same for every language.
-    Unanswered questions should be passed as "": they score 0 unless the gold list is empty.
+    A question the system did not answer is None (0, as the script scores a missing id); ""
+    is an empty answer, which scores 0 unless a gold normalises to "" or the gold list is empty.
     """
     return _score(predictions, references, language, squad_normalize)
 
 
 def mlqa_scores(
-    predictions: Sequence[str], references: Sequence[Sequence[str]], language: str
+    predictions: Sequence[str | None], references: Sequence[Sequence[str]], language: str
 ) -> dict[str, float]:
     """Exact match and F1 ×100 per MLQA's mlqa_evaluation_v1.py for the answer ``language``."""
     mlqa_normalize("", language)  # Refuse an unknown language even when nothing else would.

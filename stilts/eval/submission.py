@@ -1,9 +1,11 @@
-"""Predictions in the official XTREME submission layout, so a user can submit them or score
-them with the official scripts: ``predictions/{task}/test-{language}.{tsv|json}``.
+"""Predictions in the official XTREME / XTREME-R submission layout, so a user can submit them or
+score them with the official scripts or `stilts score`:
+``predictions/{task}/test-{language}.{tsv|json|jsonl}``.
 
 Each head writes its own form (one label per line, one tag per line with a blank line after
 each sentence, or a JSON object from question id to answer text); a task whose official
-files spell labels differently (PAWS-X's "0"/"1") passes its own names.
+files spell labels differently (PAWS-X's "0"/"1") or take another form (XCOPA's JSON lines)
+passes its own writer. `stilts.eval.official` reads every one of these forms back.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ def label_lines(names: Sequence[Any] | None = None) -> Writer:
         return "tsv", "".join(f"{value}\n" for value in shown)
 
     return write
+
+
+def choice_objects(predictions: list[Any], rows: datasets.Dataset) -> Submission:
+    """One ``{"label": INDEX}`` JSON object a line: XCOPA's official file, as google-research/
+    xtreme ``third_party/run_xcopa.py`` writes it (838c13b, lines 425-429) and ``evaluate.py``
+    ``read_xcopa`` reads it (lines 63-71)."""
+    return "jsonl", "".join(json.dumps({"label": int(choice)}) + "\n" for choice in predictions)
 
 
 def tag_lines(predictions: list[Any], rows: datasets.Dataset) -> Submission:

@@ -4,8 +4,21 @@ A benchmark number is only comparable with published ones when it averages exact
 languages, so this module never averages fewer: a task with a missing language has no score
 (the missing languages are named instead), and a benchmark with a missing task has no overall
 score (its complete groups still have one). This is the aggregation of the official
-``evaluate.py`` of google-research/xtreme (``GROUP2TASK``, ``TASK2LANGS``), which averages a
-task over its languages and shows the overall score only when every task is present.
+``evaluate.py`` of google-research/xtreme (commit 838c13b; ``XTREME_GROUP2TASK`` and
+``XTREME_R_GROUP2TASK`` at lines 118-132, ``*_TASK2LANGS`` at 141-176, ``evaluate`` at
+248-321), which averages a task over its languages, a group over its tasks, and shows the
+overall score only when every task is present. Every mean here is, like every one there, a plain
+sum in list order divided by the count (``official_mean``), not a correctly rounded mean, so the
+figures match the official ones beyond the printed digits (the official overall sums a set, in
+an order that varies with Python's string hashing; here it sums in task order).
+
+Groups are the official ones, member for member (their names are stilts': the official keys
+are classification, tagging, qa, retrieval and multi_choice). Two of XTREME-R's are easy to get
+wrong: XCOPA is in two groups (classification and multiple choice), and LAReQA is in none
+(retrieval is Tatoeba and Mewsli-X), since the official ``XTREME_R_TASK2LANGS`` gives LAReQA no
+languages (``'lareqa': []``, line 171). For the same reason the official code never computes an
+XTREME-R overall score (with no LAReQA scores it lacks a task; with them, its empty LAReQA
+entry has no average), so stilts gives none either and says why (`Benchmark.no_overall`).
 
 Language lists:
 
@@ -18,7 +31,9 @@ Language lists:
   uk az lt pa gu ro, XQuAD + ro, Tatoeba + az lt pl uk ro), XCOPA's 11 languages, and Mewsli-X
   and LAReQA (XQuAD-R) as the XTREME repository's Mewsli-X test files
   (``mock_test_data/labels/mewslix``) and the LAReQA data (google-research-datasets/lareqa,
-  ``xquad-r/``) have them. PAWS-X and BUCC are not part of XTREME-R.
+  ``xquad-r/``) have them; LAReQA's is stilts' own, as the official list is empty (above), so
+  its score is stilts' and enters no official group or total. PAWS-X and BUCC are not part of
+  XTREME-R.
 
 Metrics are the keys stilts' tasks report (×100): ``accuracy``; ``f1`` for UD-POS, PAN-X and
 BUCC; ``em_f1`` (the mean of exact match and F1, XTREME's QA number) for XQuAD, MLQA and
@@ -27,9 +42,8 @@ TyDiQA-GoldP; ``map@20`` for Mewsli-X and LAReQA.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from statistics import fmean
 from typing import Any
 
 from stilts.errors import StiltsError, did_you_mean
@@ -48,15 +62,25 @@ XTREME_R_ADDED = {
 """The languages XTREME-R adds to tasks it shares with XTREME."""
 
 
+def official_mean(values: Iterable[float]) -> float:
+    """The mean as evaluate.py takes every one (lines 288, 312-313, 318-319): a left-to-right
+    sum over the list's order, divided by the count. A correctly rounded mean (fmean) can differ
+    from it in the last bit."""
+    values = list(values)
+    return sum(values) / len(values)
+
+
 @dataclass(frozen=True)
 class BenchmarkTask:
     """One task of a benchmark: the metric its score averages and its official languages."""
 
     name: str
     metric: str
-    group: str
     added: tuple[str, ...] = ()
     """Languages the benchmark adds to the task's own (XTREME-R's to the tasks it shares)."""
+    official: bool = True
+    """False where the official evaluate.py lists no languages for the task (XTREME-R's
+    LAReQA): it scores no file of it, and stilts' score over its own list is in no group."""
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -67,10 +91,18 @@ class BenchmarkTask:
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A benchmark: its tasks (in the order its paper lists them) and its task groups."""
+    """A benchmark: its tasks (in the order its paper lists them) and its official groups."""
 
     name: str
     tasks: tuple[BenchmarkTask, ...]
+    official_groups: tuple[tuple[str, tuple[str, ...]], ...]
+    """(group, its tasks) as the official GROUP2TASK lists them, members in its order; a task
+    may be in two groups or in none."""
+
+    def __post_init__(self) -> None:
+        strays = [t for _, tasks in self.official_groups for t in tasks if t not in self.task_names]
+        if strays:
+            raise ValueError(f"{self.name} groups name tasks it lacks: {', '.join(strays)}")
 
     def task(self, name: str) -> BenchmarkTask:
         for task in self.tasks:
@@ -88,11 +120,19 @@ class Benchmark:
 
     @property
     def groups(self) -> dict[str, tuple[str, ...]]:
-        """Group name -> its tasks, in task order."""
-        groups: dict[str, list[str]] = {}
-        for task in self.tasks:
-            groups.setdefault(task.group, []).append(task.name)
-        return {group: tuple(tasks) for group, tasks in groups.items()}
+        """Group name -> its tasks, both in the official order."""
+        return dict(self.official_groups)
+
+    @property
+    def no_overall(self) -> str:
+        """Why the official code can never give this benchmark an overall score, or ''."""
+        unlisted = [task.name for task in self.tasks if not task.official]
+        if not unlisted:
+            return ""
+        return (
+            f"the official evaluate.py lists no {' or '.join(unlisted)} languages, so it never "
+            f"computes an overall {self.name} score"
+        )
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -104,35 +144,51 @@ CLASSIFICATION = "classification"
 STRUCTURED = "structured prediction"
 QA = "question answering"
 RETRIEVAL = "retrieval"
+MULTIPLE_CHOICE = "multiple choice"
 
 XTREME = Benchmark(
     name="XTREME",
     tasks=(
-        BenchmarkTask("xnli", "accuracy", CLASSIFICATION),
-        BenchmarkTask("pawsx", "accuracy", CLASSIFICATION),
-        BenchmarkTask("udpos", "f1", STRUCTURED),
-        BenchmarkTask("panx", "f1", STRUCTURED),
-        BenchmarkTask("xquad", "em_f1", QA),
-        BenchmarkTask("mlqa", "em_f1", QA),
-        BenchmarkTask("tydiqa", "em_f1", QA),
-        BenchmarkTask("bucc2018", "f1", RETRIEVAL),
-        BenchmarkTask("tatoeba", "accuracy", RETRIEVAL),
+        BenchmarkTask("xnli", "accuracy"),
+        BenchmarkTask("pawsx", "accuracy"),
+        BenchmarkTask("udpos", "f1"),
+        BenchmarkTask("panx", "f1"),
+        BenchmarkTask("xquad", "em_f1"),
+        BenchmarkTask("mlqa", "em_f1"),
+        BenchmarkTask("tydiqa", "em_f1"),
+        BenchmarkTask("bucc2018", "f1"),
+        BenchmarkTask("tatoeba", "accuracy"),
+    ),
+    # evaluate.py XTREME_GROUP2TASK, lines 118-123.
+    official_groups=(
+        (CLASSIFICATION, ("pawsx", "xnli")),
+        (STRUCTURED, ("udpos", "panx")),
+        (QA, ("xquad", "mlqa", "tydiqa")),
+        (RETRIEVAL, ("bucc2018", "tatoeba")),
     ),
 )
 
 XTREME_R = Benchmark(
     name="XTREME-R",
     tasks=(
-        BenchmarkTask("xnli", "accuracy", CLASSIFICATION),
-        BenchmarkTask("xcopa", "accuracy", CLASSIFICATION),
-        BenchmarkTask("udpos", "f1", STRUCTURED, XTREME_R_ADDED["udpos"]),
-        BenchmarkTask("panx", "f1", STRUCTURED, XTREME_R_ADDED["panx"]),
-        BenchmarkTask("xquad", "em_f1", QA, XTREME_R_ADDED["xquad"]),
-        BenchmarkTask("mlqa", "em_f1", QA),
-        BenchmarkTask("tydiqa", "em_f1", QA),
-        BenchmarkTask("tatoeba", "accuracy", RETRIEVAL, XTREME_R_ADDED["tatoeba"]),
-        BenchmarkTask("mewslix", "map@20", RETRIEVAL),
-        BenchmarkTask("lareqa", "map@20", RETRIEVAL),
+        BenchmarkTask("xnli", "accuracy"),
+        BenchmarkTask("xcopa", "accuracy"),
+        BenchmarkTask("udpos", "f1", XTREME_R_ADDED["udpos"]),
+        BenchmarkTask("panx", "f1", XTREME_R_ADDED["panx"]),
+        BenchmarkTask("xquad", "em_f1", XTREME_R_ADDED["xquad"]),
+        BenchmarkTask("mlqa", "em_f1"),
+        BenchmarkTask("tydiqa", "em_f1"),
+        BenchmarkTask("tatoeba", "accuracy", XTREME_R_ADDED["tatoeba"]),
+        BenchmarkTask("mewslix", "map@20"),
+        BenchmarkTask("lareqa", "map@20", official=False),
+    ),
+    # evaluate.py XTREME_R_GROUP2TASK, lines 126-132: XCOPA twice, LAReQA nowhere.
+    official_groups=(
+        (CLASSIFICATION, ("xnli", "xcopa")),
+        (STRUCTURED, ("udpos", "panx")),
+        (QA, ("xquad", "mlqa", "tydiqa")),
+        (RETRIEVAL, ("tatoeba", "mewslix")),
+        (MULTIPLE_CHOICE, ("xcopa",)),
     ),
 )
 
@@ -182,7 +238,7 @@ class TaskScore:
 
     @property
     def score(self) -> float | None:
-        return fmean(self.values.values()) if self.complete else None
+        return official_mean(self.values.values()) if self.complete else None
 
     def require(self) -> float:
         """The score, or a StiltsError naming the missing languages."""
@@ -244,9 +300,10 @@ def task_score(task: str, scores: Scores, bench: str | Benchmark = XTREME) -> Ta
 class BenchmarkScore:
     """A benchmark's numbers from whatever task scores are at hand.
 
-    `overall` (the unweighted mean of the task scores) exists only when every task is complete,
-    and a group's score only when all of its tasks are; everything absent is named in
-    `missing_tasks` (no scores at all) and `missing_languages` (a task with some languages).
+    `overall` (the unweighted mean of the task scores) exists only when every task is complete
+    and the benchmark can have one at all (`no_overall` says why not), and a group's score only
+    when all of its tasks are; everything absent is named in `missing_tasks` (no scores at all)
+    and `missing_languages` (a task with some languages).
     """
 
     benchmark: str
@@ -258,6 +315,8 @@ class BenchmarkScore:
     missing_languages: dict[str, tuple[str, ...]]
     ignored_tasks: tuple[str, ...]
     """Tasks given that are not part of this benchmark."""
+    no_overall: str = ""
+    """Why this benchmark never has an overall score (`Benchmark.no_overall`), or ''."""
 
     @property
     def complete(self) -> bool:
@@ -267,6 +326,7 @@ class BenchmarkScore:
         return {
             "benchmark": self.benchmark,
             "overall": self.overall,
+            "no_overall": self.no_overall,
             "groups": self.groups,
             "tasks": self.tasks,
             "missing_tasks": list(self.missing_tasks),
@@ -306,17 +366,18 @@ def benchmark_score(
         t for t in spec.task_names if t not in complete and t not in missing_languages
     )
     groups = {
-        group: fmean(complete[t] for t in tasks)
+        group: official_mean(complete[t] for t in tasks)
         for group, tasks in spec.groups.items()
         if all(t in complete for t in tasks)
     }
-    every_task = len(complete) == len(spec.tasks)
+    every_task = len(complete) == len(spec.tasks) and not spec.no_overall
     return BenchmarkScore(
         benchmark=spec.name,
         tasks=complete,
         groups=groups,
-        overall=fmean(complete.values()) if every_task else None,
+        overall=official_mean(complete.values()) if every_task else None,
         missing_tasks=missing_tasks,
         missing_languages=missing_languages,
         ignored_tasks=tuple(t for t in task_scores if t not in spec.task_names),
+        no_overall=spec.no_overall,
     )

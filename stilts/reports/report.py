@@ -28,7 +28,13 @@ from statistics import fmean
 from typing import Any
 
 from stilts.errors import StiltsError
-from stilts.reports.benchmark import BenchmarkScore, TaskScore, benchmark_score, benchmarks_with
+from stilts.reports.benchmark import (
+    BenchmarkScore,
+    TaskScore,
+    benchmark,
+    benchmark_score,
+    benchmarks_with,
+)
 from stilts.reports.benchmark import task_score as benchmark_task_score
 from stilts.reports.languages import Language, language
 from stilts.reports.tables import Cell, Table, shown
@@ -350,15 +356,17 @@ def _run_markdown(run: RunReport) -> list[str]:
         f"- test average over this run's {len(run.languages)} languages: {shown(run.average)}",
     ]
     for score in run.task_scores:
+        official = benchmark(score.benchmark).task(score.task).official
+        listed = f"{len(score.languages)} {'official ' if official else ''}languages"
         if score.complete:
+            unlisted = "" if official else "; the official evaluate.py lists none"
             lines.append(
-                f"- {score.benchmark} {score.task} score ({len(score.languages)} official "
-                f"languages): {shown(score.score)}"
+                f"- {score.benchmark} {score.task} score ({listed}{unlisted}): {shown(score.score)}"
             )
         else:
             lines.append(
                 f"- {score.benchmark} {score.task} score: none, {len(score.missing)} of its "
-                f"{len(score.languages)} official languages missing ({', '.join(score.missing)})"
+                f"{listed} missing ({', '.join(score.missing)})"
             )
     per_language = Table(
         ("code", "language", "family", "genus", "script", "class", run.metric),
@@ -381,7 +389,10 @@ def _groups_table(kind: str, metric: str, groups: Sequence[GroupScore]) -> str:
 
 
 def _benchmark_markdown(score: BenchmarkScore) -> list[str]:
-    overall = shown(score.overall) if score.complete else "none until every task is complete"
+    if score.no_overall:
+        overall = f"none: {score.no_overall}"
+    else:
+        overall = shown(score.overall) if score.complete else "none until every task is complete"
     lines = [f"## {score.benchmark}", "", f"- overall: {overall}"]
     if score.missing_tasks:
         lines.append(f"- tasks without a run: {', '.join(score.missing_tasks)}")

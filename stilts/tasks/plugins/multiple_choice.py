@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stilts.eval.metrics import accuracy
+from stilts.eval.submission import choice_objects
 from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role
 from stilts.tasks.formats import Formatter, Row, choice_rows
 from stilts.tasks.heads import MultipleChoice
@@ -161,4 +162,5 @@ xcopa = Task(
     load=load_xcopa,
     metric=accuracy,
     main_metric="accuracy",
+    submission=choice_objects,  # XTREME-R's xcopa/test-{lang}.jsonl, not the head's bare indices
 )
