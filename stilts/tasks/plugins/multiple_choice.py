@@ -14,7 +14,7 @@ from stilts.eval.metrics import accuracy
 from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role
 from stilts.tasks.formats import Formatter, Row, choice_rows
 from stilts.tasks.heads import MultipleChoice
-from stilts.tasks.task import Loader, Task
+from stilts.tasks.task import Hyperparameters, Loader, Task
 
 if TYPE_CHECKING:
     import datasets
@@ -62,6 +62,16 @@ def xcopa_source(language: str) -> HubSource:
     )
 
 
+STUDY = Hyperparameters()
+"""The reference study's settings, which the English intermediate tasks keep."""
+XTREME_R_XCOPA = Hyperparameters(learning_rate=3e-5, epochs=5.0, max_length=128, batch_size=32)
+"""XTREME-R's settings for XLM-R large on SIQA and then COPA, so that `stilts chain siqa xcopa`
+is its XCOPA recipe: google-research/xtreme scripts/train_xcopa.sh (commit 838c13b), lines
+29-31 (EPOCH=5) and 44-48 (xlm-roberta-large: MAXL=128, LR=3e-5, BATCH_SIZE=2 with GRAD_ACC=16
+on its one GPU, an effective batch of 32). Warm-up and weight decay stay stilts' (the script
+leaves Trainer's defaults, none of either)."""
+
+
 def choice_loader(source: HubSource, columns: tuple[str, ...], formatter: Formatter) -> Loader:
     """A loader for an English multiple-choice table; unlabelled rows are dropped."""
 
@@ -94,7 +104,9 @@ def siqa_row(row: Row) -> tuple[str, list[str], int]:
     return f"{row['context']} {row['question']}", answers, int(label) - 1 if label else -1
 
 
-COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What was the effect?"}
+"""XTREME-R's phrasing: `f"{context} What was the {question}?"` (google-research/xtreme
+third_party/run_xcopa.py, line 305, commit 838c13b)."""
 
 
 def copa_row(row: Row) -> tuple[str, list[str], int]:
@@ -116,7 +128,7 @@ def load_xcopa(role: Role, language: str, data: DataLocator) -> datasets.Dataset
 
 def _english(
     name: str, summary: str, source: HubSource, columns: tuple[str, ...], formatter: Formatter,
-    num_choices: int,
+    num_choices: int, defaults: Hyperparameters = STUDY,
 ) -> Task:  # fmt: skip
     return Task(
         name=name,
@@ -127,6 +139,7 @@ def _english(
         load=choice_loader(source, columns, formatter),
         metric=accuracy,
         main_metric="accuracy",
+        defaults=defaults,
     )
 
 
@@ -146,10 +159,11 @@ cosmosqa = _english(
 siqa = _english(
     "siqa", "Social IQa social commonsense questions, English", SIQA,
     ("context", "question", "answerA", "answerB", "answerC", "label"), siqa_row, 3,
+    XTREME_R_XCOPA,
 )  # fmt: skip
 copa = _english(
     "copa", "COPA choice of plausible alternatives, English (SuperGLUE)", COPA,
-    COPA_COLUMNS, copa_row, 2,
+    COPA_COLUMNS, copa_row, 2, XTREME_R_XCOPA,
 )  # fmt: skip
 
 xcopa = Task(
@@ -161,4 +175,5 @@ xcopa = Task(
     load=load_xcopa,
     metric=accuracy,
     main_metric="accuracy",
+    defaults=XTREME_R_XCOPA,
 )
