@@ -52,17 +52,17 @@ PINNED = {
     "hub": (["9355e9c1360b", "c85ae798942d"], "811bc197321d"),
     "lora_stack": (["2c3a8fcaad06", "6fcabfde6fa9"], "98133daebe71"),
     "multitask_temperature": (["1e11904af444", "6b9f74dcd555"], "7a60a32b2131"),
-    "translate_groups": (["9404d824bd8e", "b3c9a801e061", "de4939d82871"], "ba35d3ec8796"),
+    "translate_groups": (["c8feb6df6fdd", "cfc59362b369", "6b25c68ec1d1"], "bf04b98cb5dc"),
     "phase_hp_languages": (["8211067a4fc7", "a437b09897c3"], "25052aa4fdf7"),
     "retrieval": (["9355e9c1360b", "23e963f81695"], "d2be659f539a"),
 }
 """Each chain's phase fingerprints and run fingerprint (their first 12 hex digits, as store
 directories name them), as stilts 0.1 planned them."""
 RECIPES = {
-    "recipes/study/grid.yaml": (99, "9e93e35554b63ebb"),
-    "recipes/study/multitask.yaml": (10, "325b51d693b6a451"),
-    "recipes/study/translated.yaml": (10, "d959fe4d593ea9fa"),
-    "recipes/study/mlm.yaml": (90, "f4498c5887a484d3"),
+    "recipes/study/grid.yaml": (99, "0701e569881c4030"),
+    "recipes/study/multitask.yaml": (10, "44cc8b81503ad5f1"),
+    "recipes/study/translated.yaml": (10, "d7c69154969e102c"),
+    "recipes/study/mlm.yaml": (90, "ae7b449dac1b3414"),
 }
 """Each study recipe's distinct phases: how many, and a hash of their sorted fingerprints."""
 

@@ -33,9 +33,13 @@ COMMONSENSE_QA = HubSource(
     splits=DEV_AS_TEST,
 )
 # Script datasets: read from the hub's parquet conversion, never by running their script.
+# Commits found in public code, not checked against the hub from here (no access): a wrong
+# one fails to read, never reads other data.
 COSMOS_QA = HubSource(
     repo="allenai/cosmos_qa",
-    revision="refs/convert/parquet",
+    # a commit of refs/convert/parquet; a public project downloads default/train/0000.parquet
+    # at it, the layout read here
+    revision="ed50fe83db62b355759053b1cd5eef344ee371e0",
     files="default/{split}/*.parquet",
     splits=DEV_AS_TEST,
 )
@@ -54,11 +58,18 @@ COPA = HubSource(
 XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 
 
+XCOPA_REVISION = "042f78955ba48e6404616762fa6e05e839c3907a"
+"""A commit of cambridgeltl/xcopa's main branch at which the repo holds plain parquet files,
+``{language}/{split}-00000-of-00001.parquet`` (a public project reads
+``tr/test-00000-of-00001.parquet`` at it; found in public code, not checked against the hub
+from here)."""
+
+
 def xcopa_source(language: str) -> HubSource:
     return HubSource(
         repo="cambridgeltl/xcopa",
-        revision="refs/convert/parquet",
-        files=f"{language}/{{split}}/*.parquet",
+        revision=XCOPA_REVISION,
+        files=f"{language}/{{split}}-*.parquet",
     )
 
 
