@@ -15,13 +15,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, XLMR_COMMIT
 
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan, plan_all
 from stilts.experiment.recipe import load_recipe
 
-HUB = {"model": {"id": "FacebookAI/xlm-roberta-large"}, "data": "hub"}
+HUB = {"model": {"id": "FacebookAI/xlm-roberta-large", "revision": XLMR_COMMIT}, "data": "hub"}
 CHAINS = {
     "demo": {"phases": ["mnli", "xnli"]},
     "hub": {"phases": ["mnli", "xnli"], **HUB},
@@ -49,20 +49,20 @@ CHAINS = {
 }  # fmt: skip
 PINNED = {
     "demo": (["5977b863459e", "7b458c8cdb01"], "b94bf31b4e5f"),
-    "hub": (["9355e9c1360b", "c85ae798942d"], "811bc197321d"),
-    "lora_stack": (["2c3a8fcaad06", "6fcabfde6fa9"], "98133daebe71"),
-    "multitask_temperature": (["1e11904af444", "6b9f74dcd555"], "7a60a32b2131"),
-    "translate_groups": (["c8feb6df6fdd", "cfc59362b369", "6b25c68ec1d1"], "bf04b98cb5dc"),
-    "phase_hp_languages": (["8211067a4fc7", "a437b09897c3"], "25052aa4fdf7"),
-    "retrieval": (["9355e9c1360b", "23e963f81695"], "d2be659f539a"),
+    "hub": (["353c58ad53d8", "b340d88d7dc0"], "2e1d17d4272f"),
+    "lora_stack": (["e8134ed29cc2", "070e198d2de8"], "ea775a82faef"),
+    "multitask_temperature": (["e8cb0a756c38", "25c846eaa6bd"], "4266d681761a"),
+    "translate_groups": (["3ab596380975", "149c0a0ab872", "11c4f6c58d03"], "d7236af2c251"),
+    "phase_hp_languages": (["a7433e3a4981", "f66bd8bc4664"], "95bbc90ae486"),
+    "retrieval": (["353c58ad53d8", "dd56b20f05c7"], "335cbb57e175"),
 }
 """Each chain's phase fingerprints and run fingerprint (their first 12 hex digits, as store
 directories name them), as stilts 0.1 planned them."""
 RECIPES = {
-    "recipes/study/grid.yaml": (99, "0701e569881c4030"),
-    "recipes/study/multitask.yaml": (10, "44cc8b81503ad5f1"),
-    "recipes/study/translated.yaml": (10, "d7c69154969e102c"),
-    "recipes/study/mlm.yaml": (90, "ae7b449dac1b3414"),
+    "recipes/study/grid.yaml": (99, "2abfa3729d528209"),
+    "recipes/study/multitask.yaml": (10, "e2f1737211ee975c"),
+    "recipes/study/translated.yaml": (10, "e12df9826a6d0e5a"),
+    "recipes/study/mlm.yaml": (90, "bcb99a763df0ac2b"),
 }
 """Each study recipe's distinct phases: how many, and a hash of their sorted fingerprints."""
 
