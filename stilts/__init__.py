@@ -9,7 +9,7 @@ from stilts.errors import StiltsError
 from stilts.tasks.data import DataLocator, HubSource, Role
 from stilts.tasks.task import Hyperparameters, Task
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DataLocator",

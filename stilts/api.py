@@ -19,7 +19,7 @@ from stilts.eval.parsing import attachment_scores
 from stilts.eval.qa import mlqa_scores, qa_score, squad_scores
 from stilts.eval.submission import Submission, Writer, answers_json, label_lines, tag_lines
 from stilts.eval.tagging import chunk_f1, pos_scores, token_accuracy
-from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role, RoleSplits
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role, RoleSplits, local_source
 from stilts.tasks.heads import (
     ROW,
     DependencyParsing,
@@ -76,6 +76,7 @@ __all__ = [
     "chunk_f1",
     "did_you_mean",
     "label_lines",
+    "local_source",
     "mlqa_scores",
     "pos_scores",
     "qa_score",

@@ -20,6 +20,13 @@ REPO = Path(__file__).resolve().parents[1]
 MOCK_SUITE = REPO / "tests" / "xtreme_mock_test_data"
 """The official XTREME mock test suite: labels/ and predictions/ (see its README.md)."""
 
+# No test asks the hub: planning would otherwise ask it which commit a branch names. Set
+# before huggingface_hub is first imported (it reads this once), and inherited by every
+# `stilts` the tests run.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+XLMR_COMMIT = "c23d21b0620b635a76227c604d44e43a9f0ee389"
+"""The commit of FacebookAI/xlm-roberta-large that the study's recipes start from."""
+
 
 @dataclass(frozen=True)
 class FinishedChain:

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import MOCK_SUITE, stilts_cli
+from conftest import MOCK_SUITE, XLMR_COMMIT, stilts_cli
 
 from stilts.experiment.bundled import SAMPLE_DATA
 from stilts.tasks.data import DataLocator
@@ -74,12 +74,19 @@ def test_no_network_for_hub_data_says_how_to_use_a_local_mirror(tmp_path):
     assert_nothing_written(tmp_path)
 
 
-def test_no_network_for_a_hub_model_says_how_to_use_a_local_copy(tmp_path):
+@pytest.mark.parametrize(
+    ("revision", "error"),
+    [
+        ((), "cannot pin model 'xlm-roberta-large' at 'main' to a commit"),  # when planned
+        (("--revision", XLMR_COMMIT), "cannot load model 'xlm-roberta-large'"),  # when loaded
+    ],
+)
+def test_no_network_for_a_hub_model_says_how_to_use_a_local_copy(tmp_path, revision, error):
     result = stilts_cli(
-        "chain", "mnli", "xnli", "--model", "xlm-roberta-large", "--data", "sample",
-        "--store", str(tmp_path), env={"HF_HUB_OFFLINE": "1"},
+        "chain", "mnli", "xnli", "--model", "xlm-roberta-large", *revision, "--data", "sample",
+        "--store", str(tmp_path), env={"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path)},
     )  # fmt: skip
-    assert_user_error(result, "cannot load model 'xlm-roberta-large'", "--model DIR")
+    assert_user_error(result, error, "--model DIR")
     assert_nothing_written(tmp_path)
 
 

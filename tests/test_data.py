@@ -8,8 +8,17 @@ import datasets
 import pytest
 
 from stilts import StiltsError
-from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, RoleSplits
+from stilts.tasks import registry
+from stilts.tasks.data import (
+    DEV_AS_TEST,
+    DataLocator,
+    HubSource,
+    RoleSplits,
+    is_commit,
+    local_source,
+)
 from stilts.tasks.plugins.nli import GLUE_MNLI, XTREME_XNLI, load_mnli, load_xnli, mnli
+from stilts.tasks.task import AnyTask, Task
 from stilts.testing import write_table
 
 XNLI_FEATURES = datasets.Features(
@@ -97,6 +106,64 @@ def test_identity_follows_file_content(tmp_path):
         "revision": "abc",
         "files": "x/{split}-*.parquet",
     }
+
+
+def every_source(task: AnyTask) -> list[HubSource]:
+    """Every table `task` may read: its own, its training groups' and its translations'."""
+    sources = list(task.sources)
+    if isinstance(task, Task) and task.groups is not None:
+        sources += task.groups.sources
+    if isinstance(task, Task) and task.translated is not None:
+        sources += [task.translated.source(code) for code in task.translated.languages]
+    return sources
+
+
+LOCAL_ONLY = {
+    "bucc2018": {"BUCC/bucc2018"},
+    "ccg": {"LDC2005T13/ccgbank_1_1"},
+    "lareqa": {"google-research-datasets/lareqa"},
+    "mewslix": {"google-research/mewsli-x"},
+    "mlm": {"stilts-mlm/text"},
+    "udparse": {"UniversalDependencies/UD_English-EWT"},
+}
+"""The data of the installed tasks that is not on the hub (licensed, or published elsewhere)."""
+
+
+@pytest.mark.parametrize("name", sorted(registry.entries()))
+def test_every_source_is_pinned_to_a_commit_or_read_from_a_local_copy_only(name):
+    """A branch or tag moves under a fingerprint; a commit (or a local copy's hashes) does not."""
+    sources = every_source(registry.load(name))
+    local = {source.repo for source in sources if source.local_only}
+    assert local == LOCAL_ONLY.get(name, set())
+    unpinned = [s for s in sources if not s.local_only and not is_commit(s.revision)]
+    assert unpinned == []
+
+
+def test_local_only_data_is_identified_by_its_files_and_needs_a_root(tmp_path):
+    source = local_source("licensed/corpus", "{split}.txt", release="v1")
+    (tmp_path / source.repo).mkdir(parents=True)
+    (tmp_path / source.repo / "train.txt").write_text("one\n")
+    before = DataLocator(tmp_path).identity(source)
+    (tmp_path / source.repo / "train.txt").write_text("two\n")
+    assert DataLocator(tmp_path).identity(source)["local_sha256"] != before["local_sha256"]
+    no_copy = DataLocator(None).identity(source)  # what a task that can do without it reads
+    assert (
+        no_copy["local_sha256"] == DataLocator(tmp_path / "empty").identity(source)["local_sha256"]
+    )
+    expected = "^the corpus is read from a local copy only: put it at DIR/licensed/corpus and "
+    with pytest.raises(StiltsError, match=expected + "pass --data DIR$"):
+        DataLocator(None).local_files(source, ["train"], what="the corpus")
+    with pytest.raises(StiltsError, match="licensed/corpus is read from a local copy only"):
+        DataLocator(None).load(source, "train")  # never from the hub at its release label
+
+
+@pytest.mark.parametrize("name", sorted(set(LOCAL_ONLY) - {"mlm"}))  # mlm falls back on Wikipedia
+def test_a_task_of_local_only_data_without_a_copy_says_how_to_give_one(name):
+    task = registry.load(name)
+    with pytest.raises(
+        StiltsError, match=r"read from a local copy only: put it at DIR/.* and pass --data DIR$"
+    ):
+        task.read("test", task.languages[0], DataLocator(None))
 
 
 def test_each_role_reads_the_split_its_source_names(tmp_path):

@@ -2,9 +2,9 @@
 
 A store full of trained phases is only worth keeping if the next stilts plans the same
 fingerprints for the same experiment. These were computed by stilts 0.1 (before phases became
-one `PhaseConfig` object) and re-pinned where 0.2 changed what phases compute (each phase now
-keeps its best dev checkpoint by default, and its selection is part of its identity; see the
-README, "Upgrading from 0.1"), for experiments that exercise every part of a phase's identity: the
+one `PhaseConfig` object) and planned again by 0.2, which changed what phases compute (model
+selection, QA windows, XTREME-R's COPA settings, data and models pinned to commits; README,
+"Upgrading from 0.1"), for experiments that exercise every part of a phase's identity: the
 start, data, hyperparameters at each level, adapters, multi-task sampling, translations,
 groups, a retrieval target, the evaluation settings; and for every phase of the study's
 recipes. A change here re-trains every lab's stored phases, so it must be deliberate: bump
@@ -17,13 +17,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, XLMR_COMMIT
 
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan, plan_all
 from stilts.experiment.recipe import load_recipe
 
-HUB = {"model": {"id": "FacebookAI/xlm-roberta-large"}, "data": "hub"}
+HUB = {"model": {"id": "FacebookAI/xlm-roberta-large", "revision": XLMR_COMMIT}, "data": "hub"}
 CHAINS = {
     "demo": {"phases": ["mnli", "xnli"]},
     "hub": {"phases": ["mnli", "xnli"], **HUB},
@@ -50,21 +50,21 @@ CHAINS = {
     "retrieval": {"phases": ["mnli", "tatoeba"], **HUB},
 }  # fmt: skip
 PINNED = {
-    "demo": (["bfb069681fc9", "21539ec5d0c4"], "de697fa3d2bf"),
-    "hub": (["53d729fb5868", "bf4afbd35107"], "7c5df6ca7144"),
-    "lora_stack": (["6296d0231a1f", "eb22c39a0cf6"], "f6f775907b65"),
-    "multitask_temperature": (["847d78769d0a", "415dd7a5f9d1"], "48ea29a1d85b"),
-    "translate_groups": (["423ac79e1b3e", "1235a875a034", "1ea3e2ba8fc1"], "56cde999ed73"),
-    "phase_hp_languages": (["0ee4be4d9708", "78ae4d523fa1"], "d4443ddf0a36"),
-    "retrieval": (["53d729fb5868", "9d37f2669549"], "5ba9db7a5e1d"),
+    "demo": (["6aa86ed1a8bf", "8ef6c0f19607"], "a53ea5630087"),
+    "hub": (["cc12af09e9a1", "c79767bc47d2"], "8a7474e5612f"),
+    "lora_stack": (["d2c9ff31d673", "794f70301fa1"], "192e79c044a0"),
+    "multitask_temperature": (["5a58031da45c", "8f90ba537bef"], "0f7680767dca"),
+    "translate_groups": (["bff4026725b5", "41fee3888582", "c669bf1a7339"], "f76d0c848651"),
+    "phase_hp_languages": (["4000b755e571", "b5e444bf5231"], "86abdb1ad1b9"),
+    "retrieval": (["cc12af09e9a1", "14a874a1f515"], "04c4c9abcd61"),
 }
 """Each chain's phase fingerprints and run fingerprint (their first 12 hex digits, as store
 directories name them), as stilts 0.2 plans them."""
 RECIPES = {
-    "recipes/study/grid.yaml": (99, "6af27a378cd685ec"),
-    "recipes/study/multitask.yaml": (10, "37480e9dee976ba3"),
-    "recipes/study/translated.yaml": (10, "73e07cf943c99925"),
-    "recipes/study/mlm.yaml": (90, "2f514f916ea81b82"),
+    "recipes/study/grid.yaml": (99, "f6f901ce7ae887ee"),
+    "recipes/study/multitask.yaml": (10, "7f47ebd07e1e550c"),
+    "recipes/study/translated.yaml": (10, "5caa611f988af5d3"),
+    "recipes/study/mlm.yaml": (90, "89d19a7fedee257c"),
 }
 """Each study recipe's distinct phases: how many, and a hash of their sorted fingerprints."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, stilts_cli
+from conftest import REPO, XLMR_COMMIT, stilts_cli
 from lab import FixtureLab, build_lab
 from transformers import TrainerCallback
 
@@ -209,11 +209,12 @@ def test_grid_prints_the_recipe_that_runs_it(tmp_path):
     printed = stilts_cli(
         "grid", "--intermediate", "mnli, mnli+mlm", "--target", "xnli", "--seeds", "2",
         "--adapter", "lora", "--print-recipe", "--model", "FacebookAI/xlm-roberta-large",
+        "--revision", XLMR_COMMIT,
     )  # fmt: skip
     assert printed.returncode == 0, printed.stderr
     assert yaml.safe_load(printed.stdout) == {
         "stilts": 1,
-        "model": {"id": "FacebookAI/xlm-roberta-large"},
+        "model": {"id": "FacebookAI/xlm-roberta-large", "revision": XLMR_COMMIT},
         "seeds": [42, 43],
         "grid": {
             "intermediate": [

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, stilts_cli
+from conftest import REPO, XLMR_COMMIT, stilts_cli
 
 from stilts import StiltsError
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan, plan_all
 from stilts.experiment.recipe import Recipe, load_recipe
 
+HUB = f"data: hub\nmodel: {{id: FacebookAI/xlm-roberta-large, revision: {XLMR_COMMIT}}}\n"
 REAL = ChainConfig.model_validate(
     {
         "phases": [
@@ -26,7 +27,7 @@ REAL = ChainConfig.model_validate(
             },
             {"tasks": ["xnli"], "adapter": {"kind": "ia3"}},
         ],
-        "model": {"id": "FacebookAI/xlm-roberta-large", "revision": "abc123"},
+        "model": {"id": "FacebookAI/xlm-roberta-large", "revision": XLMR_COMMIT},
         "data": "hub",
         "seed": 7,
         "hyperparameters": {"learning_rate": 2e-5},
@@ -164,7 +165,7 @@ def test_each_multitask_phase_has_its_own_sampler(tmp_path):
     """Two multi-task phases of one chain, each drawing its steps its own way."""
     path = write(
         tmp_path,
-        "stilts: 1\ndata: hub\nmodel: {id: FacebookAI/xlm-roberta-large}\nphases:\n"
+        "stilts: 1\n" + HUB + "phases:\n"
         "- {tasks: [mnli, squad], sampler: uniform}\n"
         "- {tasks: [qqp, hellaswag], sampler: {kind: temperature, T: 2}}\n- xnli\n",
     )
@@ -232,7 +233,7 @@ def test_each_multitask_phase_may_weigh_its_own_tasks(tmp_path):
     """A chain-wide weighted aggregate must fit every multi-task phase; two phases training
     different tasks each name their own (a dev aggregate is the phase's, like its sampler)."""
     text = (
-        "stilts: 1\ndata: hub\nmodel: {id: FacebookAI/xlm-roberta-large}\nphases:\n"
+        "stilts: 1\n" + HUB + "phases:\n"
         "- {tasks: [mnli, squad], dev_aggregate: 'weighted:mnli=2,squad=1'}\n"
         "- {tasks: [qqp, hellaswag], dev_aggregate: {kind: weighted, weights: {qqp: 1, "
         "hellaswag: 3}}}\n- xnli\n"
@@ -243,8 +244,8 @@ def test_each_multitask_phase_may_weigh_its_own_tasks(tmp_path):
     ]  # fmt: skip
     assert chain.phases[0].aggregate({"mnli": 90.0, "squad": 60.0}) == pytest.approx(80.0)
     chain_wide = (
-        "stilts: 1\ndata: hub\nmodel: {id: FacebookAI/xlm-roberta-large}\n"
-        "dev_aggregate: 'weighted:mnli=2,squad=1'\nphases: [mnli+squad, qqp+hellaswag, xnli]\n"
+        "stilts: 1\n" + HUB + "dev_aggregate: 'weighted:mnli=2,squad=1'\n"
+        "phases: [mnli+squad, qqp+hellaswag, xnli]\n"
     )
     with pytest.raises(StiltsError, match=r"recipe .*: the dev aggregate's weights name 'mnli'"):
         load_recipe(write(tmp_path, chain_wide))

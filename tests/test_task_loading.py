@@ -282,7 +282,11 @@ QA_TASKS = ("squad", "squad_v2", "xquad", "mlqa", "tydiqa")
 JIANT_RETRIEVAL = ("bucc2018", "tatoeba")  # jiant embeds their sentences at up to 512 tokens
 
 
-@pytest.mark.parametrize("name", sorted(registry.entries()))
+XTREME_R_XCOPA = ("siqa", "copa", "xcopa")
+"""XTREME-R's own settings (scripts/train_xcopa.sh), not the study's."""
+
+
+@pytest.mark.parametrize("name", sorted(set(registry.entries()) - set(XTREME_R_XCOPA)))
 def test_every_task_declares_the_study_hyperparameters(name):
     hp = registry.load(name).defaults
     qa = name in QA_TASKS
@@ -290,6 +294,15 @@ def test_every_task_declares_the_study_hyperparameters(name):
     length = 384 if qa else 512 if name in JIANT_RETRIEVAL else 256
     assert (hp.max_length, hp.batch_size) == (length, 16 if qa else 32)
     assert (hp.learning_rate, hp.warmup_ratio, hp.weight_decay) == (1e-5, 0.1, 0.01)
+
+
+@pytest.mark.parametrize("name", XTREME_R_XCOPA)
+def test_siqa_and_copa_train_as_xtreme_r_trains_them_for_xcopa(name):
+    """train_xcopa.sh for xlm-roberta-large: LR 3e-5, 5 epochs, max length 128, a batch of
+    2 per device x 16 accumulation steps on one GPU."""
+    hp = registry.load(name).defaults
+    assert (hp.learning_rate, hp.epochs, hp.max_length, hp.batch_size) == (3e-5, 5, 128, 2 * 16)
+    assert (hp.warmup_ratio, hp.weight_decay) == (0.1, 0.01)  # stilts' own
 
 
 def test_snli_drops_rows_without_a_gold_label(root, data):
@@ -465,7 +478,7 @@ def test_copa_asks_its_question_after_the_premise(tmp_path):
     loaded = registry.load("copa").read("dev", "en", DataLocator(tmp_path))
     assert loaded["context"] == [
         "My body cast a shadow over the grass. What was the cause?",
-        "The man broke his toe. What happened as a result?",
+        "The man broke his toe. What was the effect?",
     ]
     assert loaded["choices"][0] == ["The sun was rising.", "The grass was cut."]
     assert loaded["label"] == [0, 1]
@@ -475,7 +488,7 @@ def test_xcopa_trains_on_copa_and_tests_each_target_language(root, data):
     xcopa, copa = registry.load("xcopa"), registry.load("copa")
     for role in ("train", "dev"):
         assert xcopa.read(role, "en", data)[:] == copa.read(role, "en", data)[:]
-    questions = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+    questions = {"cause": "What was the cause?", "effect": "What was the effect?"}
     for language in ("et", "qu", "zh"):
         rows = raw_rows(root, xcopa_source(language), "test")
         test = xcopa.read("test", language, data)

@@ -185,7 +185,9 @@ def evaluate(
         typer.Argument(help="A run or phase directory, a local checkpoint, or a hub model id."),
     ],
     task: Annotated[str, typer.Argument(help="The task to score it on, in all its languages.")],
-    revision: Annotated[str | None, typer.Option(help="Hub revision of MODEL.")] = None,
+    revision: Annotated[
+        str | None, typer.Option(help="Hub revision of MODEL (a branch is pinned to its commit).")
+    ] = None,
     data: Annotated[
         str | None, typer.Option(help="'sample', 'hub', or a local mirror root (as in chain).")
     ] = None,

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 Model = Annotated[str, typer.Option(help="Hub id or local directory of the starting encoder.")]
-Revision = Annotated[str | None, typer.Option(help="Hub revision of --model.")]
+Revision = Annotated[
+    str | None, typer.Option(help="Hub revision of --model (a branch is pinned to its commit).")
+]
 Data = Annotated[
     str | None,
     typer.Option(

@@ -4,14 +4,16 @@ Planning resolves every task (installed or declared), every phase's hyperparamet
 task's defaults, then the chain's, then the phase's own), its training data and its
 identity, and checks everything that can be checked without training: task names, languages,
 groups and translations, adapters on tasks that train, the data the chain needs. It reads
-package metadata and hashes local files, and imports no torch, so a whole grid is planned,
-and every bad input found, before the first phase trains.
+package metadata, hashes local files and asks the hub which commit a branch names, and imports
+no torch, so a whole grid is planned, and every bad input found, before the first phase trains.
 
-A phase's fingerprint covers its starting point (the model and revision, or the previous
-phase's fingerprint), its tasks with their heads, data sources, resolved hyperparameters and
-training data, its sampler and adapter, the seed and `PREPROCESSING_VERSION`: the phase's
-output is a function of exactly these, so a phase with a fingerprint the store holds
-complete is reused, never retrained. A run's fingerprint adds what its evaluation reads.
+A phase's fingerprint covers its starting point (the model's commit or its files' hashes, or
+the previous phase's fingerprint), its tasks with their heads, data sources, resolved
+hyperparameters and training data, its sampler and adapter, the seed and
+`PREPROCESSING_VERSION`: the phase's output is a function of exactly these, so a phase with a
+fingerprint the store holds complete is reused, never retrained. A run's fingerprint adds
+what its evaluation reads. Nothing is fingerprinted by a moving ref: planning pins a branch
+of a hub model or declared dataset to its commit (`stilts.experiment.revisions`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from stilts import __version__
 from stilts.errors import StiltsError, did_you_mean
 from stilts.experiment import bundled
 from stilts.experiment.config import ChainConfig, PhaseConfig
+from stilts.experiment.revisions import hub_commit, model_identity
 from stilts.experiment.specs import (
     DEFAULT_SAMPLER,
     STUDY_SELECTION,
@@ -41,11 +44,13 @@ from stilts.store.files import fingerprint, read_json
 from stilts.store.layout import PHASE_MANIFEST, RUN_MANIFEST
 from stilts.store.results import RunStart
 from stilts.tasks import registry
-from stilts.tasks.data import DataLocator, Role, sha256_files
+from stilts.tasks.data import DataLocator, Role
+from stilts.tasks.declarative import TaskDeclaration
 from stilts.tasks.task import AnyTask, EncoderTask, Hyperparameters, Task
 
-PREPROCESSING_VERSION = 1
-"""Bump when tokenisation or row selection changes, so old phases are not reused."""
+PREPROCESSING_VERSION = 2
+"""Bump when tokenisation or row selection changes, so old phases are not reused (2: COPA and
+XCOPA ask "What was the cause?/effect?" as XTREME-R's run_xcopa.py does)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ class ChainPlan:
     data: DataLocator
     phases: tuple[PlannedPhase, ...]
     run_fingerprint: str
+    model_revision: str | None
+    """The commit the starting hub model is loaded at, the one its phases are fingerprinted
+    by (`config.model.revision` pinned); None for a local directory or the bundled model."""
 
     @property
     def target(self) -> PlannedPhase:
@@ -157,6 +165,7 @@ def plan(config: ChainConfig) -> ChainPlan:
     files = Path(config.translated_data).expanduser() if config.translated_data else None
     preset = bundled.SMOKE_HYPERPARAMETERS if config.bundled else {}
     start = _start_identity(config)
+    revision = start.get("revision")  # a hub model's commit; a local or bundled one has none
     phases = []
     for phase, phase_tasks in zip(config.phases, tasks, strict=True):
         members = tuple(
@@ -178,7 +187,8 @@ def plan(config: ChainConfig) -> ChainPlan:
         phases.append(PlannedPhase(phase, members, hp, spec, phase_fp, aggregate, selection))
         start = {"phase": phase_fp}
     _check_evaluation(config, tasks[-1][0])
-    return ChainPlan(config, data, tuple(phases), _run_fingerprint(config, phases[-1]))
+    run = _run_fingerprint(config, phases[-1])
+    return ChainPlan(config, data, tuple(phases), run, revision)
 
 
 def plan_evaluation(
@@ -256,7 +266,7 @@ def _task(name: str, config: ChainConfig) -> AnyTask:
     stored phases) meant would then depend on what happens to be installed.
     """
     installed = registry.entries()
-    declaration = config.declared_tasks.get(name)
+    declaration = _declaration(name, config)
     if declaration is None:
         if name not in installed and config.declared_tasks:
             raise StiltsError(
@@ -271,6 +281,18 @@ def _task(name: str, config: ChainConfig) -> AnyTask:
             f"{installed[name].provider}; rename the declaration"
         )
     return declaration.build(name)
+
+
+def _declaration(name: str, config: ChainConfig) -> TaskDeclaration | None:
+    """The chain's declaration of task `name` (None: it declares none), read from the hub at
+    a commit: a branch it names is pinned to the commit it names now. Read from a local copy
+    it is not: the copy's files' hashes identify it (`DataLocator.identity`)."""
+    declaration = config.declared_tasks.get(name)
+    if declaration is None or config.data_choice != "hub":
+        return declaration
+    fix = f"give declared task {name!r} a commit as its revision, or read a mirror (--data DIR)"
+    commit = hub_commit(declaration.repo, declaration.revision, "dataset", fix)
+    return declaration.model_copy(update={"revision": commit})
 
 
 def _check_chain(config: ChainConfig, tasks: list[list[AnyTask]]) -> None:
@@ -341,7 +363,7 @@ def _phase_spec(
         training = member.training.identity(task, data) if isinstance(task, Task) else None
         if training is not None:  # only then: plain phases keep their fingerprints
             spec["training_data"] = training
-        declaration = config.declared_tasks.get(task.name)
+        declaration = _declaration(task.name, config)
         if declaration is not None:  # only then: installed tasks keep their fingerprints
             spec["declaration"] = declaration.identity()
         specs.append(spec)
@@ -360,20 +382,18 @@ def _selection_identity(selection: Selection, aggregate: DevAggregate | None) ->
 
 
 def _start_identity(config: ChainConfig) -> dict[str, Any]:
+    """What the first phase starts from: the bundled model's build key, a local directory's
+    content (two checkpoints with one config must not share phases) or a hub model's commit."""
     model = config.model
     if config.bundled:
         return {"model": model.id, "key": bundled.key()}
     local = Path(model.id).expanduser()
-    if local.is_dir():
-        if not (local / "config.json").is_file():
-            raise StiltsError(
-                f"--model {model.id!r} is a directory without config.json; pass a directory "
-                "written by save_pretrained or `hf download`"
-            )
-        # Content, not path: two checkpoints with one config must not share phases.
-        files = sorted(path for path in local.rglob("*") if path.is_file())
-        return {"model": local.name, "sha256": sha256_files(files)}
-    return {"model": model.id, "revision": model.revision or "main"}
+    if local.is_dir() and not (local / "config.json").is_file():
+        raise StiltsError(
+            f"--model {model.id!r} is a directory without config.json; pass a directory "
+            "written by save_pretrained or `hf download`"
+        )
+    return model_identity(model.id, model.revision)
 
 
 def _check_evaluation(config: ChainConfig, target: AnyTask) -> None:

@@ -15,7 +15,6 @@ from accelerate import PartialState
 
 from stilts import __version__
 from stilts.errors import StiltsError
-from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import ChainPlan, PhaseTask, PlannedPhase
 from stilts.runtime.arguments import RunOptions, process_state
 from stilts.runtime.bundled_model import materialize
@@ -44,12 +43,13 @@ __all__ = [
 ]
 
 
-def start_source(config: ChainConfig, store: Any, state: PartialState, on_wait: Any) -> ModelSource:
-    """The chain's starting model: the hub or a local directory, or the bundled tiny model,
-    built into the store on first use (by the main process, the others waiting)."""
-    model = config.model
-    if not config.bundled:
-        return ModelSource(model.id, model.revision, model.trust_remote_code)
+def start_source(chain: ChainPlan, store: Any, state: PartialState, on_wait: Any) -> ModelSource:
+    """The chain's starting model: the hub (at the commit its phases are fingerprinted by) or
+    a local directory, or the bundled tiny model, built into the store on first use (by the
+    main process, the others waiting)."""
+    model = chain.config.model
+    if not chain.config.bundled:
+        return ModelSource(model.id, chain.model_revision, model.trust_remote_code)
     with state.main_process_first():
         return ModelSource(str(materialize(store, on_wait)))
 

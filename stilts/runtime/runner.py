@@ -115,7 +115,7 @@ class Runner:
         started = time.perf_counter()
         state = engine.process_state()
         on_wait = self._waiting(chain, chain.target)
-        source = engine.start_source(chain.config, self.store, state, on_wait)
+        source = engine.start_source(chain, self.store, state, on_wait)
         target = chain.target.task.bound(chain.data)
         if isinstance(target, Task):
             engine.check_head(target, source)
@@ -144,7 +144,7 @@ class Runner:
             (self.run_dir(chain) / RUN_MANIFEST).unlink(missing_ok=True)
         engine.preflight(chain)
         on_wait = self._waiting(chain, chain.phases[0])
-        source = start = engine.start_source(chain.config, self.store, state, on_wait)
+        source = start = engine.start_source(chain, self.store, state, on_wait)
         records = []
         for phase in chain.trained:
             record, source = self._phase(chain, phase, source, start, state)

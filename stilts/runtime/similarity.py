@@ -23,10 +23,11 @@ import torch
 from transformers import DataCollatorForLanguageModeling
 
 from stilts.errors import StiltsError
+from stilts.experiment.revisions import model_identity
 from stilts.runtime.features import subsample, tokenized
 from stilts.runtime.training import ModelSource, load_tokenizer
 from stilts.store.files import fingerprint, write_bytes
-from stilts.tasks.data import DataLocator, sha256_files
+from stilts.tasks.data import DataLocator
 from stilts.tasks.heads.masked_lm import pretrained_masked_lm
 from stilts.tasks.task import AnyTask, Task
 
@@ -73,7 +74,7 @@ def task_vectors(
     settings = {"examples": examples, "max_length": max_length, "fisher_layers": fisher_layers}
     files = {}
     if cache is not None:
-        model = _model_identity(source)
+        model = model_identity(source.name, source.revision)  # as a chain's start
         for task in trained:
             key = fingerprint({
                 "version": VECTORS_VERSION, "model": model, "task": task.name,
@@ -89,14 +90,6 @@ def task_vectors(
             if task.name in files:
                 _write_vectors(files[task.name], found[task.name])
     return found
-
-
-def _model_identity(source: ModelSource) -> dict[str, Any]:
-    """What decides the model's weights, for cached vectors' keys (as a chain's start)."""
-    local = Path(source.name).expanduser()
-    if local.is_dir():
-        return {"sha256": sha256_files(sorted(p for p in local.rglob("*") if p.is_file()))}
-    return {"model": source.name, "revision": source.revision or "main"}
 
 
 def _compute(

@@ -90,14 +90,18 @@ class RunStart:
 
     @classmethod
     def of(cls, manifest: dict[str, Any]) -> RunStart:
-        """Read off a run's manifest (stilts 0.1 wrote the model as a flat id)."""
+        """Read off a run's manifest (stilts 0.1 wrote the model as a flat id). A hub model's
+        revision is the commit the run started from, as its first phase recorded it, not the
+        branch it was asked for, which may have moved since."""
         config = manifest.get("config", {})
         model = config.get("model")
         if model is None:
             raise StiltsError("a run's manifest does not record its starting model: pass --model")
         if isinstance(model, dict):
+            started = manifest.get("model")
+            pinned = started["start"].get("revision") if isinstance(started, dict) else None
             return cls(
-                model["id"], model.get("revision"), model.get("trust_remote_code", False),
+                model["id"], pinned or model.get("revision"), model.get("trust_remote_code", False),
                 config.get("data"),
             )  # fmt: skip
         return cls(

@@ -1,13 +1,19 @@
-"""Where task data comes from: a pinned hub dataset, or a local mirror of it.
+"""Where task data comes from: a hub dataset pinned to a commit, or a local mirror of it.
 
 One code path reads the hub, a lab's mirror, the bundled sample and test fixtures: every source
 is named by its hub repo and a `data_files` pattern, and a local root directory simply stands in
 for the hub (``ROOT/<org>/<name>`` holds the same files as the hub repo at that revision).
+
+A source is identified, in phase fingerprints, by content: a hub source by its commit (a
+branch such as ``main`` moves, so a built-in source names a 40-hex commit), a local copy by
+its files' hashes. Data that is never on the hub (a licensed corpus, a GitHub release) is
+declared local-only (`local_source`) and is only ever identified by its files' hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +24,14 @@ from stilts.errors import StiltsError
 
 if TYPE_CHECKING:
     import datasets
+
+
+COMMIT = re.compile(r"[0-9a-f]{40}")
+"""A hub (git) commit id: the only revision that names content, where a branch or tag moves."""
+
+
+def is_commit(revision: str | None) -> bool:
+    return revision is not None and COMMIT.fullmatch(revision) is not None
 
 
 Role = Literal["train", "dev", "test"]
@@ -62,6 +76,9 @@ class HubSource:
     """Which split serves each role. It chooses among the files and does not change their
     bytes, so it is neither in `DataLocator.identity` nor in equality: sources that differ in
     it alone read the same tables, which a `DataLocator` reads and records once."""
+    local_only: bool = False
+    """Never read from the hub, only from a copy under a `DataLocator` root (see
+    `local_source`): `revision` is then a label, and the copy's file hashes identify it."""
 
     def split(self, role: Role) -> str:
         """The split that serves `role`."""
@@ -75,6 +92,16 @@ class HubSource:
             f"hf download {self.repo} --repo-type dataset --revision {self.revision} "
             f"--local-dir {Path(root) / self.repo}"
         )
+
+
+def local_source(
+    repo: str, files: str, splits: RoleSplits = STANDARD_SPLITS, *, release: str = "local"
+) -> HubSource:
+    """Data that is not on the hub (licensed, or published elsewhere), named like a hub source
+    so that a local root holds it at ``ROOT/<repo>`` as a mirror holds hub data. It is read
+    only from there (`DataLocator.local_files`) and identified by its files' hashes, never by
+    a revision: `release` only tells people which release the copy should be (a GitHub tag)."""
+    return HubSource(repo, release, files, splits, local_only=True)
 
 
 class DataLocator:
@@ -98,12 +125,24 @@ class DataLocator:
         return str(self.root / source.repo)
 
     def identity(self, source: HubSource) -> dict[str, str]:
-        """What decides the bytes this locator reads for `source` (for phase fingerprints)."""
+        """What decides the bytes this locator reads for `source` (for phase fingerprints).
+
+        A hub source read from the hub is its commit; anything read from a local copy is the
+        hash of the copy's files. A local-only source without a root has no files, and
+        hashes as such: a task that needs it fails when it reads it (`local_files`); one that
+        can do without (mlm's own text) reads something else, which its other sources name.
+        """
         ident = {"repo": source.repo, "revision": source.revision, "files": source.files}
-        if self.root is not None:
-            files = sorted((self.root / source.repo).glob(source.pattern("*")))
-            ident["local_sha256"] = sha256_files(files)
+        if self.root is not None or source.local_only:
+            ident["local_sha256"] = sha256_files(self._copy(source, source.pattern("*")))
         return ident
+
+    def _copy(self, source: HubSource, pattern: str) -> list[Path]:
+        """The files of the local copy of `source` that match `pattern`, in order (none
+        without a root)."""
+        if self.root is None:
+            return []
+        return sorted((self.root / source.repo).glob(pattern))
 
     def load(
         self, source: HubSource, split: str, *, columns: Iterable[str] = ()
@@ -126,18 +165,22 @@ class DataLocator:
         """The files of `splits` of a source that is only ever read from a local copy
         (licensed, or not on the hub), in order; `what` names the data in errors."""
         splits = tuple(splits)
-        if self.root is None:
-            raise StiltsError(
-                f"{what} is read from a local copy only: put it at DIR/{source.repo} and "
-                "pass --data DIR"
-            )
-        local = self.root / source.repo
-        files = [path for split in splits for path in sorted(local.glob(source.pattern(split)))]
+        local = self._check_copy(source, what=what)
+        files = [path for split in splits for path in self._copy(source, source.pattern(split))]
         if not files:
             raise StiltsError(
                 f"{local} has no {what} files (expected {local / source.pattern(splits[0])})"
             )
         return files
+
+    def _check_copy(self, source: HubSource, *, what: str) -> Path:
+        """Where the local copy of local-only data is; without a root, a one-line error."""
+        if self.root is None:
+            raise StiltsError(
+                f"{what} is read from a local copy only: put it at DIR/{source.repo} and "
+                "pass --data DIR"
+            )
+        return self.root / source.repo
 
     def records(self) -> list[dict[str, Any]]:
         """Every table read so far, with a content hash of its Arrow files."""
@@ -151,6 +194,8 @@ class DataLocator:
         from huggingface_hub.utils import httpx  # type: ignore[attr-defined]
 
         pattern = source.pattern(split)
+        if source.local_only:
+            self._check_copy(source, what=source.repo)
         if self.root is None:
             # hf:// paths through the parquet builder, not load_dataset(repo): a repo (or a
             # mirror of it) that still holds a loading script is refused by datasets >= 4

@@ -153,7 +153,8 @@ class TaskDeclaration(Strict):
     kind: Kind
     repo: str
     revision: str = Field(min_length=1)
-    """The commit (or tag) the dataset is read at: a recipe's data must not move."""
+    """The commit the dataset is read at. A branch or tag moves, so planning pins it to the
+    commit it names then (read from the hub) or identifies the mirror's files (--data DIR)."""
     files: str
     """Parquet files relative to the repo root, with `{split}` and, for a dataset with files
     per language, `{language}`, e.g. `"{language}/{split}-*.parquet"`."""

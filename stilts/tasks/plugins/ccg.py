@@ -18,17 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stilts.eval.tagging import token_accuracy
-from stilts.tasks.data import DataLocator, HubSource, Role
+from stilts.tasks.data import DataLocator, Role, local_source
 from stilts.tasks.heads import TokenTagging
 from stilts.tasks.task import Hyperparameters, Task
 
 if TYPE_CHECKING:
     import datasets
 
-CCGBANK = HubSource(
-    repo="LDC2005T13/ccgbank_1_1", revision="local", files="data/AUTO/{split}/*.auto"
-)
-"""Not a hub repo: named like one so that a local root and fingerprints work as for others."""
+CCGBANK = local_source("LDC2005T13/ccgbank_1_1", "data/AUTO/{split}/*.auto")
 
 WHAT = "CCGbank (LDC2005T13, licensed, not on the hub; the folder with data/AUTO)"
 SECTIONS: dict[Role, tuple[str, ...]] = {

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
-from stilts.tasks.data import DataLocator, HubSource, Role
+from stilts.tasks.data import DataLocator, HubSource, Role, local_source
 from stilts.tasks.heads.masked_lm import DYNAMIC, MASK_SEED, MaskedLanguageModel, masked_lm_scores
 from stilts.tasks.plugins.nli import XNLI_LANGUAGES
 from stilts.tasks.task import Hyperparameters, Task
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 MULTI = "multi"
 """The train language of an mlm task: all of its languages, mixed."""
 
-TEXT = HubSource(repo="stilts-mlm/text", revision="local", files="{split}.txt")
+TEXT = local_source("stilts-mlm/text", "{split}.txt")
 """Local text, one file per language (the split is the language code): never on the hub."""
 TEXT_WHAT = "the mlm task's text (one UTF-8 file per language, one document per line)"
 

@@ -15,7 +15,7 @@ from stilts.eval.submission import choice_objects
 from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role
 from stilts.tasks.formats import Formatter, Row, choice_rows
 from stilts.tasks.heads import MultipleChoice
-from stilts.tasks.task import Loader, Task
+from stilts.tasks.task import Hyperparameters, Loader, Task
 
 if TYPE_CHECKING:
     import datasets
@@ -34,9 +34,13 @@ COMMONSENSE_QA = HubSource(
     splits=DEV_AS_TEST,
 )
 # Script datasets: read from the hub's parquet conversion, never by running their script.
+# Commits found in public code, not checked against the hub from here (no access): a wrong
+# one fails to read, never reads other data.
 COSMOS_QA = HubSource(
     repo="allenai/cosmos_qa",
-    revision="refs/convert/parquet",
+    # a commit of refs/convert/parquet; a public project downloads default/train/0000.parquet
+    # at it, the layout read here
+    revision="ed50fe83db62b355759053b1cd5eef344ee371e0",
     files="default/{split}/*.parquet",
     splits=DEV_AS_TEST,
 )
@@ -55,12 +59,29 @@ COPA = HubSource(
 XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 
 
+XCOPA_REVISION = "042f78955ba48e6404616762fa6e05e839c3907a"
+"""A commit of cambridgeltl/xcopa's main branch at which the repo holds plain parquet files,
+``{language}/{split}-00000-of-00001.parquet`` (a public project reads
+``tr/test-00000-of-00001.parquet`` at it; found in public code, not checked against the hub
+from here)."""
+
+
 def xcopa_source(language: str) -> HubSource:
     return HubSource(
         repo="cambridgeltl/xcopa",
-        revision="refs/convert/parquet",
-        files=f"{language}/{{split}}/*.parquet",
+        revision=XCOPA_REVISION,
+        files=f"{language}/{{split}}-*.parquet",
     )
+
+
+STUDY = Hyperparameters()
+"""The reference study's settings, which the English intermediate tasks keep."""
+XTREME_R_XCOPA = Hyperparameters(learning_rate=3e-5, epochs=5.0, max_length=128, batch_size=32)
+"""XTREME-R's settings for XLM-R large on SIQA and then COPA, so that `stilts chain siqa xcopa`
+is its XCOPA recipe: google-research/xtreme scripts/train_xcopa.sh (commit 838c13b), lines
+29-31 (EPOCH=5) and 44-48 (xlm-roberta-large: MAXL=128, LR=3e-5, BATCH_SIZE=2 with GRAD_ACC=16
+on its one GPU, an effective batch of 32). Warm-up and weight decay stay stilts' (the script
+leaves Trainer's defaults, none of either)."""
 
 
 def choice_loader(source: HubSource, columns: tuple[str, ...], formatter: Formatter) -> Loader:
@@ -95,7 +116,9 @@ def siqa_row(row: Row) -> tuple[str, list[str], int]:
     return f"{row['context']} {row['question']}", answers, int(label) - 1 if label else -1
 
 
-COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What was the effect?"}
+"""XTREME-R's phrasing: `f"{context} What was the {question}?"` (google-research/xtreme
+third_party/run_xcopa.py, line 305, commit 838c13b)."""
 
 
 def copa_row(row: Row) -> tuple[str, list[str], int]:
@@ -117,7 +140,7 @@ def load_xcopa(role: Role, language: str, data: DataLocator) -> datasets.Dataset
 
 def _english(
     name: str, summary: str, source: HubSource, columns: tuple[str, ...], formatter: Formatter,
-    num_choices: int,
+    num_choices: int, defaults: Hyperparameters = STUDY,
 ) -> Task:  # fmt: skip
     return Task(
         name=name,
@@ -128,6 +151,7 @@ def _english(
         load=choice_loader(source, columns, formatter),
         metric=accuracy,
         main_metric="accuracy",
+        defaults=defaults,
     )
 
 
@@ -147,10 +171,11 @@ cosmosqa = _english(
 siqa = _english(
     "siqa", "Social IQa social commonsense questions, English", SIQA,
     ("context", "question", "answerA", "answerB", "answerC", "label"), siqa_row, 3,
+    XTREME_R_XCOPA,
 )  # fmt: skip
 copa = _english(
     "copa", "COPA choice of plausible alternatives, English (SuperGLUE)", COPA,
-    COPA_COLUMNS, copa_row, 2,
+    COPA_COLUMNS, copa_row, 2, XTREME_R_XCOPA,
 )  # fmt: skip
 
 xcopa = Task(
@@ -163,4 +188,5 @@ xcopa = Task(
     metric=accuracy,
     main_metric="accuracy",
     submission=choice_objects,  # XTREME-R's xcopa/test-{lang}.jsonl, not the head's bare indices
+    defaults=XTREME_R_XCOPA,
 )

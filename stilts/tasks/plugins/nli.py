@@ -120,7 +120,10 @@ def xnli_translation(language: str) -> HubSource:
     """One language of facebook/xnli, whose train split is MNLI machine-translated."""
     return HubSource(
         repo="facebook/xnli",
-        revision="main",  # no commit of its parquet files could be confirmed: not pinned
+        # Pinned by three independent public projects that read
+        # {language}/{split}-00000-of-00001.parquet at it (not checked against the hub from
+        # here: no access; a wrong commit fails to read, never reads other data).
+        revision="b8dd5d7af51114dbda02c0e3f6133f332186418e",
         files=f"{language}/{{split}}-*.parquet",
     )
 

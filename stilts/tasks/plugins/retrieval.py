@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stilts.eval.submission import Submission
-from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role, RoleSplits
+from stilts.tasks.data import DEV_AS_TEST, DataLocator, HubSource, Role, RoleSplits, local_source
 from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.plugins.xtreme import xtreme_source
 from stilts.tasks.task import Embed, EncoderTask, Hyperparameters
@@ -34,12 +34,9 @@ TATOEBA_LANGUAGES = {
 TATOEBA_COLUMNS = ("source_sentence", "target_sentence", "source_lang", "target_lang")
 
 BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
-BUCC = HubSource(
-    repo="BUCC/bucc2018",
-    revision="local",
-    files="*-en/{split}",
-    splits=RoleSplits(dev="sample", test="training"),  # as XTREME names them
-)
+BUCC = local_source(
+    "BUCC/bucc2018", "*-en/{split}", RoleSplits(dev="sample", test="training")  # as XTREME's
+)  # fmt: skip
 """The BUCC 2018 shared-task files (`de-en/de-en.training.de` …), from a local copy."""
 BUCC_WHAT = "the BUCC 2018 shared-task corpora (bucc2018/{de,fr,ru,zh}-en/, not on the hub)"
 

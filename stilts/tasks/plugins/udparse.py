@@ -27,21 +27,17 @@ from typing import TYPE_CHECKING
 
 from stilts.errors import StiltsError
 from stilts.eval.parsing import attachment_scores
-from stilts.tasks.data import DataLocator, HubSource, Role, RoleSplits
+from stilts.tasks.data import DataLocator, Role, RoleSplits, local_source
 from stilts.tasks.heads.dependency import DependencyParsing
 from stilts.tasks.task import Hyperparameters, Task
 
 if TYPE_CHECKING:
     import datasets
 
-UD_EWT = HubSource(
-    repo="UniversalDependencies/UD_English-EWT",
-    revision="r2.5",
-    files="en_ewt-ud-{split}.conllu",
-    splits=RoleSplits(dev="dev"),
-)
-"""A GitHub repository and release tag, named like a hub source so that a local root and
-fingerprints work as for the others; never read from the hub."""
+UD_EWT = local_source(
+    "UniversalDependencies/UD_English-EWT", "en_ewt-ud-{split}.conllu", RoleSplits(dev="dev"),
+    release="r2.5",  # a GitHub tag: the copy is a clone at it
+)  # fmt: skip
 
 WHAT = "UD English EWT r2.5 CoNLL-U (github.com/UniversalDependencies/UD_English-EWT, tag r2.5)"
 COLUMNS = 10  # ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC

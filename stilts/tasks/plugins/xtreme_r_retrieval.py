@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
-from stilts.tasks.data import DataLocator, HubSource, Role, RoleSplits
+from stilts.tasks.data import DataLocator, Role, RoleSplits, local_source
 from stilts.tasks.heads.embedding import SentenceEmbedding
 from stilts.tasks.task import Embed, EncoderTask
 
@@ -80,15 +80,10 @@ TOP_K = 20
 """XTREME-R scores the top 20 retrieved items (``utils_mewslix.TOP_K``, ``k=20`` for LAReQA)."""
 METRIC = f"map@{TOP_K}"
 
-MEWSLIX_MENTIONS = HubSource(
-    repo="google-research/mewsli-x",
-    revision="local",
-    files="wikinews_mentions-{split}.jsonl",
-    splits=RoleSplits(dev="dev"),
+MEWSLIX_MENTIONS = local_source(
+    "google-research/mewsli-x", "wikinews_mentions-{split}.jsonl", RoleSplits(dev="dev")
 )
-MEWSLIX_CANDIDATES = HubSource(
-    repo="google-research/mewsli-x", revision="local", files="candidate_set_entities.jsonl"
-)
+MEWSLIX_CANDIDATES = local_source("google-research/mewsli-x", "candidate_set_entities.jsonl")
 MEWSLIX_WHAT = (
     "the Mewsli-X dataset (google-research/mewsli-x/{candidate_set_entities.jsonl, "
     "wikinews_mentions-dev.jsonl, wikinews_mentions-test.jsonl} with article text, as "
@@ -96,9 +91,7 @@ MEWSLIX_WHAT = (
 )
 MEWSLIX_COLUMNS = ("example_id", "mention", "entity_id")
 
-LAREQA = HubSource(
-    repo="google-research-datasets/lareqa", revision="local", files="xquad-r/{split}.json"
-)
+LAREQA = local_source("google-research-datasets/lareqa", "xquad-r/{split}.json")
 LAREQA_WHAT = (
     "the LAReQA XQuAD-R files (google-research-datasets/lareqa/xquad-r/{lang}.json for "
     f"{', '.join(LAREQA_LANGUAGES)}, from github.com/google-research-datasets/lareqa; not on "
