@@ -29,6 +29,10 @@ LEARNED = {  # main metric on English dev that a wired-up head clears; chance is
     "tatoeba": 20, "bucc2018": 25,  # chance: accuracy 1 in 30; F1 near 0
 }  # fmt: skip
 SETTINGS = {"learning_rate": 1e-3, "epochs": 4, "max_length": 64, "batch_size": 16}
+HANDED_ON = {"pawsx": {"epochs": 8}}
+"""Target settings after another task's phase: PAWS-X's fixture pairs differ in word order
+only, and after QQP the tiny model sat at chance for all of 4 epochs (train loss 0.69, dev
+50 %; 8 epochs learn it to 100 %, measured with this lab's vocabulary)."""
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +66,8 @@ def read_submission(path: Path, task, rows) -> list:
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("intermediate", INTERMEDIATES)
 def test_any_intermediate_hands_on_to_any_target(lab, intermediate, target):
-    chain, result = lab.run(intermediate, target)
+    hyperparameters = HANDED_ON.get(target, {})
+    chain, result = lab.run(intermediate, {"tasks": [target], "hyperparameters": hyperparameters})
     task = chain.target.task
     assert tuple(result.test) == task.languages  # exactly the official language list
     assert result.dev["en"][task.main_metric] > LEARNED[target], result.dev

@@ -14,6 +14,7 @@ import datasets
 import pytest
 from conftest import REPO, stilts_cli
 
+import stilts
 from stilts.testing import write_table
 
 EXAMPLE = REPO / "docs" / "examples" / "stilts-sst2"
@@ -41,7 +42,7 @@ def test_stilts_tasks_lists_builtin_and_installed_plugins(plugin_path):
     assert "stilts-sst2 0.1.0" in listing.stdout
     for builtin in ("mnli", "xnli", "tatoeba"):  # a Task and an EncoderTask alike
         assert builtin in listing.stdout
-    assert "stilts 0.1.0" in listing.stdout
+    assert f"stilts {stilts.__version__}" in listing.stdout
 
 
 def test_a_plugin_that_fails_to_import_is_named(plugin_path):

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from conftest import REPO, XLMR_COMMIT, stilts_cli
 
+import stilts
 from stilts import StiltsError
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan, plan_all
@@ -118,7 +119,7 @@ BAD = [
     ),
     (
         "stilts: 1\nrequires: {stilts: '>=99'}\nphases:\n- tasks: [mnli]\n",
-        "plugin stilts 0.1.0 is installed, but the recipe needs stilts>=99",
+        f"plugin stilts {stilts.__version__} is installed, but the recipe needs stilts>=99",
     ),
     (
         "stilts: 1\nrequires: {stilts: 'new'}\nphases:\n- tasks: [mnli]\n",
