@@ -15,11 +15,14 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+import yaml
+from conftest import stilts_cli
 
 from stilts import StiltsError
 from stilts.experiment import bundled
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
+from stilts.experiment.recipe import load_recipe
 from stilts.experiment.specs import STUDY_SELECTION, Selection
 from stilts.runtime.runner import Runner
 from stilts.store.files import read_json
@@ -175,3 +178,17 @@ def test_a_multitask_phase_selects_by_its_dev_aggregate_which_is_then_fingerprin
     assert weighted["selection"]["by"] == "weighted:mnli=2,qqp=1"
     assert "by" not in first(select="last")["selection"]
     assert first(select="last", dev_aggregate="weighted:mnli=2,qqp=1") == first(select="last")
+
+
+def test_the_command_line_choice_is_the_recipes(tmp_path):
+    printed = stilts_cli("chain", "mnli", "xnli", "--select", "best:every=5", "--print-recipe")
+    assert printed.returncode == 0, printed.stderr
+    recipe = yaml.safe_load(printed.stdout)
+    assert recipe["select"] == "best:every=5"
+    (tmp_path / "r.yaml").write_text(printed.stdout)
+    (cell,) = load_recipe(tmp_path / "r.yaml").chains()
+    assert plan(cell.config).phases[0].selection == Selection(kind="best", every=5)
+    wrong = stilts_cli("chain", "mnli", "xnli", "--select", "lats")
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("error: ") and "did you mean 'last'" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
