@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,9 +78,8 @@ class Said(RunCallback):
 
 
 def test_the_same_chain_started_twice_trains_each_phase_once(tmp_path):
-    """The demo chain twice at once on one store: the later run waits for the phase the
-    first is writing; between them, each phase is trained exactly once (which run trains
-    xnli depends on which takes its lock first)."""
+    """The demo chain twice at once on one store: the later run waits for the run the first
+    is writing; between them, each phase is trained exactly once."""
     store = tmp_path / "store"
     first = subprocess.Popen(
         [sys.executable, "-m", "stilts", "chain", "mnli", "xnli", "--store", str(store)],
@@ -106,3 +106,50 @@ def test_the_same_chain_started_twice_trains_each_phase_once(tmp_path):
         assert sum(f"phase {phase}: training" in line for line in both) == 1, both
     reference = Runner(Store(store)).run(plan).result  # the first run's phases, read back
     assert result.test == reference.test
+
+
+SLOW_SCORE = """
+import sys, time
+from pathlib import Path
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
+from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.runner import Runner
+from stilts.store.layout import Store
+
+class SlowScore(RunCallback):
+    def on_evaluate(self, chain, languages):
+        print("scoring", flush=True)
+        time.sleep(float(sys.argv[2]))
+
+chain = plan(ChainConfig(phases=("mnli", "xnli")))
+Runner(Store(Path(sys.argv[1])), callbacks=[SlowScore()]).run(chain)
+"""
+
+
+def test_the_same_run_started_twice_is_scored_and_written_once(mnli_xnli, tmp_path):
+    """Its phases in the store, the demo chain twice at once: the first scores and writes the
+    run (slowly: it waits a few seconds before scoring), the second waits for it, then reads
+    it back rather than scoring it again into the same directory."""
+    store = tmp_path / "store"
+    for path in (
+        mnli_xnli.phase_dir(0),
+        mnli_xnli.phase_dir(1),
+        *mnli_xnli.store.root.glob("models/*/"),
+    ):
+        shutil.copytree(path, store / path.relative_to(mnli_xnli.store.root))
+    first = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SCORE, str(store), "5"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert first.stdout is not None and first.stdout.readline().strip() == "scoring"
+    listener = Said()
+    outcome = Runner(Store(store), callbacks=[listener]).run(mnli_xnli.plan)
+    assert first.wait(timeout=300) == 0
+    run = mnli_xnli.run_dir.name
+    assert any(f"{run} is being written by process {first.pid}" in line for line in listener.lines)
+    assert outcome.reused and outcome.result == mnli_xnli.result
+    assert not any("training" in line for line in listener.lines)

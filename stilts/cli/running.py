@@ -209,6 +209,9 @@ class ConsoleLog(RunCallback):
     def on_phase_reused(self, chain: ChainPlan, phase: PlannedPhase, phase_dir: Path) -> None:
         say(f"phase {phase.name}: reusing {phase_dir}")
 
+    def on_damaged(self, chain: ChainPlan, damage: str) -> None:
+        say(f"damaged: {damage}; building it again")
+
     def on_evaluate(self, chain: ChainPlan, languages: Any) -> None:
         say(
             f"evaluating {chain.target.name} zero-shot on {len(languages)} languages "

@@ -36,6 +36,10 @@ class RunCallback:
     def on_phase_reused(self, chain: ChainPlan, phase: PlannedPhase, phase_dir: Path) -> None:
         """`phase` is complete in the store and is not trained again."""
 
+    def on_damaged(self, chain: ChainPlan, damage: str) -> None:
+        """What `chain` would reuse from the store (a phase, its run, its starting model) is
+        damaged (`damage` names the file and says how); it is built again."""
+
     def on_phase_end(self, chain: ChainPlan, phase: PlannedPhase, record: dict[str, Any]) -> None:
         """`phase` finished training; `record` is what its phase.json holds."""
 
@@ -49,8 +53,8 @@ class RunCallback:
 
 
 Event = Literal[
-    "on_run_begin", "on_phase_begin", "on_phase_wait", "on_phase_reused", "on_phase_end",
-    "on_evaluate", "on_run_end",
+    "on_run_begin", "on_phase_begin", "on_phase_wait", "on_phase_reused", "on_damaged",
+    "on_phase_end", "on_evaluate", "on_run_end",
 ]  # fmt: skip
 
 

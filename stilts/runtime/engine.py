@@ -8,6 +8,7 @@ scored, so planning and reading finished runs never load torch.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from stilts.runtime.provenance import hardware, package_versions
 from stilts.runtime.training import ModelSource, train_phase
 from stilts.runtime.training_rows import training_rows
 from stilts.store.files import write_json
-from stilts.store.layout import PHASE_MANIFEST
+from stilts.store.integrity import FILES, files_under, recorded
+from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.tasks.data import DataLocator
 from stilts.tasks.task import AnyTask, EncoderTask, Task
 
@@ -43,15 +45,21 @@ __all__ = [
 ]
 
 
-def start_source(chain: ChainPlan, store: Any, state: PartialState, on_wait: Any) -> ModelSource:
+def start_source(
+    chain: ChainPlan,
+    store: Store,
+    state: PartialState,
+    on_wait: Callable[[str], None],
+    on_damaged: Callable[[str], None],
+) -> ModelSource:
     """The chain's starting model: the hub (at the commit its phases are fingerprinted by) or
     a local directory, or the bundled tiny model, built into the store on first use (by the
-    main process, the others waiting)."""
+    main process, the others waiting), and again if it is damaged."""
     model = chain.config.model
     if not chain.config.bundled:
         return ModelSource(model.id, chain.model_revision, model.trust_remote_code)
     with state.main_process_first():
-        return ModelSource(str(materialize(store, on_wait)))
+        return ModelSource(str(materialize(store, on_wait, on_damaged)))
 
 
 def phase_model(phase_dir: Path, trust_remote_code: bool) -> ModelSource:
@@ -110,7 +118,8 @@ def train(
         record["steps_per_task"] = training.steps_per_task
     if phase.aggregate is not None:
         record["dev_aggregate"] = dev_aggregate(phase, record["dev"])
-    if state.is_main_process:
+    if state.is_main_process:  # the model as published, then the manifest that marks it whole
+        record[FILES] = recorded(phase_dir, files_under(phase_dir / "model"))
         write_json(phase_dir / PHASE_MANIFEST, record)
         shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
     return record

@@ -7,6 +7,11 @@ a `Runner`, so "is this already done?" and "what does --force redo?" have one an
   imported for that, so a finished grid reads back in a second).
 * A phase whose phase.json the store holds is complete and is reused; otherwise it trains,
   resuming from its last Trainer checkpoint if a killed run left one.
+* A run or phase whose files are damaged (`stilts.store.integrity`) is unfinished: the runner
+  says which file is damaged (`RunCallback.on_damaged`) and builds it again.
+* One process scores and writes a run, as one trains a phase (`stilts.store.lock`): a second
+  process running the same chain reuses the phases, waits for the first to write the run,
+  then reads it back.
 * With ``force``, each phase and each run is redone the first time this runner meets it and
   reused after that: a grid retrains an intermediate phase once, and every chain after it
   uses the retrained phase, exactly as a single chain would.
@@ -23,15 +28,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from stilts import __version__
 from stilts.eval.submission import path_for
 from stilts.experiment.plan import ChainPlan, PlannedPhase
 from stilts.experiment.recipe import Recipe
 from stilts.runtime.callbacks import CallbackHandler, RunCallback
-from stilts.store.files import read_json, write_json, write_text
-from stilts.store.layout import PHASE_MANIFEST, RUN_MANIFEST, Store
+from stilts.store.files import write_json, write_text
+from stilts.store.integrity import FILES, Damaged, recorded
+from stilts.store.layout import RUN_MANIFEST, Store, phase_record
 from stilts.store.lock import directory_lock
 from stilts.store.results import ChainResult
 from stilts.tasks.task import Task
@@ -43,6 +49,9 @@ if TYPE_CHECKING:
     from stilts.runtime.predict import Evaluation
     from stilts.runtime.training import ModelSource
     from stilts.tasks.task import AnyTask
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -79,14 +88,18 @@ class Runner:
         self.callbacks = CallbackHandler((*self.callbacks.callbacks, callback))
 
     def finished(self, chain: ChainPlan) -> ChainResult | None:
-        """The results of this very run if the store holds it whole (and --force has redone
-        it already, or is not given)."""
+        """The results of this very run if the store holds it whole, undamaged (and --force has
+        redone it already, or is not given)."""
+        try:
+            return self._stored(chain)
+        except Damaged:
+            return None
+
+    def _stored(self, chain: ChainPlan) -> ChainResult | None:
+        """As `finished`, raising `Damaged` for a damaged run."""
         if self._redo(chain.run_fingerprint):
             return None
-        run_dir = self.run_dir(chain)
-        if not (run_dir / RUN_MANIFEST).is_file():  # written last: the run is whole
-            return None
-        return ChainResult.read(run_dir)
+        return ChainResult.stored(self.run_dir(chain))
 
     def run_dir(self, chain: ChainPlan) -> Path:
         return self.store.run_dir(chain.config.names, chain.run_fingerprint)
@@ -98,11 +111,11 @@ class Runner:
     def run(self, chain: ChainPlan) -> Outcome:
         """Train what the store lacks, score the target, write the run; or read it back."""
         self.callbacks.emit("on_run_begin", chain)
-        done = self.finished(chain)
+        done = self._undamaged(chain, self._stored, chain)
         if done is not None:
             outcome = Outcome(done, True, self.run_dir(chain))
         else:
-            outcome = Outcome(self._execute(chain), False, self.run_dir(chain))
+            outcome = self._execute(chain)
         self.callbacks.emit("on_run_end", chain, outcome.result, outcome.run_dir, outcome.reused)
         return outcome
 
@@ -113,9 +126,10 @@ class Runner:
         from stilts.runtime import engine
 
         started = time.perf_counter()
+        self.store.check_writable()
         state = engine.process_state()
         on_wait = self._waiting(chain, chain.target)
-        source = engine.start_source(chain, self.store, state, on_wait)
+        source = engine.start_source(chain, self.store, state, on_wait, self._damaged(chain))
         target = chain.target.task.bound(chain.data)
         if isinstance(target, Task):
             engine.check_head(target, source)
@@ -127,28 +141,51 @@ class Runner:
             **self._manifest(chain, started, evaluation),
             "model": {"name": named, "start": chain.phases[0].spec["start"]},
         }
-        if state.is_main_process:
-            _write(out, target, evaluation, result, manifest)
+        with self._one_writer(out, state, on_wait, locked=True):
+            if state.is_main_process:
+                _write(out, target, evaluation, result, manifest)
         return Outcome(result, False, out)
 
     def _redo(self, fingerprint: str) -> bool:
         """Whether --force still has to redo what `fingerprint` names."""
         return self.force and fingerprint not in self._redone
 
-    def _execute(self, chain: ChainPlan) -> ChainResult:
+    def _execute(self, chain: ChainPlan) -> Outcome:
+        """Train the phases the store lacks, then score and write the run as its one writer;
+        or read it back, if another process wrote it meanwhile."""
         from stilts.runtime import engine
 
         started = time.perf_counter()
+        engine.preflight(chain)  # bad data fails before anything is written
+        self.store.check_writable()
         state = engine.process_state()
-        if state.is_main_process:  # a rerun run (--force) is unfinished until it is rewritten
-            (self.run_dir(chain) / RUN_MANIFEST).unlink(missing_ok=True)
-        engine.preflight(chain)
-        on_wait = self._waiting(chain, chain.phases[0])
-        source = start = engine.start_source(chain, self.store, state, on_wait)
+        run_dir = self.run_dir(chain)
+        if self._redo(chain.run_fingerprint) and state.is_main_process:
+            (run_dir / RUN_MANIFEST).unlink(missing_ok=True)  # unfinished until rewritten
+        on_wait, on_damaged = self._waiting(chain, chain.phases[0]), self._damaged(chain)
+        source = start = engine.start_source(chain, self.store, state, on_wait, on_damaged)
         records = []
         for phase in chain.trained:
             record, source = self._phase(chain, phase, source, start, state)
             records.append(record)
+        with self._one_writer(run_dir, state, self._waiting(chain, chain.target), locked=True):
+            done = self.finished(chain)  # another process wrote it while this one trained
+            if done is not None:
+                return Outcome(done, True, run_dir)
+            result = self._score(chain, source, records, started, state)
+        return Outcome(result, False, run_dir)
+
+    def _score(
+        self,
+        chain: ChainPlan,
+        source: ModelSource,
+        records: list[dict[str, Any]],
+        started: float,
+        state: PartialState,
+    ) -> ChainResult:
+        """Score the chain's target on the model its phases handed on; write the run."""
+        from stilts.runtime import engine
+
         target = chain.target.task.bound(chain.data)
         self.callbacks.emit("on_evaluate", chain, chain.languages)
         evaluation = engine.score(chain, target, source, self.options)
@@ -180,12 +217,12 @@ class Runner:
 
         phase_dir = self.store.phase_dir(phase.name, phase.fingerprint)
         redo = self._redo(phase.fingerprint)
-        locked = redo or not Store.is_complete(phase_dir)
+        locked = redo or not _whole(phase_dir)
         with self._one_writer(phase_dir, state, self._waiting(chain, phase), locked=locked):
-            reused = Store.is_complete(phase_dir) and not redo
-            if reused:
+            record = None if redo else self._undamaged(chain, phase_record, phase_dir)
+            reused = record is not None
+            if record is not None:
                 self.callbacks.emit("on_phase_reused", chain, phase, phase_dir)
-                record = read_json(phase_dir / PHASE_MANIFEST)
             else:
                 self.callbacks.emit("on_phase_begin", chain, phase, source.name)
                 record = engine.train(chain, phase, source, start, phase_dir, self.options, state)
@@ -195,6 +232,18 @@ class Runner:
             record["dev_aggregate"] = engine.dev_aggregate(phase, record["dev"])
         handed_on = engine.phase_model(phase_dir, chain.config.model.trust_remote_code)
         return {**record, "dir": str(phase_dir), "reused": reused}, handed_on
+
+    def _undamaged(self, chain: ChainPlan, read: Callable[[T], R | None], what: T) -> R | None:
+        """`read(what)`: a finished artefact, or None; a damaged one is None too, told to the
+        callbacks (whoever called this builds it again)."""
+        try:
+            return read(what)
+        except Damaged as damage:
+            self._damaged(chain)(damage.short)
+            return None
+
+    def _damaged(self, chain: ChainPlan) -> Callable[[str], None]:
+        return lambda damage: self.callbacks.emit("on_damaged", chain, damage)
 
     def _waiting(self, chain: ChainPlan, phase: PlannedPhase) -> Callable[[str], None]:
         return lambda message: self.callbacks.emit("on_phase_wait", chain, phase, message)
@@ -238,6 +287,14 @@ def _result(
     )
 
 
+def _whole(phase_dir: Path) -> bool:
+    """Whether the phase at `phase_dir` is finished and undamaged (said nothing of)."""
+    try:
+        return phase_record(phase_dir) is not None
+    except Damaged:
+        return False
+
+
 def _write(
     out: Path,
     target: AnyTask,
@@ -245,8 +302,12 @@ def _write(
     result: ChainResult,
     manifest: dict[str, Any],
 ) -> None:
-    """Predictions, results, then the manifest: written last, it marks the run whole."""
+    """Predictions, results, then the manifest: written last, it marks the run whole, and
+    records the others' sizes and hashes."""
+    written = []
     for language, (extension, text) in evaluation.submissions.items():
-        write_text(out / "predictions" / path_for(target.name, language, extension), text)
-    result.write(out)
-    write_json(out / RUN_MANIFEST, manifest)
+        path = out / "predictions" / path_for(target.name, language, extension)
+        write_text(path, text)
+        written.append(path)
+    written += result.write(out)
+    write_json(out / RUN_MANIFEST, {**manifest, FILES: recorded(out, written)})

@@ -11,6 +11,10 @@ from typing import Any
 
 from stilts.errors import StiltsError
 from stilts.store.files import read_json, write_json, write_text
+from stilts.store.integrity import Damaged, finished
+from stilts.store.layout import RUN_MANIFEST
+
+RESULTS = "results.json"
 
 
 @dataclass(frozen=True)
@@ -59,22 +63,37 @@ class ChainResult:
 
     @classmethod
     def read(cls, run_dir: Path) -> ChainResult:
-        """The results a finished run wrote."""
-        saved = read_json(run_dir / "results.json")
-        return cls(
-            tasks=tuple(saved["chain"]),
-            target=saved["target"],
-            metric=saved["metric"],
-            train_language=saved["train_language"],
-            dev=saved["dev"],
-            test=saved["test"],
-            split=saved.get("split", "test"),
-        )
+        """The results a finished run wrote; `Damaged` if they are not results."""
+        path = run_dir / RESULTS
+        try:
+            saved = read_json(path)
+            result = cls(
+                tasks=tuple(saved["chain"]),
+                target=saved["target"],
+                metric=saved["metric"],
+                train_language=saved["train_language"],
+                dev=saved["dev"],
+                test=saved["test"],
+                split=saved.get("split", "test"),
+            )
+            result.csv()  # every score a number, the main metric in every language
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise Damaged(path, f"not a run's results ({type(error).__name__}: {error})") from None
+        return result
 
-    def write(self, run_dir: Path) -> None:
-        """results.json and results.csv, each written atomically."""
-        write_json(run_dir / "results.json", self.as_dict())
+    @classmethod
+    def stored(cls, run_dir: Path, *, full: bool = False) -> ChainResult | None:
+        """The results of the whole run at `run_dir`; None while it is unfinished. Raises
+        `Damaged` (its files checked as `stilts.store.integrity.finished` does)."""
+        if finished(run_dir, RUN_MANIFEST, full=full) is None:
+            return None
+        return cls.read(run_dir)
+
+    def write(self, run_dir: Path) -> list[Path]:
+        """results.json and results.csv, each written atomically; their paths."""
+        write_json(run_dir / RESULTS, self.as_dict())
         write_text(run_dir / "results.csv", self.csv())
+        return [run_dir / RESULTS, run_dir / "results.csv"]
 
 
 @dataclass(frozen=True)
