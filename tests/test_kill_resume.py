@@ -126,7 +126,8 @@ def run_whole(store: Path) -> Ended:
 
 def phase_devs(store: Path) -> dict[str, Any]:
     """Complete phase directory name (the same in every store: it holds the fingerprint) ->
-    the phase's dev scores and its selection (dev curve, selected step, early stop)."""
+    the phase's dev scores, its selection (dev curve, selected step, early stop) and its mean
+    training loss (over every step, whichever run trained it)."""
     return {
         path.parent.name: dev_and_selection(read_json(path))
         for path in store.glob(f"phases/*/{PHASE_MANIFEST}")
@@ -134,7 +135,7 @@ def phase_devs(store: Path) -> dict[str, Any]:
 
 
 def dev_and_selection(record: dict[str, Any]) -> dict[str, Any]:
-    return {"dev": record["dev"], "selection": record["selection"]}
+    return {k: record[k] for k in ("dev", "selection", "train_loss")}
 
 
 @dataclass(frozen=True)

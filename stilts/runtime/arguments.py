@@ -76,6 +76,8 @@ def training_arguments(
         save_strategy="steps" if train else "no",
         save_steps=options.checkpoint_steps,
         save_total_limit=1,
+        # A resumed phase continues its callbacks' counts: patience, its time (`totals`)
+        restore_callback_states_from_checkpoint=train,
         logging_steps=50,
         report_to="none",
         disable_tqdm=True,

@@ -151,7 +151,6 @@ def _setup(
         "load_best_model_at_end": True,
         "metric_for_best_model": metric,
         "greater_is_better": True,  # every task's main metric is a score, ×100
-        "restore_callback_states_from_checkpoint": True,  # the patience count survives a kill
     }
     if label_names is not None:
         arguments["label_names"] = label_names

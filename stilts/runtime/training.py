@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from stilts.runtime.selection import (
     selection_record,
     single_task_setup,
 )
+from stilts.runtime.totals import PhaseTotals, mean_loss
 from stilts.runtime.training_rows import sampled_training_rows
 from stilts.store.files import publish_dir
 from stilts.tasks.data import DataLocator
@@ -107,8 +107,11 @@ def features(member: PhaseTask, data: DataLocator, tokenizer: Any, seed: int) ->
 @dataclass(frozen=True)
 class TrainingRecord:
     seconds: float
+    """In Trainer's training loop, over every run that trained the phase
+    (`stilts.runtime.totals`)."""
     train_rows: int
     train_loss: float
+    """The mean over every step, however many runs trained them (`stilts.runtime.totals`)."""
     arguments: dict[str, Any]
     parameters: dict[str, int]
     """Trainable and total parameters of the phase's model (an adapter trains few)."""
@@ -144,9 +147,10 @@ def train_phase(
     `selection` that selects, the weights kept are the best on the English dev set (a
     multi-task phase's by `aggregate`; see `stilts.runtime.selection`); otherwise the last.
     Resumes from the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed run
-    left one. Only the main process publishes.
+    left one, its loss and time kept whole (`stilts.runtime.totals`). Only the main process
+    publishes; a phase that ran no optimiser step is an error, never published (it would be
+    reused by its fingerprint as if it had trained).
     """
-    started = time.perf_counter()
     tokenizer = load_tokenizer(source)
     prepared = [features(member, data, tokenizer, seed) for member in members]
     set_seed(seed)  # fresh heads (and a pooler the checkpoint lacks) are part of the experiment
@@ -176,10 +180,20 @@ def train_phase(
         **(selecting.trainer if selecting else {}),
         args=args,
         processing_class=tokenizer,
-        callbacks=[*options.callbacks, *(selecting.callbacks if selecting else ())],
+        callbacks=[*options.callbacks, *(selecting.callbacks if selecting else ()), PhaseTotals()],
     )
     trainer.remove_callback(PrinterCallback)  # logs stay in trainer.state.log_history
-    output = trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
+    trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
+    (totals,) = [c for c in trainer.callback_handler.callbacks if isinstance(c, PhaseTotals)]
+    seconds = totals.seconds  # the callback restored from a checkpoint, if it resumed
+    rows = sum(rows for _, rows in prepared)
+    if trainer.state.global_step == 0:
+        names = "+".join(task.name for task in tasks)
+        raise StiltsError(
+            f"phase {names} trained 0 optimiser steps ({rows} rows, batch size "
+            f"{hp.batch_size}, {hp.epochs:g} epochs), so it is not stored: give it at least "
+            "one batch of rows and --epochs above 0"
+        )
     staging = phase_dir / "model.partial"
     if len(members) == 1 and handoff is None:
         trainer.save_model(str(staging))  # gathers sharded (FSDP/DeepSpeed) weights
@@ -196,9 +210,9 @@ def train_phase(
         publish_dir(staging, phase_dir / "model")
     trainer.accelerator.wait_for_everyone()
     return TrainingRecord(
-        seconds=time.perf_counter() - started,
-        train_rows=sum(rows for _, rows in prepared),
-        train_loss=float(output.training_loss),
+        seconds=seconds,
+        train_rows=rows,
+        train_loss=mean_loss(trainer.state.log_history),
         arguments=trainer.args.to_dict(),
         parameters=count_parameters(model)._asdict(),
         selection=selection_record(
