@@ -13,6 +13,7 @@ from stilts.runtime.arguments import process_state
 from stilts.runtime.predict import Evaluation
 from stilts.runtime.training import ModelSource, load_tokenizer, model_errors
 from stilts.tasks.data import DataLocator
+from stilts.tasks.heads.common import safetensors_only
 from stilts.tasks.task import EncoderTask, Hyperparameters
 
 
@@ -28,7 +29,10 @@ def evaluate_encoder(
     tokenizer = load_tokenizer(source)
     with model_errors(source):
         encoder = AutoModel.from_pretrained(
-            source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
+            source.name,
+            revision=source.revision,
+            trust_remote_code=source.trust_remote_code,
+            use_safetensors=safetensors_only(source.name),
         )
     apply_stack(encoder, source.name)  # a phase that handed on its adapters as a stack
     encoder.to(process_state().device)

@@ -47,6 +47,7 @@ from stilts.runtime.training_rows import sampled_training_rows
 from stilts.store.files import publish_dir
 from stilts.tasks.data import DataLocator
 from stilts.tasks.heads import takes_start_head
+from stilts.tasks.heads.common import safetensors_only
 from stilts.tasks.task import Hyperparameters, Task
 
 
@@ -74,7 +75,10 @@ def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedM
             source.name, revision=revision, trust_remote_code=trust_remote_code
         )
         encoder = AutoModel.from_pretrained(
-            source.name, revision=revision, trust_remote_code=trust_remote_code
+            source.name,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            use_safetensors=safetensors_only(source.name),
         )
         return config, encoder
 

@@ -22,6 +22,7 @@ from transformers import PreTrainedModel
 
 from stilts.errors import StiltsError
 from stilts.runtime.adapters import LoadResult, save_phase_model
+from stilts.tasks.heads.common import safetensors_only
 from stilts.tasks.task import Task
 
 HEADS = "heads"
@@ -158,13 +159,14 @@ def load_task_model(model_dir: Path, task: Task, *, trust_remote_code: bool = Fa
         )
     config = transformers.AutoConfig.from_pretrained(head_dir)
     model_class = getattr(transformers, config.architectures[0], None)
+    safe = safetensors_only(str(model_dir))
     if model_class is not None:
         model = model_class.from_pretrained(
-            model_dir, config=config, trust_remote_code=trust_remote_code
+            model_dir, config=config, trust_remote_code=trust_remote_code, use_safetensors=safe
         )
     else:
         encoder = transformers.AutoModel.from_pretrained(
-            model_dir, trust_remote_code=trust_remote_code
+            model_dir, trust_remote_code=trust_remote_code, use_safetensors=safe
         )
         model = task.head.model_with_encoder(config, encoder)
     weights = load_file(str(head_dir / HEAD_WEIGHTS))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from stilts.errors import StiltsError
@@ -75,8 +77,38 @@ def trained_model(auto_class: str, path: str, *, trust_remote_code: bool) -> Pre
     import transformers
 
     return getattr(transformers, auto_class).from_pretrained(
-        path, trust_remote_code=trust_remote_code
+        path, trust_remote_code=trust_remote_code, use_safetensors=safetensors_only(path)
     )
+
+
+PICKLED = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
+
+
+def safetensors_only(name: str) -> bool:
+    """True, for `from_pretrained`'s ``use_safetensors``: every model stilts loads reads its
+    weights from safetensors only, never from a pickle (``pytorch_model.bin``: unpickling can
+    run code). A local directory holding pickled weights alone is refused here first, with how
+    to convert them (transformers would only say it found no safetensors)."""
+    folder = Path(name)
+    pickled = [file for file in PICKLED if (folder / file).is_file()]
+    if pickled and not any((folder / file).is_file() for file in SAFETENSORS):
+        architecture = _architecture(folder)
+        raise StiltsError(
+            f"{name} holds its weights only as a PyTorch pickle ({pickled[0]}), which stilts "
+            "does not load (unpickling can run code); convert it once, on a machine you trust: "
+            f"`transformers.{architecture}.from_pretrained(DIR).save_pretrained(DIR, "
+            "safe_serialization=True)`"
+        )
+    return True
+
+
+def _architecture(folder: Path) -> str:
+    """The model class a directory's config names (AutoModel if it names none)."""
+    try:
+        return str(json.loads((folder / "config.json").read_text())["architectures"][0])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return "AutoModel"
 
 
 class AutoModelHead:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from stilts.errors import StiltsError
 from stilts.eval.submission import Submission
-from stilts.tasks.heads.common import ROW, AutoModelHead, head_model
+from stilts.tasks.heads.common import ROW, AutoModelHead, head_model, safetensors_only
 
 if TYPE_CHECKING:
     import datasets
@@ -287,6 +287,7 @@ def pretrained_masked_lm(source: Any) -> PreTrainedModel:
             revision=revision,
             trust_remote_code=trust_remote_code,
             output_loading_info=True,
+            use_safetensors=safetensors_only(name),
         )
     except (OSError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
