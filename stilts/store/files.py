@@ -3,7 +3,9 @@
 Every finished artefact of the store (a phase's manifest, a run's results, a published model
 directory) is written through here: to a temporary name beside it, flushed, then renamed into
 place, which POSIX makes atomic. A process killed mid-write leaves the old file or none, plus
-at most a stray temporary file, never a truncated file that a later run would trust.
+at most a stray temporary file, never a truncated file that a later run would trust. Damage
+that comes later (a cut-off copy, a disk fault) is found by the sizes and hashes each manifest
+records (`stilts.store.integrity`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """What a finished artefact records of its files, and how damage to them is found.
 
-The store is a cache of deterministic work: every phase, run and starting model in it can be
-built again from what names it. So a damaged one (a file cut short by a full disk or a copy, a
-disk fault, a hand edit) is treated exactly as an unfinished one: never trusted, never a crash,
-built again by the next run that needs it, which says which file was damaged. That rebuilds
-only what is damaged, where ``--force`` would retrain a whole chain.
+The store is a cache: every phase, run and starting model in it can be built again from what
+names it. So a damaged one (a file cut short by a full disk or a copy, a disk fault, a hand
+edit) is treated exactly as an unfinished one: never trusted, never a crash, built again by
+the next run that needs it, which says which file was damaged. That needs no one's decision
+(a grid goes on), and rebuilds only what is damaged, where ``--force`` would retrain a whole
+chain.
 
 Each finished artefact lists, in its manifest under ``"files"``, every file it published with
 its size and sha256, computed as it is published (`recorded`). Damage is found two ways:

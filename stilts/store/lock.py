@@ -3,7 +3,9 @@
 Two runs that need the same phase (two grid cells sharing an intermediate task, or the same
 command started twice) must not both train it into one directory. The first to arrive takes
 the lock; the second says who holds it, waits, and then finds the phase complete and reuses it.
-The same holds for a starting model built into the store.
+The same holds for a starting model built into the store, and for a run's directory while
+the run is scored and written (`stilts.runtime.runner`): the same chain started twice trains,
+scores and writes everything once.
 
 The lock is `flock(2)` on ``.<name>.lock`` beside the directory (not inside it: a directory
 published by replacement would take its lock file with it). The kernel drops the lock when its

@@ -72,7 +72,7 @@ class Verification:
         text = f"{self.root}: {checked} finished artefacts, {len(self.damaged)} damaged"
         if self.unrecorded:
             text += (
-                f"; {len(self.unrecorded)} written by stilts 0.2.0 or earlier record no files, "
+                f"; {len(self.unrecorded)} written by an earlier stilts record no files, "
                 "checked by their manifests and safetensors headers only"
             )
         if self.unfinished:
