@@ -265,7 +265,8 @@ def test_the_progress_never_counts_a_phase_twice_under_force(tmp_path):
     store = Store(tmp_path)
     for chain in plans:
         for phase in chain.phases:  # the whole grid complete in the store
-            write_json(store.phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST, {})
+            phase_dir = store.phase_dir(phase.name, phase.fingerprint)
+            write_json(phase_dir / PHASE_MANIFEST, {"fingerprint": phase.fingerprint, "dev": {}})
     baseline, chain = plans
 
     def note(force: bool) -> str:

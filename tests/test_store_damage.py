@@ -22,6 +22,8 @@ from test_cli_errors import assert_user_error
 from test_light_imports import heavy_modules
 
 from stilts.experiment.bundled import key
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
 from stilts.runtime.callbacks import RunCallback
 from stilts.runtime.runner import Outcome, Runner
 from stilts.store.files import read_json, write_json
@@ -266,3 +268,25 @@ def test_verify_says_what_it_could_not_check_of_a_phase_an_earlier_stilts_wrote(
 
 def test_verify_of_something_that_is_no_store_is_one_error_line(tmp_path):
     assert_user_error(verify(str(tmp_path)), f"{tmp_path} is not a stilts store")
+
+
+def test_the_progress_counts_a_damaged_phase_as_one_to_train(tmp_path):
+    """Not as reused (it will train): the grid's count of phases to go never goes negative."""
+    import io
+
+    from rich.console import Console
+
+    from stilts.runtime.progress import ExperimentProgress
+
+    chain = plan(ChainConfig(phases=("mnli", "xnli")))
+    store = Store(tmp_path)
+    for phase in chain.phases:
+        manifest = store.phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST
+        write_json(manifest, {"fingerprint": phase.fingerprint, "dev": {}})
+    write_json(manifest, [])  # the xnli phase's
+    progress = ExperimentProgress(Console(file=io.StringIO()), [chain], store, grid=True,
+                                  force=False)  # fmt: skip
+    with progress:
+        progress.on_run_begin(chain)
+        progress.on_phase_end(chain, chain.phases[1], {})
+    assert progress.progress.tasks[0].fields["note"] == "· phases: 1 trained, 1 reused, 0 to go"

@@ -22,7 +22,7 @@ from transformers import TrainerCallback
 from stilts.experiment.plan import ChainPlan, PlannedPhase
 from stilts.runtime.arguments import RunOptions
 from stilts.runtime.callbacks import RunCallback
-from stilts.store.layout import Store
+from stilts.store.layout import Store, whole_phase
 
 
 class RichProgress(TrainerCallback):
@@ -72,8 +72,9 @@ class ExperimentProgress(RunCallback):
     a grid, a bar of its chains with its phases trained, reused and to go. A run callback (it
     counts the phases it sees trained) and a context manager (the display's life).
 
-    The phases reused are those the store holds complete when the experiment starts, read
-    once: a run read back whole reports none of its phases, and under --force none is reused.
+    The phases reused are those the store holds complete and undamaged when the experiment
+    starts, read once: a run read back whole reports none of its phases, and under --force
+    none is reused.
     """
 
     def __init__(
@@ -84,7 +85,7 @@ class ExperimentProgress(RunCallback):
         self.chains = [f"{' → '.join(c.config.names)} (seed {c.config.seed})" for c in plans]
         self.total = len(phases)
         self.reused = 0 if force else sum(
-            Store.is_complete(store.phase_dir(phase.name, fp)) for fp, phase in phases.items()
+            whole_phase(store.phase_dir(phase.name, fp)) for fp, phase in phases.items()
         )  # fmt: skip
         self.trained: set[str] = set()
         self.started = 0

@@ -37,7 +37,7 @@ from stilts.experiment.recipe import Recipe
 from stilts.runtime.callbacks import CallbackHandler, RunCallback
 from stilts.store.files import write_json, write_text
 from stilts.store.integrity import FILES, Damaged, recorded
-from stilts.store.layout import RUN_MANIFEST, Store, phase_record
+from stilts.store.layout import RUN_MANIFEST, Store, phase_record, whole_phase
 from stilts.store.lock import directory_lock
 from stilts.store.results import ChainResult
 from stilts.tasks.task import Task
@@ -217,7 +217,7 @@ class Runner:
 
         phase_dir = self.store.phase_dir(phase.name, phase.fingerprint)
         redo = self._redo(phase.fingerprint)
-        locked = redo or not _whole(phase_dir)
+        locked = redo or not whole_phase(phase_dir)
         with self._one_writer(phase_dir, state, self._waiting(chain, phase), locked=locked):
             record = None if redo else self._undamaged(chain, phase_record, phase_dir)
             reused = record is not None
@@ -285,14 +285,6 @@ def _result(
         test=evaluation.scores,
         split=chain.split,
     )
-
-
-def _whole(phase_dir: Path) -> bool:
-    """Whether the phase at `phase_dir` is finished and undamaged (said nothing of)."""
-    try:
-        return phase_record(phase_dir) is not None
-    except Damaged:
-        return False
 
 
 def _write(

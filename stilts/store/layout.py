@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from stilts.errors import StiltsError
-from stilts.store.integrity import FILES, finished
+from stilts.store.integrity import FILES, Damaged, finished
 
 PHASE_MANIFEST = "phase.json"
 PHASE_KEYS = ("fingerprint", "dev")
@@ -58,7 +58,7 @@ class Store:
 
     @staticmethod
     def is_complete(phase_dir: Path) -> bool:
-        """Whether the phase is marked complete (whether it is whole: `phase_record`)."""
+        """Whether the phase is marked complete (whether it is also undamaged: `whole_phase`)."""
         return (phase_dir / PHASE_MANIFEST).is_file()
 
     def check_writable(self) -> None:
@@ -84,6 +84,14 @@ def phase_record(phase_dir: Path, *, full: bool = False) -> dict[str, Any] | Non
     """The manifest of the whole phase at `phase_dir`; None while it is unfinished. Raises
     `stilts.store.integrity.Damaged` (see `stilts.store.integrity.finished`)."""
     return finished(phase_dir, PHASE_MANIFEST, PHASE_KEYS, full=full)
+
+
+def whole_phase(phase_dir: Path) -> bool:
+    """Whether the phase at `phase_dir` is finished and undamaged (what a run reuses)."""
+    try:
+        return phase_record(phase_dir) is not None
+    except Damaged:
+        return False
 
 
 def model_record(model_dir: Path, *, full: bool = False) -> dict[str, Any] | None:
