@@ -210,6 +210,27 @@ def test_a_read_only_store_is_one_error_line(tmp_path):
     assert list(store.iterdir()) == []
 
 
+def test_a_read_only_store_is_read_but_not_written(demo):
+    """Its finished chain is read back; a grid of it, which would write its study table, is
+    one error line."""
+    for path in [demo.store.root, *demo.store.root.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    root = str(demo.store.root)
+    chain = subprocess.run(
+        [*as_a_user_permissions_bind(), sys.executable, "-m", "stilts", "chain", "mnli", "xnli",
+         "--store", root],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert chain.returncode == 0, chain.stderr
+    grid = subprocess.run(
+        [*as_a_user_permissions_bind(), sys.executable, "-m", "stilts", "grid", "--intermediate",
+         "mnli", "--target", "xnli", "--no-baselines", "--no-plot", "--store", root],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert_user_error(grid, f"cannot write the store {root} (Permission denied)")
+    assert not (demo.store.root / "grids").exists()
+
+
 def test_the_manifests_record_every_published_file(mnli_xnli):
     """What the cheap check and `stilts store verify` compare with: each phase's model files,
     the run's results and predictions, the bundled model's files."""

@@ -95,7 +95,9 @@ def grid_dir(store: Store, plans: Sequence[ChainPlan]) -> Path:
 
 
 def record(store: Store, plans: Sequence[ChainPlan], cells: Sequence[GridCell]) -> Path:
-    """Write the grid's runs (each with its row and column) into its directory; return it."""
+    """Write the grid's runs (each with its row and column) into its directory; return it.
+    (Its runs may all have been read back from a store that cannot be written: said here.)"""
+    store.check_writable()
     out = grid_dir(store, plans)
     listed = [
         {
