@@ -46,6 +46,7 @@ from stilts.store.results import RunStart
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator, Role
 from stilts.tasks.declarative import TaskDeclaration
+from stilts.tasks.hyperparameters import HyperparameterSettings, checked
 from stilts.tasks.task import AnyTask, EncoderTask, Hyperparameters, Task
 
 PREPROCESSING_VERSION = 2
@@ -169,7 +170,8 @@ def plan(config: ChainConfig) -> ChainPlan:
     phases = []
     for phase, phase_tasks in zip(config.phases, tasks, strict=True):
         members = tuple(
-            _member(phase, task, files, preset, config.hyperparameters) for task in phase_tasks
+            _member(phase, task, files, preset, config.hyperparameters.given())
+            for task in phase_tasks
         )
         spec = {
             "start": start,
@@ -333,10 +335,13 @@ def _member(
     shared: dict[str, Any],
 ) -> PhaseTask:
     """One task of `phase`: its resolved hyperparameters and training rows, checked."""
+    given = phase.hyperparameters.given()
     try:
-        hp = task.defaults.updated(preset).updated(shared).updated(phase.hyperparameters)
-    except ValueError as error:
-        raise StiltsError(f"phase {phase.name}: {error}") from None
+        hp = checked(task.defaults.updated(preset).updated(shared).updated(given))
+    except ValidationError as error:  # a plugin's own defaults: what the user gave is checked
+        raise StiltsError(
+            f"task {task.name}'s default hyperparameters: {describe(error, HyperparameterSettings)}"
+        ) from None
     if isinstance(task, EncoderTask):  # it reads no training rows
         return PhaseTask(task, hp)
     training = TrainingData(

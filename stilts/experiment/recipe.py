@@ -47,6 +47,7 @@ from stilts.errors import StiltsError
 from stilts.experiment.config import PHASE_JOIN, ChainConfig, PhaseConfig, Settings, phase_mapping
 from stilts.experiment.grid import BASELINE, GridCell, grid_chains
 from stilts.schema import Strict, describe
+from stilts.tasks.hyperparameters import Seed
 
 FORMAT = 1
 
@@ -60,8 +61,8 @@ class GridSpec(Strict):
 
 class Recipe(Settings):
     stilts: Literal[1]
-    seed: int = 42
-    seeds: list[int] | None = Field(default=None, min_length=1)
+    seed: Seed = 42
+    seeds: list[Seed] | None = Field(default=None, min_length=1)
     """Run the experiment once per seed (instead of `seed`)."""
     phases: list[PhaseConfig] | None = Field(default=None, min_length=1)
     grid: GridSpec | None = None

@@ -22,7 +22,7 @@ from stilts.runtime.encoder import evaluate_encoder
 from stilts.runtime.phase_model import trained_architecture
 from stilts.runtime.predict import Evaluation, evaluate_languages
 from stilts.runtime.provenance import hardware, package_versions
-from stilts.runtime.training import ModelSource, train_phase
+from stilts.runtime.training import ModelSource, position_limit, train_phase
 from stilts.runtime.training_rows import training_rows
 from stilts.store.files import write_json
 from stilts.store.layout import PHASE_MANIFEST
@@ -31,6 +31,7 @@ from stilts.tasks.task import AnyTask, EncoderTask, Task
 
 __all__ = [
     "check_head",
+    "check_lengths",
     "dev_aggregate",
     "hardware",
     "package_versions",
@@ -52,6 +53,20 @@ def start_source(chain: ChainPlan, store: Any, state: PartialState, on_wait: Any
         return ModelSource(model.id, chain.model_revision, model.trust_remote_code)
     with state.main_process_first():
         return ModelSource(str(materialize(store, on_wait)))
+
+
+def check_lengths(chain: ChainPlan, source: ModelSource) -> None:
+    """Refuse a max length beyond the starting model's positions before anything trains: the
+    embedding lookup would fail mid-phase, on the first long row."""
+    limit = position_limit(source)
+    for phase in chain.phases:
+        for member in phase.members:
+            if limit is not None and member.hyperparameters.max_length > limit:
+                raise StiltsError(
+                    f"max_length {member.hyperparameters.max_length} of {member.task.name} is "
+                    f"beyond the {limit} positions of {source.name}; set max_length (--max-length, "
+                    f"or hyperparameters.max_length in a recipe) to {limit} or less"
+                )
 
 
 def phase_model(phase_dir: Path, trust_remote_code: bool) -> ModelSource:

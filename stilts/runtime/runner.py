@@ -116,6 +116,7 @@ class Runner:
         state = engine.process_state()
         on_wait = self._waiting(chain, chain.target)
         source = engine.start_source(chain, self.store, state, on_wait)
+        engine.check_lengths(chain, source)
         target = chain.target.task.bound(chain.data)
         if isinstance(target, Task):
             engine.check_head(target, source)
@@ -145,6 +146,7 @@ class Runner:
         engine.preflight(chain)
         on_wait = self._waiting(chain, chain.phases[0])
         source = start = engine.start_source(chain, self.store, state, on_wait)
+        engine.check_lengths(chain, source)
         records = []
         for phase in chain.trained:
             record, source = self._phase(chain, phase, source, start, state)

@@ -66,6 +66,24 @@ def load_tokenizer(source: ModelSource) -> Any:
         )
 
 
+ABSOLUTE_OFFSET_MODELS = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert")
+"""Model types whose position ids start after the padding index (2 for XLM-R): their last
+two position embeddings are never usable."""
+
+
+def position_limit(source: ModelSource) -> int | None:
+    """The longest sequence `source` can embed; None where its config says no limit."""
+    with model_errors(source):
+        config = AutoConfig.from_pretrained(
+            source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
+        )
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int):
+        return None
+    offset = config.pad_token_id + 1 if config.model_type in ABSOLUTE_OFFSET_MODELS else 0
+    return positions - offset
+
+
 def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedModel]:
     """The config and encoder weights of `source`, whatever head it was saved with."""
     revision, trust_remote_code = source.revision, source.trust_remote_code
