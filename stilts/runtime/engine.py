@@ -27,6 +27,7 @@ from stilts.runtime.training_rows import training_rows
 from stilts.store.files import write_json
 from stilts.store.layout import PHASE_MANIFEST
 from stilts.tasks.data import DataLocator
+from stilts.tasks.heads import MultipleChoice, SequenceClassification
 from stilts.tasks.task import AnyTask, EncoderTask, Task
 
 __all__ = [
@@ -78,10 +79,35 @@ def preflight(chain: ChainPlan) -> None:
     """Load every table the chain will read, so bad data fails before any training."""
     for phase in chain.trained:
         for member in phase.members:
-            training_rows(member.training, member.trained_task, chain.data)
-            member.task.read("dev", member.task.train_language, chain.data)
+            task = member.trained_task
+            _check_label_ids(task, training_rows(member.training, task, chain.data), "train")
+            _check_label_ids(task, task.read("dev", task.train_language, chain.data), "dev")
+    target = chain.target.task
     for language in chain.languages:
-        chain.target.task.read(chain.split, language, chain.data)
+        rows = target.read(chain.split, language, chain.data)
+        if isinstance(target, Task):
+            _check_label_ids(target, rows, f"{chain.split} ({language})")
+
+
+def _check_label_ids(task: Task, rows: Any, role: str) -> None:
+    """Refuse a label id outside the head's classes before it reaches the loss (an index
+    error deep in torch) or the metric (a silently wrong score)."""
+    head = task.head
+    if isinstance(head, SequenceClassification):
+        count = len(head.labels)
+    elif isinstance(head, MultipleChoice):
+        count = head.num_choices
+    else:  # the other heads check their labels as they map them
+        return
+    if "label" not in rows.column_names:
+        return
+    labels = rows["label"]
+    bad = next((i for i, label in enumerate(labels) if not 0 <= label < count), None)
+    if bad is not None:
+        raise StiltsError(
+            f"{task.name} {role} rows: label {labels[bad]} in row {bad} is outside the "
+            f"{count} classes of its head (ids 0-{count - 1}); fix the copy's label column"
+        )
 
 
 def train(
