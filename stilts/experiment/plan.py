@@ -18,6 +18,7 @@ of a hub model or declared dataset to its commit (`stilts.experiment.revisions`)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -258,6 +259,8 @@ def locator(config: ChainConfig) -> DataLocator:
     root = Path(choice).expanduser()
     if not root.is_dir():
         raise StiltsError(f"--data {choice!r} is neither 'sample', 'hub' nor an existing directory")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise StiltsError(f"--data {choice!r} cannot be read (permission denied); check its mode")
     return DataLocator(root.resolve())
 
 
@@ -398,7 +401,24 @@ def _start_identity(config: ChainConfig) -> dict[str, Any]:
             f"--model {model.id!r} is a directory without config.json; pass a directory "
             "written by save_pretrained or `hf download`"
         )
+    if local.is_dir() and not model.trust_remote_code:
+        _check_no_custom_code(local / "config.json")
     return model_identity(model.id, model.revision)
+
+
+def _check_no_custom_code(config: Path) -> None:
+    """Refuse a model whose config names its own code (``auto_map``) unless the user trusts
+    it: transformers would refuse it deep in loading, or, trusted, run it."""
+    try:
+        auto_map = read_json(config).get("auto_map")
+    except (ValueError, AttributeError):
+        raise StiltsError(f"{config} is not a JSON config; pass a model directory") from None
+    if auto_map:
+        raise StiltsError(
+            f"{config} names custom code ({', '.join(sorted(auto_map))} in auto_map), which "
+            "stilts runs only when told: pass --trust-remote-code (in a recipe: "
+            "model.trust_remote_code: true) if you trust its author"
+        )
 
 
 def _check_evaluation(config: ChainConfig, target: AnyTask) -> None:

@@ -314,6 +314,12 @@ def model_errors(source: ModelSource) -> Iterator[None]:
     except (OSError, ValueError) as error:
         text = str(error).strip()
         first_line = text.splitlines()[0] if text else type(error).__name__
+        if "trust_remote_code" in text and not source.trust_remote_code:
+            raise StiltsError(
+                f"model {source.name!r} needs its own code to load, which stilts runs only "
+                "when told: pass --trust-remote-code (in a recipe: model.trust_remote_code: "
+                "true) if you trust its author"
+            ) from None
         raise StiltsError(
             f"cannot load model {source.name!r}: {first_line} — without hub access, pass a "
             f"local copy: --model DIR (`hf download {source.name} --local-dir DIR` on a "
