@@ -272,3 +272,20 @@ def test_an_unreadable_data_directory_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
     with pytest.raises(StiltsError, match="cannot be read \\(permission denied\\)"):
         plan(ChainConfig(phases=["mnli", "xnli"], data=str(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["chain"], "Missing argument 'tasks'. (see `stilts chain --help`)"),
+        (["chian", "mnli"], "No such command 'chian'. Did you mean 'chain'?"),
+        (["chain", "mnli", "xnli", "--bogus"], "No such option: --bogus"),
+        (["grid", "--intermediate", "mnli", "--target", "xnli", "--seeds", "0"],
+         "Invalid value for '--seeds'"),
+        (["chain", "mnli", "xnli", "--epochs", "two"], "Invalid value for '--epochs'"),
+    ],
+)  # fmt: skip
+def test_a_wrong_option_or_argument_is_one_error_line(arguments, says):
+    done = stilts_cli(*arguments)
+    assert_user_error(done, says)
+    assert len(done.stderr.strip().splitlines()) == 1

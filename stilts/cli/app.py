@@ -74,6 +74,11 @@ def report_error(error: BaseException, *, bug: bool = False) -> None:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+def report_usage(message: str) -> None:
+    """A wrong option or argument, as one error line."""
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def say(message: str) -> None:
     """One line of what stilts is doing, dimmed."""
     console.print(f"[dim]·[/] {escape(message)}", highlight=False)
