@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import PartialState
+from transformers import PretrainedConfig, XLMRobertaConfig
 
 from stilts import __version__
 from stilts.errors import StiltsError
@@ -22,7 +23,8 @@ from stilts.runtime.encoder import evaluate_encoder
 from stilts.runtime.phase_model import trained_architecture
 from stilts.runtime.predict import Evaluation, evaluate_languages
 from stilts.runtime.provenance import hardware, package_versions
-from stilts.runtime.training import ModelSource, position_limit, train_phase
+from stilts.runtime.tiny_model import TINY_CONFIG
+from stilts.runtime.training import ModelSource, model_config, position_limit, train_phase
 from stilts.runtime.training_rows import training_rows
 from stilts.store.files import write_json
 from stilts.store.layout import PHASE_MANIFEST
@@ -56,16 +58,22 @@ def start_source(chain: ChainPlan, store: Any, state: PartialState, on_wait: Any
         return ModelSource(str(materialize(store, on_wait)))
 
 
-def check_lengths(chain: ChainPlan, source: ModelSource) -> None:
-    """Refuse a max length beyond the starting model's positions before anything trains: the
-    embedding lookup would fail mid-phase, on the first long row."""
-    limit = position_limit(source)
+def check_lengths(chain: ChainPlan) -> None:
+    """Refuse a max length beyond the starting model's positions before anything is built or
+    trained: the embedding lookup would fail mid-phase, on the first long row. The bundled
+    model's config is known before it is built."""
+    model = chain.config.model
+    if chain.config.bundled:
+        config: PretrainedConfig = XLMRobertaConfig(**TINY_CONFIG)
+    else:
+        config = model_config(ModelSource(model.id, model.revision, model.trust_remote_code))
+    limit = position_limit(config)
     for phase in chain.phases:
         for member in phase.members:
             if limit is not None and member.hyperparameters.max_length > limit:
                 raise StiltsError(
                     f"max_length {member.hyperparameters.max_length} of {member.task.name} is "
-                    f"beyond the {limit} positions of {source.name}; set max_length (--max-length, "
+                    f"beyond the {limit} positions of {model.id}; set max_length (--max-length, "
                     f"or hyperparameters.max_length in a recipe) to {limit} or less"
                 )
 

@@ -115,8 +115,8 @@ class Runner:
         started = time.perf_counter()
         state = engine.process_state()
         on_wait = self._waiting(chain, chain.target)
+        engine.check_lengths(chain)
         source = engine.start_source(chain, self.store, state, on_wait)
-        engine.check_lengths(chain, source)
         target = chain.target.task.bound(chain.data)
         if isinstance(target, Task):
             engine.check_head(target, source)
@@ -144,9 +144,9 @@ class Runner:
         if state.is_main_process:  # a rerun run (--force) is unfinished until it is rewritten
             (self.run_dir(chain) / RUN_MANIFEST).unlink(missing_ok=True)
         engine.preflight(chain)
+        engine.check_lengths(chain)
         on_wait = self._waiting(chain, chain.phases[0])
         source = start = engine.start_source(chain, self.store, state, on_wait)
-        engine.check_lengths(chain, source)
         records = []
         for phase in chain.trained:
             record, source = self._phase(chain, phase, source, start, state)

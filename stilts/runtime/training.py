@@ -71,12 +71,16 @@ ABSOLUTE_OFFSET_MODELS = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert
 two position embeddings are never usable."""
 
 
-def position_limit(source: ModelSource) -> int | None:
-    """The longest sequence `source` can embed; None where its config says no limit."""
+def model_config(source: ModelSource) -> PretrainedConfig:
+    """`source`'s config alone (a small file: no weights are read)."""
     with model_errors(source):
-        config = AutoConfig.from_pretrained(
+        return AutoConfig.from_pretrained(
             source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
         )
+
+
+def position_limit(config: PretrainedConfig) -> int | None:
+    """The longest sequence a model of `config` can embed; None where it says no limit."""
     positions = getattr(config, "max_position_embeddings", None)
     if not isinstance(positions, int):
         return None
