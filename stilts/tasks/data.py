@@ -145,9 +145,16 @@ class DataLocator:
         return sorted((self.root / source.repo).glob(pattern))
 
     def load(
-        self, source: HubSource, split: str, *, columns: Iterable[str] = ()
+        self,
+        source: HubSource,
+        split: str,
+        *,
+        columns: Iterable[str] = (),
+        optional: Iterable[str] = (),
     ) -> datasets.Dataset:
-        """The table `split` of `source`, checked to have `columns`."""
+        """The table `split` of `source`, checked to have `columns`, each without an empty
+        (null) cell but those in `optional` (a label left empty marks an unlabelled row)."""
+        columns, optional = tuple(columns), set(optional)
         key = (source, split)
         if key not in self._tables:
             self._tables[key] = self._read(source, split)
@@ -160,7 +167,8 @@ class DataLocator:
                 f"point --data at a copy in the schema of {source.repo}"
             )
         for column in columns:
-            _check_no_nulls(table, column, f"{self.where(source)} split '{split}'")
+            if column not in optional:
+                _check_no_nulls(table, column, f"{self.where(source)} split '{split}'")
         return table
 
     def local_files(self, source: HubSource, splits: Iterable[str], *, what: str) -> list[Path]:

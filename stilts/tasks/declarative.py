@@ -318,7 +318,7 @@ class TaskDeclaration(Strict):
         self, data: DataLocator, source: HubSource, split: str, where: str
     ) -> datasets.Dataset:
         text, label = self.column("text"), self.column("label")
-        table = data.load(source, split, columns=(*text, label))
+        table = data.load(source, split, columns=(*text, label), optional=(label,))
         ids = self._label_ids(table[label], _class_names(table.features[label]), where)
         table = table.select_columns(list(text)).add_column("label", ids)
         return table.filter(lambda got: [i >= 0 for i in got], input_columns="label", batched=True)
@@ -352,7 +352,8 @@ class TaskDeclaration(Strict):
         context, choices = self.column("context"), self.column("choices")
         label = self.column("label")
         columns = (*dict.fromkeys((*context, *choices, label)),)
-        names = _class_names(data.load(source, split, columns=columns).features[label])
+        table = data.load(source, split, columns=columns, optional=(label,))
+        names = _class_names(table.features[label])
 
         def row(values: dict[str, Any]) -> tuple[str, list[str], int]:
             listed = values[choices[0]] if len(choices) == 1 else [values[c] for c in choices]
@@ -361,7 +362,7 @@ class TaskDeclaration(Strict):
             ids = self._label_ids([values[label]], names, where)
             return " ".join(values[c] for c in context), list(listed), ids[0]
 
-        return choice_rows(data, source, split, columns, row)
+        return choice_rows(data, source, split, columns, row, optional=(label,))
 
     def _questions(
         self, data: DataLocator, source: HubSource, split: str, where: str
