@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import MOCK_SUITE, XLMR_COMMIT, stilts_cli
 
+from stilts import StiltsError
 from stilts.experiment.bundled import SAMPLE_DATA
 from stilts.tasks.data import DataLocator
 from stilts.tasks.plugins.nli import GLUE_MNLI, XTREME_XNLI
@@ -198,3 +200,92 @@ def test_score_names_an_unknown_task_folder(suite: Path):
     assert_score_error(
         suite, suite / "predictions" / "xnil", "not a task folder (did you mean 'xnli'?)"
     )
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_error_stilts_did_not_foresee_is_one_line_calling_itself_a_bug(monkeypatch, debug):
+    """The last guard: whatever escapes a command is reported as a bug in one line (exit 1),
+    with its traceback only under --debug, never as a traceback the user must read."""
+    from typer.testing import CliRunner
+
+    from stilts.cli import app, running
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the loader fell over\nsecond line")
+
+    monkeypatch.setattr(running, "chain_recipe", broken)
+    monkeypatch.setenv("STILTS_DEBUG", "0")  # restored after the test, which --debug sets
+    options = ["--debug"] if debug else []
+    result = CliRunner().invoke(app, [*options, "chain", "mnli", "xnli"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: RuntimeError: the loader fell over")
+    if debug:
+        assert "Traceback" in result.stderr
+    else:
+        assert len(lines) == 1 and "this is a bug in stilts" in lines[0]
+        assert "stilts --debug" in lines[0]
+
+
+def test_a_recipe_that_is_not_utf8_is_one_line(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_bytes(b"stilts: 1\nphases: [mnli, xnli]\n# \xff\xfe\n")
+    assert_user_error(stilts_cli("run", str(recipe)), "is not UTF-8 text (byte 33)")
+
+
+def test_a_set_value_that_is_not_yaml_is_one_line(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("stilts: 1\nphases: [mnli, xnli]\n")
+    done = stilts_cli("run", str(recipe), "--set", "seed=[1,", "--store", str(tmp_path / "s"))
+    assert_user_error(done, "--set 'seed=[1,': the value is not YAML")
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("--intermediate", ""), ("--target", ",")])
+def test_a_grid_without_rows_or_columns_is_refused(tmp_path, option, value):
+    given = {"--intermediate": "mnli", "--target": "xnli", option: value}
+    options = [part for pair in given.items() for part in pair]
+    done = stilts_cli("grid", *options, "--store", str(tmp_path))
+    assert_user_error(done, f"{option} names no task")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_model_naming_custom_code_needs_trust_remote_code(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    config = {"model_type": "xlm-roberta", "auto_map": {"AutoModel": "modeling_x.XModel"}}
+    (model / "config.json").write_text(json.dumps(config))
+    store = tmp_path / "store"
+    done = stilts_cli("chain", "mnli", "xnli", "--model", str(model), "--store", str(store))
+    assert_user_error(done, "names custom code (AutoModel in auto_map)", "--trust-remote-code")
+    assert not store.exists()
+
+
+def test_an_unreadable_data_directory_is_one_line(tmp_path, monkeypatch):
+    """Tests run as root here, which reads any directory: the permission is denied through
+    `os.access`, which is what planning asks."""
+    import os
+
+    from stilts.experiment.config import ChainConfig
+    from stilts.experiment.plan import plan
+
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(StiltsError, match="cannot be read \\(permission denied\\)"):
+        plan(ChainConfig(phases=["mnli", "xnli"], data=str(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["chain"], "Missing argument 'tasks'. (see `"),
+        (["chian", "mnli"], "No such command 'chian'. Did you mean 'chain'?"),
+        (["chain", "mnli", "xnli", "--bogus"], "No such option: --bogus"),
+        (["grid", "--intermediate", "mnli", "--target", "xnli", "--seeds", "0"],
+         "Invalid value for '--seeds'"),
+        (["chain", "mnli", "xnli", "--epochs", "two"], "Invalid value for '--epochs'"),
+    ],
+)  # fmt: skip
+def test_a_wrong_option_or_argument_is_one_error_line(arguments, says):
+    done = stilts_cli(*arguments)
+    assert_user_error(done, says)
+    assert len(done.stderr.strip().splitlines()) == 1

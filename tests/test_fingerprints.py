@@ -51,20 +51,20 @@ CHAINS = {
 }  # fmt: skip
 PINNED = {
     "demo": (["6aa86ed1a8bf", "8ef6c0f19607"], "a53ea5630087"),
-    "hub": (["cc12af09e9a1", "c79767bc47d2"], "8a7474e5612f"),
-    "lora_stack": (["d2c9ff31d673", "794f70301fa1"], "192e79c044a0"),
-    "multitask_temperature": (["5a58031da45c", "8f90ba537bef"], "0f7680767dca"),
-    "translate_groups": (["bff4026725b5", "41fee3888582", "c669bf1a7339"], "f76d0c848651"),
-    "phase_hp_languages": (["4000b755e571", "b5e444bf5231"], "86abdb1ad1b9"),
-    "retrieval": (["cc12af09e9a1", "14a874a1f515"], "04c4c9abcd61"),
+    "hub": (["24943099206c", "82908e8af7e2"], "0db041fb5f7a"),
+    "lora_stack": (["15b8326e009a", "338718384c65"], "50add30b07f4"),
+    "multitask_temperature": (["f7273c7af56d", "e31247b48d53"], "36699c5c0633"),
+    "translate_groups": (["528d5513a1c6", "0bc4690a2bff", "9b85a8105d11"], "987b9f502195"),
+    "phase_hp_languages": (["99ec7fa55dd1", "b1b0556a6166"], "ee649784b959"),
+    "retrieval": (["24943099206c", "b1a39880b7d8"], "722d3ea13fdb"),
 }
 """Each chain's phase fingerprints and run fingerprint (their first 12 hex digits, as store
 directories name them), as stilts 0.2 plans them."""
 RECIPES = {
-    "recipes/study/grid.yaml": (99, "f6f901ce7ae887ee"),
-    "recipes/study/multitask.yaml": (10, "7f47ebd07e1e550c"),
-    "recipes/study/translated.yaml": (10, "5caa611f988af5d3"),
-    "recipes/study/mlm.yaml": (90, "89d19a7fedee257c"),
+    "recipes/study/grid.yaml": (99, "bed20d9f641f74df"),
+    "recipes/study/multitask.yaml": (10, "0f7df6817651ea11"),
+    "recipes/study/translated.yaml": (10, "38a0c0f663c83ae2"),
+    "recipes/study/mlm.yaml": (90, "03209394c68f8e44"),
 }
 """Each study recipe's distinct phases: how many, and a hash of their sorted fingerprints."""
 

@@ -243,7 +243,7 @@ def test_variants_of_one_task_are_rows_of_their_own_with_their_own_settings():
     cells = grid_chains({}, phases(small, german), phases("xnli"), [1])
     assert [c.row for c in cells] == ["none", "mnli-1k", "mnli-de"]
     first = cells[1].config.phases[0]
-    assert first.hyperparameters == {"max_train_examples": 1000}
+    assert first.hyperparameters.given() == {"max_train_examples": 1000}
     assert first.translate == {} and first.adapter is None
     second = cells[2].config.phases[0]
     assert second.translate == {"mnli": ["de"]} and second.adapter.short() == "lora"

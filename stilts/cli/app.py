@@ -32,24 +32,51 @@ DEBUG = "STILTS_DEBUG"
 """Environment variable: when set (to anything but 0), errors come with their tracebacks."""
 
 
+BUG = 1
+"""Exit code of an error stilts did not foresee; a user's bad input exits with 2."""
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Report a StiltsError as one line on stderr and exit with code 2; under --debug, with
-    the traceback of what caused it (a plugin's own import error, say)."""
+    the traceback of what caused it (a plugin's own import error, say).
+
+    Any other exception that gets this far is a bug: stilts owes its user a clear message for
+    every bad input, and a 150-line torch traceback is not one. It is reported as one line that
+    says so (exit code 1), and in full under --debug, for the bug report.
+    """
     try:
         yield
     except StiltsError as error:
         report_error(error)
         raise typer.Exit(2) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as error:  # the last guard: every other error is a bug
+        report_error(error, bug=True)
+        raise typer.Exit(BUG) from None
 
 
-def report_error(error: StiltsError) -> None:
+def report_error(error: BaseException, *, bug: bool = False) -> None:
     """The error's one line on stderr, after its traceback (and its cause's) under --debug."""
-    if os.environ.get(DEBUG, "0") != "0":
+    debugging = os.environ.get(DEBUG, "0") != "0"
+    if debugging:
         from rich.traceback import Traceback  # not at start-up: it costs a tenth of --help
 
         errors.print(Traceback.from_exception(type(error), error, error.__traceback__))
-    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    message = f"{type(error).__name__}: {text}" if bug else str(error)
+    if bug and not debugging:
+        message += (
+            " — this is a bug in stilts (or in a plugin it ran), not your input's fault; "
+            f"please report it with what `stilts --debug …` (or {DEBUG}=1) prints"
+        )
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def report_usage(message: str) -> None:
+    """A wrong option or argument, as one error line."""
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def say(message: str) -> None:

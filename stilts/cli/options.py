@@ -33,7 +33,7 @@ Layer = Annotated[
     typer.Option(help="Retrieval: hidden layer to pool (default: 14/24 of the depth)."),
 ]
 PerDevice = Annotated[
-    int | None, typer.Option(help="Lower it to fit memory; accumulation keeps the batch.")
+    int | None, typer.Option(min=1, help="Lower it to fit memory; accumulation keeps the batch.")
 ]
 Translate = Annotated[
     list[str] | None,

@@ -41,7 +41,14 @@ def chain_recipe(tasks: list[str], options: dict[str, Any]) -> Recipe:
 def grid_recipe(options: dict[str, Any]) -> Recipe:
     """The recipe of `stilts grid [options]`."""
     per_phase = _phase_options(options)
-    rows, columns = per_phase.phases(names(options["intermediate"]), names(options["target"]))
+    intermediate, target = names(options["intermediate"]), names(options["target"])
+    for option, given in (("--intermediate", intermediate), ("--target", target)):
+        if not given:
+            raise StiltsError(
+                f"{option} names no task; give one or more, comma-separated (a target alone: "
+                "stilts chain TARGET)"
+            )
+    rows, columns = per_phase.phases(intermediate, target)
     per_phase.check_intermediates(len(rows), columns[0].name if columns else "")
     grid = {"intermediate": rows, "target": columns, "baselines": options["baselines"]}
     seeds = [options["seed"] + offset for offset in range(options["seeds"])]

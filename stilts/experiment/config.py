@@ -21,6 +21,7 @@ from stilts.experiment import bundled
 from stilts.experiment.specs import STUDY_SELECTION, Adapter, DevAggregate, Sampler, Selection
 from stilts.schema import Strict
 from stilts.tasks.declarative import NAME, TaskDeclaration
+from stilts.tasks.hyperparameters import HyperparameterSettings, Seed
 
 PHASE_JOIN = "+"
 """Joins the tasks of one multi-task phase: `stilts chain mnli+squad xnli`."""
@@ -53,7 +54,7 @@ class PhaseConfig(Strict):
     """Task -> the languages of the translated data it trains on (its own: original rows)."""
     groups: dict[str, list[str]] = Field(default_factory=dict)
     """Task -> the named groups of its training rows it trains on (`Task.groups`)."""
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    hyperparameters: HyperparameterSettings = HyperparameterSettings()
     """This phase's hyperparameters, over the chain's and each task's defaults."""
 
     @model_validator(mode="before")
@@ -136,7 +137,7 @@ class Settings(Strict):
     model: ModelSpec = ModelSpec(id=bundled.MODEL)
     data: str | None = None
     """'sample', 'hub', or a local mirror directory; None: sample for the bundled model."""
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    hyperparameters: HyperparameterSettings = HyperparameterSettings()
     """Hyperparameters of every phase (over each task's defaults; a phase's own win)."""
     evaluation: EvaluationSpec = EvaluationSpec()
     dev_aggregate: DevAggregate = DevAggregate()
@@ -169,7 +170,7 @@ class ChainConfig(Settings):
     """One chain: phases in training order (the last one is evaluated zero-shot) and a seed."""
 
     phases: list[PhaseConfig] = Field(min_length=1)
-    seed: int = 42
+    seed: Seed = 42
 
     @model_validator(mode="after")
     def _a_single_target(self) -> Self:

@@ -18,6 +18,7 @@ of a hub model or declared dataset to its commit (`stilts.experiment.revisions`)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,6 +47,7 @@ from stilts.store.results import RunStart
 from stilts.tasks import registry
 from stilts.tasks.data import DataLocator, Role
 from stilts.tasks.declarative import TaskDeclaration
+from stilts.tasks.hyperparameters import HyperparameterSettings, checked
 from stilts.tasks.task import AnyTask, EncoderTask, Hyperparameters, Task
 
 PREPROCESSING_VERSION = 2
@@ -169,7 +171,8 @@ def plan(config: ChainConfig) -> ChainPlan:
     phases = []
     for phase, phase_tasks in zip(config.phases, tasks, strict=True):
         members = tuple(
-            _member(phase, task, files, preset, config.hyperparameters) for task in phase_tasks
+            _member(phase, task, files, preset, config.hyperparameters.given())
+            for task in phase_tasks
         )
         spec = {
             "start": start,
@@ -256,6 +259,8 @@ def locator(config: ChainConfig) -> DataLocator:
     root = Path(choice).expanduser()
     if not root.is_dir():
         raise StiltsError(f"--data {choice!r} is neither 'sample', 'hub' nor an existing directory")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise StiltsError(f"--data {choice!r} cannot be read (permission denied); check its mode")
     return DataLocator(root.resolve())
 
 
@@ -333,10 +338,13 @@ def _member(
     shared: dict[str, Any],
 ) -> PhaseTask:
     """One task of `phase`: its resolved hyperparameters and training rows, checked."""
+    given = phase.hyperparameters.given()
     try:
-        hp = task.defaults.updated(preset).updated(shared).updated(phase.hyperparameters)
-    except ValueError as error:
-        raise StiltsError(f"phase {phase.name}: {error}") from None
+        hp = checked(task.defaults.updated(preset).updated(shared).updated(given))
+    except ValidationError as error:  # a plugin's own defaults: what the user gave is checked
+        raise StiltsError(
+            f"task {task.name}'s default hyperparameters: {describe(error, HyperparameterSettings)}"
+        ) from None
     if isinstance(task, EncoderTask):  # it reads no training rows
         return PhaseTask(task, hp)
     training = TrainingData(
@@ -393,7 +401,24 @@ def _start_identity(config: ChainConfig) -> dict[str, Any]:
             f"--model {model.id!r} is a directory without config.json; pass a directory "
             "written by save_pretrained or `hf download`"
         )
+    if local.is_dir() and not model.trust_remote_code:
+        _check_no_custom_code(local / "config.json")
     return model_identity(model.id, model.revision)
+
+
+def _check_no_custom_code(config: Path) -> None:
+    """Refuse a model whose config names its own code (``auto_map``) unless the user trusts
+    it: transformers would refuse it deep in loading, or, trusted, run it."""
+    try:
+        auto_map = read_json(config).get("auto_map")
+    except (ValueError, AttributeError):
+        raise StiltsError(f"{config} is not a JSON config; pass a model directory") from None
+    if auto_map:
+        raise StiltsError(
+            f"{config} names custom code ({', '.join(sorted(auto_map))} in auto_map), which "
+            "stilts runs only when told: pass --trust-remote-code (in a recipe: "
+            "model.trust_remote_code: true) if you trust its author"
+        )
 
 
 def _check_evaluation(config: ChainConfig, target: AnyTask) -> None:

@@ -47,6 +47,7 @@ from stilts.errors import StiltsError
 from stilts.experiment.config import PHASE_JOIN, ChainConfig, PhaseConfig, Settings, phase_mapping
 from stilts.experiment.grid import BASELINE, GridCell, grid_chains
 from stilts.schema import Strict, describe
+from stilts.tasks.hyperparameters import Seed
 
 FORMAT = 1
 
@@ -60,8 +61,8 @@ class GridSpec(Strict):
 
 class Recipe(Settings):
     stilts: Literal[1]
-    seed: int = 42
-    seeds: list[int] | None = Field(default=None, min_length=1)
+    seed: Seed = 42
+    seeds: list[Seed] | None = Field(default=None, min_length=1)
     """Run the experiment once per seed (instead of `seed`)."""
     phases: list[PhaseConfig] | None = Field(default=None, min_length=1)
     grid: GridSpec | None = None
@@ -139,6 +140,10 @@ def load_recipe(path: Path, settings: Sequence[str] = ()) -> Recipe:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise StiltsError(f"cannot read recipe {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise StiltsError(
+            f"recipe {path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
@@ -201,7 +206,14 @@ def _apply_setting(data: dict[str, Any], setting: str) -> None:
             raise StiltsError(
                 f"--set {setting!r}: {'.'.join(keys[: depth + 1])} is not in the recipe"
             ) from None
-    value = yaml.safe_load(text)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or "not YAML"
+        raise StiltsError(
+            f"--set {setting!r}: the value is not YAML ({problem}); quote text, e.g. "
+            f"{path}='\"…\"', or write a list as [a, b]"
+        ) from None
     if isinstance(node, list):
         try:
             node[int(keys[-1])] = value

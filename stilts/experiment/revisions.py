@@ -45,6 +45,7 @@ def hub_commit(repo: str, revision: str | None, repo_type: RepoType, fix: str) -
     if is_commit(ref):
         return ref
     from huggingface_hub import constants
+    from huggingface_hub.errors import HFValidationError
 
     why = "the hub is not asked (HF_HUB_OFFLINE is set)"
     if not constants.HF_HUB_OFFLINE:
@@ -52,7 +53,10 @@ def hub_commit(repo: str, revision: str | None, repo_type: RepoType, fix: str) -
         if commit is not None:
             return commit
     cache = Path(constants.HF_HUB_CACHE)
-    cached = cached_commit(cache, repo, ref, repo_type)
+    try:
+        cached = cached_commit(cache, repo, ref, repo_type)
+    except HFValidationError:  # a path that is not there, say
+        raise StiltsError(f"{repo!r} is neither a local directory nor a hub id; {fix}") from None
     if cached is None:
         raise StiltsError(
             f"cannot pin {repo_type} {repo!r} at {ref!r} to a commit: {why}, and the hub cache "

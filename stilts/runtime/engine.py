@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import PartialState
+from transformers import PretrainedConfig, XLMRobertaConfig
 
 from stilts import __version__
 from stilts.errors import StiltsError
@@ -23,16 +24,19 @@ from stilts.runtime.encoder import evaluate_encoder
 from stilts.runtime.phase_model import trained_architecture
 from stilts.runtime.predict import Evaluation, evaluate_languages
 from stilts.runtime.provenance import hardware, package_versions
-from stilts.runtime.training import ModelSource, train_phase
+from stilts.runtime.tiny_model import TINY_CONFIG
+from stilts.runtime.training import ModelSource, model_config, position_limit, train_phase
 from stilts.runtime.training_rows import training_rows
 from stilts.store.files import write_json
 from stilts.store.integrity import FILES, files_under, recorded
 from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.tasks.data import DataLocator
+from stilts.tasks.heads import MultipleChoice, SequenceClassification
 from stilts.tasks.task import AnyTask, EncoderTask, Task
 
 __all__ = [
     "check_head",
+    "check_lengths",
     "dev_aggregate",
     "hardware",
     "package_versions",
@@ -62,6 +66,26 @@ def start_source(
         return ModelSource(str(materialize(store, on_wait, on_damaged)))
 
 
+def check_lengths(chain: ChainPlan) -> None:
+    """Refuse a max length beyond the starting model's positions before anything is built or
+    trained: the embedding lookup would fail mid-phase, on the first long row. The bundled
+    model's config is known before it is built."""
+    model = chain.config.model
+    if chain.config.bundled:
+        config: PretrainedConfig = XLMRobertaConfig(**TINY_CONFIG)
+    else:
+        config = model_config(ModelSource(model.id, model.revision, model.trust_remote_code))
+    limit = position_limit(config)
+    for phase in chain.phases:
+        for member in phase.members:
+            if limit is not None and member.hyperparameters.max_length > limit:
+                raise StiltsError(
+                    f"max_length {member.hyperparameters.max_length} of {member.task.name} is "
+                    f"beyond the {limit} positions of {model.id}; set max_length (--max-length, "
+                    f"or hyperparameters.max_length in a recipe) to {limit} or less"
+                )
+
+
 def phase_model(phase_dir: Path, trust_remote_code: bool) -> ModelSource:
     """A finished phase's model, as the next phase starts from it."""
     return ModelSource(str(phase_dir / "model"), trust_remote_code=trust_remote_code)
@@ -71,10 +95,35 @@ def preflight(chain: ChainPlan) -> None:
     """Load every table the chain will read, so bad data fails before any training."""
     for phase in chain.trained:
         for member in phase.members:
-            training_rows(member.training, member.trained_task, chain.data)
-            member.task.read("dev", member.task.train_language, chain.data)
+            task = member.trained_task
+            _check_label_ids(task, training_rows(member.training, task, chain.data), "train")
+            _check_label_ids(task, task.read("dev", task.train_language, chain.data), "dev")
+    target = chain.target.task
     for language in chain.languages:
-        chain.target.task.read(chain.split, language, chain.data)
+        rows = target.read(chain.split, language, chain.data)
+        if isinstance(target, Task):
+            _check_label_ids(target, rows, f"{chain.split} ({language})")
+
+
+def _check_label_ids(task: Task, rows: Any, role: str) -> None:
+    """Refuse a label id outside the head's classes before it reaches the loss (an index
+    error deep in torch) or the metric (a silently wrong score)."""
+    head = task.head
+    if isinstance(head, SequenceClassification):
+        count = len(head.labels)
+    elif isinstance(head, MultipleChoice):
+        count = head.num_choices
+    else:  # the other heads check their labels as they map them
+        return
+    if "label" not in rows.column_names:
+        return
+    labels = rows["label"]
+    bad = next((i for i, label in enumerate(labels) if not 0 <= label < count), None)
+    if bad is not None:
+        raise StiltsError(
+            f"{task.name} {role} rows: label {labels[bad]} in row {bad} is outside the "
+            f"{count} classes of its head (ids 0-{count - 1}); fix the copy's label column"
+        )
 
 
 def train(

@@ -67,6 +67,28 @@ def load_tokenizer(source: ModelSource) -> Any:
         )
 
 
+ABSOLUTE_OFFSET_MODELS = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert")
+"""Model types whose position ids start after the padding index (2 for XLM-R): their last
+two position embeddings are never usable."""
+
+
+def model_config(source: ModelSource) -> PretrainedConfig:
+    """`source`'s config alone (a small file: no weights are read)."""
+    with model_errors(source):
+        return AutoConfig.from_pretrained(
+            source.name, revision=source.revision, trust_remote_code=source.trust_remote_code
+        )
+
+
+def position_limit(config: PretrainedConfig) -> int | None:
+    """The longest sequence a model of `config` can embed; None where it says no limit."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int):
+        return None
+    offset = config.pad_token_id + 1 if config.model_type in ABSOLUTE_OFFSET_MODELS else 0
+    return positions - offset
+
+
 def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedModel]:
     """The config and encoder weights of `source`, whatever head it was saved with."""
     revision, trust_remote_code = source.revision, source.trust_remote_code
@@ -314,6 +336,12 @@ def model_errors(source: ModelSource) -> Iterator[None]:
     except (OSError, ValueError) as error:
         text = str(error).strip()
         first_line = text.splitlines()[0] if text else type(error).__name__
+        if "trust_remote_code" in text and not source.trust_remote_code:
+            raise StiltsError(
+                f"model {source.name!r} needs its own code to load, which stilts runs only "
+                "when told: pass --trust-remote-code (in a recipe: model.trust_remote_code: "
+                "true) if you trust its author"
+            ) from None
         raise StiltsError(
             f"cannot load model {source.name!r}: {first_line} — without hub access, pass a "
             f"local copy: --model DIR (`hf download {source.name} --local-dir DIR` on a "

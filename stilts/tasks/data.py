@@ -145,9 +145,16 @@ class DataLocator:
         return sorted((self.root / source.repo).glob(pattern))
 
     def load(
-        self, source: HubSource, split: str, *, columns: Iterable[str] = ()
+        self,
+        source: HubSource,
+        split: str,
+        *,
+        columns: Iterable[str] = (),
+        optional: Iterable[str] = (),
     ) -> datasets.Dataset:
-        """The table `split` of `source`, checked to have `columns`."""
+        """The table `split` of `source`, checked to have `columns`, each without an empty
+        (null) cell but those in `optional` (a label left empty marks an unlabelled row)."""
+        columns, optional = tuple(columns), set(optional)
         key = (source, split)
         if key not in self._tables:
             self._tables[key] = self._read(source, split)
@@ -159,6 +166,9 @@ class DataLocator:
                 f"{', '.join(repr(c) for c in missing)} (it has {', '.join(table.column_names)}); "
                 f"point --data at a copy in the schema of {source.repo}"
             )
+        for column in columns:
+            if column not in optional:
+                _check_no_nulls(table, column, f"{self.where(source)} split '{split}'")
         return table
 
     def local_files(self, source: HubSource, splits: Iterable[str], *, what: str) -> list[Path]:
@@ -208,11 +218,14 @@ class DataLocator:
                     f"no local copy of {source.repo} under {self.root} (expected {local}); "
                     f"fetch it on a machine with hub access: {source.download_hint(self.root)}"
                 )
-            if not any(local.glob(pattern)):
+            found = sorted(local.glob(pattern))
+            if not found:
                 raise StiltsError(
                     f"{local} has no files matching '{pattern}' (split '{split}' of "
                     f"{source.repo}); fetch them with: {source.download_hint(self.root)}"
                 )
+            for path in found:
+                _check_parquet(path, source.download_hint(self.root))
             files = str(local / pattern)
         try:
             table = datasets.load_dataset("parquet", data_files={split: files}, split=split)
@@ -227,6 +240,17 @@ class DataLocator:
                 f"{self.where(source)} has no files matching '{pattern}' (split '{split}'); "
                 "check the repo, revision and file pattern of this source"
             ) from None
+        except datasets.exceptions.DatasetGenerationError as error:  # files that disagree
+            cause = _first_line(error.__cause__ or error)
+            raise StiltsError(
+                f"{self.where(source)} split '{split}' ({pattern}) cannot be read as one table: "
+                f"{cause}; every file of a split must share one schema"
+            ) from None
+        if table.num_rows == 0:
+            raise StiltsError(
+                f"{self.where(source)} split '{split}' ({pattern}) holds no rows; fetch it "
+                f"again: {source.download_hint(self.root or 'DIR')}"
+            )
         self._records[(source, split)] = {
             "repo": source.repo,
             "revision": source.revision,
@@ -236,6 +260,43 @@ class DataLocator:
             "sha256": sha256_files(Path(f["filename"]) for f in table.cache_files),
         }
         return table
+
+
+def _check_parquet(path: Path, hint: str) -> None:
+    """Refuse a file that is not whole parquet (cut off, empty, another format renamed) or
+    holds no rows, with one line naming it, before `datasets` fails on it in its builder."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.read_metadata(path).num_rows
+    except (pyarrow.ArrowInvalid, OSError) as error:
+        raise StiltsError(
+            f"{path} is not a readable parquet file ({_first_line(error)}); fetch it again: "
+            f"{hint}"
+        ) from None
+    if rows == 0:  # datasets' parquet builder fails on it with a logged traceback
+        raise StiltsError(f"{path} holds no rows; fetch it again: {hint}")
+
+
+def _check_no_nulls(table: datasets.Dataset, column: str, where: str) -> None:
+    """Refuse an empty (null) cell in a column a task reads: tokenisers and metrics fail on it
+    far from the file, with no row to look at."""
+    import pyarrow.compute as pc
+
+    cells = table.data.column(column)
+    if cells.null_count:
+        row = pc.index(pc.is_null(cells), True).as_py()
+        more = f" (and {cells.null_count - 1} more)" if cells.null_count > 1 else ""
+        raise StiltsError(
+            f"{where} column '{column}' is empty (null) in row {row}{more}; fill or drop "
+            "those rows in the copy"
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def sha256_files(paths: Iterable[Path]) -> str:

@@ -22,10 +22,8 @@ a declared task runs, reads mirrors and is fingerprinted like an installed one.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import string
-import typing
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -34,7 +32,6 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
-    create_model,
     field_validator,
     model_validator,
 )
@@ -47,6 +44,7 @@ from stilts.schema import Strict, describe
 from stilts.tasks.data import DataLocator, HubSource, Role, RoleSplits
 from stilts.tasks.formats import QA_DEFAULTS, TAGGING_DEFAULTS, choice_rows, with_task_score
 from stilts.tasks.heads import ExtractiveQA, MultipleChoice, SequenceClassification, TokenTagging
+from stilts.tasks.hyperparameters import HyperparameterSettings
 from stilts.tasks.task import Hyperparameters, Loader, Metric, Task
 
 if TYPE_CHECKING:
@@ -128,20 +126,6 @@ class Splits(Strict):
     test: str = "test"
 
 
-_HINTS = typing.get_type_hints(Hyperparameters)
-# Typed as create_model types its field definitions ((annotation, default), any types): the
-# inferred value type would be checked against every keyword create_model takes, `__module__`
-# and its other options included, as mypy checks an unpacked dict.
-_OPTIONAL: dict[str, Any] = {
-    f.name: (_HINTS[f.name] | None, None) for f in dataclasses.fields(Hyperparameters)
-}
-HyperparameterDefaults = create_model("HyperparameterDefaults", __base__=Strict, **_OPTIONAL)
-"""`stilts.tasks.task.Hyperparameters`' keys, each optional: unset keys keep the kind's defaults.
-
-Made from the dataclass so the two never drift apart; None (not the dataclass default) marks
-an unset key, so dumping with `exclude_defaults` never drops a value that was given."""
-
-
 class TaskDeclaration(Strict):
     """A standard-format hub dataset as a task; see the module docstring for an example.
 
@@ -175,7 +159,7 @@ class TaskDeclaration(Strict):
     allow_null: bool = False
     """extractive_qa: some questions have no answer in their context (SQuAD 2.0)."""
     summary: str = ""
-    hyperparameters: HyperparameterDefaults = HyperparameterDefaults()
+    hyperparameters: HyperparameterSettings = HyperparameterSettings()
 
     @field_validator("repo")
     @classmethod
@@ -308,7 +292,7 @@ class TaskDeclaration(Strict):
             metric=_METRICS[self.kind],
             main_metric=self.metric,
             train_language=self.train_language,
-            defaults=defaults.updated(self.hyperparameters.model_dump()),
+            defaults=defaults.updated(self.hyperparameters.given()),
         )
 
     def identity(self) -> dict[str, Any]:
@@ -334,7 +318,7 @@ class TaskDeclaration(Strict):
         self, data: DataLocator, source: HubSource, split: str, where: str
     ) -> datasets.Dataset:
         text, label = self.column("text"), self.column("label")
-        table = data.load(source, split, columns=(*text, label))
+        table = data.load(source, split, columns=(*text, label), optional=(label,))
         ids = self._label_ids(table[label], _class_names(table.features[label]), where)
         table = table.select_columns(list(text)).add_column("label", ids)
         return table.filter(lambda got: [i >= 0 for i in got], input_columns="label", batched=True)
@@ -368,7 +352,8 @@ class TaskDeclaration(Strict):
         context, choices = self.column("context"), self.column("choices")
         label = self.column("label")
         columns = (*dict.fromkeys((*context, *choices, label)),)
-        names = _class_names(data.load(source, split, columns=columns).features[label])
+        table = data.load(source, split, columns=columns, optional=(label,))
+        names = _class_names(table.features[label])
 
         def row(values: dict[str, Any]) -> tuple[str, list[str], int]:
             listed = values[choices[0]] if len(choices) == 1 else [values[c] for c in choices]
@@ -377,7 +362,7 @@ class TaskDeclaration(Strict):
             ids = self._label_ids([values[label]], names, where)
             return " ".join(values[c] for c in context), list(listed), ids[0]
 
-        return choice_rows(data, source, split, columns, row)
+        return choice_rows(data, source, split, columns, row, optional=(label,))
 
     def _questions(
         self, data: DataLocator, source: HubSource, split: str, where: str

@@ -49,13 +49,15 @@ def choice_rows(
     split: str,
     columns: tuple[str, ...],
     formatter: Formatter,
+    *,
+    optional: tuple[str, ...] = (),
 ) -> datasets.Dataset:
     """A table's rows in the multiple-choice head's columns, each made by `formatter` from the
     table's own `columns` (one shared reader for every choice dataset's layout); unlabelled
-    rows are dropped."""
+    rows are dropped (`optional` columns may be empty)."""
     import datasets
 
-    table = data.load(source, split, columns=columns)
+    table = data.load(source, split, columns=columns, optional=optional)
     where = f"{data.where(source)} {split}"
     rows: dict[str, list[Any]] = {"context": [], "choices": [], "label": []}
     for row in table.select_columns(list(columns)):

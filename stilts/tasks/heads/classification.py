@@ -50,11 +50,11 @@ class SequenceClassification(AutoModelHead):
         index = {name: i for i, name in enumerate(self.labels)}
         index.update({alias: index[target] for alias, target in self.aliases.items()})
         ids = []
-        for name in names:
+        for row, name in enumerate(names):
             if name not in index:
                 raise StiltsError(
                     f"{where}: label {name!r} is not one of {', '.join(self.labels)}"
-                    f"{did_you_mean(name, index)}"
+                    f"{did_you_mean(name, index)} (row {row})"
                 )
             ids.append(index[name])
         return ids
