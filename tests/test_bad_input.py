@@ -293,6 +293,15 @@ CASES: dict[str, Case] = {
     "analysis of a folder without runs": Case(
         ["analyze", "families", "{dir}/empty"], "is not a run, a grid or a store directory",
         (write("empty/x.txt", "x"),), store=False),
+    "eval of a damaged run": Case(["eval", "{dir}/run", "xnli"], "manifest.json is damaged",
+                                  (write("run/manifest.json", "{garbage"),)),
+    "eval of a run manifest that is a list": Case(
+        ["eval", "{dir}/run", "xnli"], "is damaged: a JSON list, not an object",
+        (write("run/manifest.json", "[1, 2]"),)),
+    "eval of a damaged phase": Case(["eval", "{dir}/phase", "xnli"], "phase.json is damaged",
+                                    (write("phase/phase.json", "\x00\x01"),)),
+    "store is a file": Case([*CHAIN, "--store", "{dir}/afile"], "afile",
+                            (write("afile", "not a store"),), store=False),
     "score of nothing": Case(["score", "{dir}/nowhere", "{dir}/labels"], "nowhere", store=False),
     "score of a garbled line": Case(
         ["score", "{dir}/suite/predictions", "{dir}/suite/labels"], "test-de.tsv",

@@ -42,6 +42,7 @@ from stilts.experiment.specs import (
 from stilts.experiment.training_data import TrainingData
 from stilts.schema import describe
 from stilts.store.files import fingerprint, read_json
+from stilts.store.integrity import read_manifest
 from stilts.store.layout import PHASE_MANIFEST, RUN_MANIFEST
 from stilts.store.results import RunStart
 from stilts.tasks import registry
@@ -224,14 +225,14 @@ def resolve_model(model_or_run: str) -> tuple[str, str | None]:
     the sample, a phase read all its tables from)."""
     path = Path(model_or_run).expanduser()
     if (path / RUN_MANIFEST).is_file():
-        manifest = read_json(path / RUN_MANIFEST)
+        manifest = read_manifest(path / RUN_MANIFEST, ("phases",))
         if not manifest["phases"]:
             raise StiltsError(f"run {path} trained no phase; evaluate its starting model instead")
         start = RunStart.of(manifest)
         data = start.data or ("sample" if bundled.is_bundled(start.model) else None)
         return str(Path(manifest["phases"][-1]["dir"]) / "model"), data
     if (path / PHASE_MANIFEST).is_file():
-        return str(path / "model"), _data_read(read_json(path / PHASE_MANIFEST))
+        return str(path / "model"), _data_read(read_manifest(path / PHASE_MANIFEST, ()))
     return model_or_run, None
 
 
