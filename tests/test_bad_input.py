@@ -27,6 +27,7 @@ from conftest import MOCK_SUITE, XLMR_COMMIT
 
 from stilts.cli import main
 from stilts.experiment.bundled import SAMPLE_DATA
+from stilts.testing import build_tiny_model
 
 MNLI_TRAIN = "mirror/nyu-mll/glue/mnli/train-00000-of-00001.parquet"
 XNLI_TEST = "mirror/google/xtreme/XNLI/test-00000-of-00001.parquet"
@@ -98,6 +99,15 @@ def set_cell(column: str, row: int, value: object) -> Callable[[Path], None]:
 
 def drop_column(column: str) -> Callable[[Path], None]:
     return lambda path: pq.write_table(pq.read_table(path).drop_columns([column]), path)
+
+
+def tiny_model(root: Path) -> None:
+    """A model directory as save_pretrained writes it (the tiny model, no training)."""
+    build_tiny_model(root / "model", ["a few words of text"] * 20, vocab_size=200, seed=0)
+
+
+def first_bytes(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:1000])
 
 
 def mock_suite(root: Path) -> None:
@@ -201,6 +211,9 @@ CASES: dict[str, Case] = {
                                    (write("model/config.json", json.dumps(CUSTOM_CODE)),)),
     "model config not JSON": Case([*CHAIN, "--model", "{dir}/model"], "is not a JSON config",
                                   (write("model/config.json", "{not json"),)),
+    "model weights cut off": Case([*CHAIN, "--model", "{dir}/model", "--data", "sample"],
+                                  "model.safetensors is damaged (1000 bytes, too short",
+                                  (tiny_model, damaged("model/model.safetensors", first_bytes))),
     "hub model by a branch offline": Case(
         [*CHAIN, "--model", "FacebookAI/xlm-roberta-large", "--data", "hub"],
         "cannot pin model 'FacebookAI/xlm-roberta-large' at 'main' to a commit"),

@@ -28,7 +28,7 @@ from stilts.runtime.tiny_model import TINY_CONFIG
 from stilts.runtime.training import ModelSource, model_config, position_limit, train_phase
 from stilts.runtime.training_rows import training_rows
 from stilts.store.files import write_json
-from stilts.store.integrity import FILES, files_under, recorded
+from stilts.store.integrity import FILES, Damaged, check_safetensors, files_under, recorded
 from stilts.store.layout import PHASE_MANIFEST, Store
 from stilts.tasks.data import DataLocator
 from stilts.tasks.heads import MultipleChoice, SequenceClassification
@@ -36,7 +36,7 @@ from stilts.tasks.task import AnyTask, EncoderTask, Task
 
 __all__ = [
     "check_head",
-    "check_lengths",
+    "check_start",
     "dev_aggregate",
     "hardware",
     "package_versions",
@@ -66,10 +66,25 @@ def start_source(
         return ModelSource(str(materialize(store, on_wait, on_damaged)))
 
 
+def check_start(chain: ChainPlan) -> None:
+    """Refuse a starting model that cannot serve before anything is built or trained: weights
+    of a local copy cut off or damaged (safetensors fails on them mid-load, with no file
+    named), a max length beyond its positions (the embedding lookup would fail mid-phase)."""
+    local = Path(chain.config.model.id).expanduser()
+    if not chain.config.bundled and local.is_dir():
+        for weights in sorted(local.glob("*.safetensors")):
+            try:
+                check_safetensors(weights)
+            except Damaged as damaged:
+                raise StiltsError(
+                    f"{weights} is damaged ({damaged.problem}); fetch or save the model again"
+                ) from None
+    check_lengths(chain)
+
+
 def check_lengths(chain: ChainPlan) -> None:
-    """Refuse a max length beyond the starting model's positions before anything is built or
-    trained: the embedding lookup would fail mid-phase, on the first long row. The bundled
-    model's config is known before it is built."""
+    """Refuse a max length beyond the starting model's positions (the bundled model's config
+    is known before it is built)."""
     model = chain.config.model
     if chain.config.bundled:
         config: PretrainedConfig = XLMRobertaConfig(**TINY_CONFIG)

@@ -126,7 +126,7 @@ class Runner:
         from stilts.runtime import engine
 
         started = time.perf_counter()
-        engine.check_lengths(chain)
+        engine.check_start(chain)
         self.store.check_writable()
         state = engine.process_state()
         on_wait = self._waiting(chain, chain.target)
@@ -158,7 +158,7 @@ class Runner:
 
         started = time.perf_counter()
         engine.preflight(chain)  # bad data and lengths fail before anything is written
-        engine.check_lengths(chain)
+        engine.check_start(chain)
         self.store.check_writable()
         state = engine.process_state()
         run_dir = self.run_dir(chain)

@@ -53,6 +53,7 @@ class Damaged(StiltsError):
         )
         self.path = path
         self.problem = problem
+        self.problem = problem
 
     @property
     def short(self) -> str:
