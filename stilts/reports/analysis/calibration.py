@@ -4,23 +4,29 @@ the value they estimate: measured on simulated grids (`stilts.reports.analysis.s
 For each question a claim is what its analysis concludes from one number: a correlation or
 a slope whose 95 % interval excludes 0, Kendall's W with Friedman's p < 0.05. Two rates:
 
-- false positives: over grids drawn with nothing planted (each grid its own design: the
-  structure every experiment has, drawn anew, and noise), how often a claim is called
-  significant. A calibrated analysis says so 5 % of the time.
+- false positives: over grids drawn with nothing planted, each from a design of its own (the
+  structure every experiment has, tasks' and languages' effects included, drawn anew, then
+  the noise of training), how often a claim is called significant. A calibrated analysis
+  says so 5 % of the time; one that resamples the wrong unit (a language where the run is
+  what varies, a pair where tasks are) says so more often.
 - coverage: over grids drawn from a few designs with an effect planted, how often the
   claim's 95 % interval holds the true value. The true value is what the analysis estimates:
   its own statistic on the same design with so many seeds that the noise of three no longer
   matters (a rank correlation of noisy points keeps its noise in the estimand; a mean's noise
   averages away). Computing it with the analysis itself keeps it right whatever the analysis
-  pools or standardises.
+  pools or standardises. A design fixes its languages and tasks, so only the noise of
+  training varies between its grids: an interval meant for a population of languages or
+  tasks is wider than this needs, and coverage fails only where an interval leaves too little
+  room for the runs' own luck, or sits off its statistic.
 
 Each analysis is run as a user runs it, on a grid written to disk (the analyses read only
-stores), and its claims are read off its findings and tables: `ANSWERS` holds one reader per
-question, which must follow the findings' wording when an analysis changes it.
+stores), and its claims are read off its findings and tables: each `Question`'s `answer`,
+which must follow the findings' wording when an analysis changes it (a finding it cannot
+read raises `UnreadableFinding`, never counts as no finding).
 
 The bootstrap size is the analyses' own (`stats.BOOTSTRAP_SAMPLES`) unless a caller asks for
-fewer (`bootstrap`): a percentile interval from 100 resamples is noisier, not biased, so rates
-measured with few resamples are the rates of the analysis.
+fewer (`bootstrap`): a percentile interval from 100 resamples has noisier endpoints, not
+biased ones, so rates measured with few resamples are close to the analysis's own.
 """
 
 from __future__ import annotations
@@ -104,6 +110,8 @@ class Rate:
 
 @dataclass(frozen=True)
 class Calibration:
+    """A question's two rates and how many grids each came from."""
+
     question: Question
     false_positives: Rate
     coverage: Rate
@@ -220,6 +228,8 @@ class _Null:
 
 @dataclass(frozen=True)
 class _Planted:
+    """A planted replicate of one design by index, picklable for a process pool."""
+
     question: Question
     design: int
     seed: int

@@ -237,12 +237,12 @@ def write_grid(runs: Sequence[SimulatedRun], store: Path) -> Path:
             spec = {"train_language": row.train_language}
             if row.training is not None:
                 spec["training_data"] = dict(row.training)
+        label = row.label if row else BASELINE
         directory = write_run(
             store, phases, run.seed, run.scores, metric=run.target.metric,
             specs=[spec, {}] if row else [{}], train_rows=row.train_rows if row else None,
-            config={"label": row.label if row else BASELINE},
+            config={"label": label},
         )  # fmt: skip
-        label = row.label if row else BASELINE
         listed.append({"run": str(directory.relative_to(store)), "row": label,
                        "column": run.target.name})  # fmt: skip
     grid = store / "grids" / f"grid-{fingerprint({'runs': listed})[:12]}"
@@ -263,11 +263,11 @@ def write_run(
     training: Mapping[str, Any] | None = None,
 ) -> Path:
     """A finished run of the chain `phases` whose target scored `scores` per language, written
-    as `stilts.experiment.chain.run` writes one (results.json and results.csv through
-    ChainResult, manifest.json last, with the keys the analyses read): its first phase trained
-    on `train_rows` rows, and on the translations or groups that `training` names, as a phase
-    spec's ``training_data`` records them, when given. Not synced to disk: a simulated store is
-    scratch, and thousands are written."""
+    as `stilts.experiment.chain.run` writes one (ChainResult's results.json and results.csv,
+    manifest.json last, with the keys the analyses read): its first phase trained on
+    `train_rows` rows, and on the translations or groups that `training` names, as a phase
+    spec's ``training_data`` records them, when given. Compact JSON, not synced to disk: a
+    simulated store is scratch, and thousands are written."""
     phases = tuple(phases)
     written: list[dict[str, Any]] = [
         {"task": phase, **spec}
