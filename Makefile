@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) bench/mining.py
 	$(PY) bench/adapters.py
 	$(PY) bench/reuse.py
+	$(PY) bench/calibration.py
 
 clean:
 	rm -rf $(VENV) stilts-runs

@@ -27,7 +27,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NUMBER = r"(\d+(?:\.\d+)?)"
-BENCHES = ("adapters", "reuse", "planning", "phase_overhead", "mining", "cli_speed")
+BENCHES = (
+    "adapters", "reuse", "planning", "phase_overhead", "calibration", "mining", "cli_speed",
+)  # fmt: skip
 """Every bench script, the longest quick run first, so that runs side by side end together."""
 
 
@@ -167,3 +169,19 @@ def test_cli_speed(quick_runs: Mapping[str, Future[str]]) -> None:
     baseline = lines[0][1]
     for _, seconds, times in lines:
         assert_ratio(times, seconds, baseline)
+
+
+def test_calibration(quick_runs: Mapping[str, Future[str]]) -> None:
+    out = quick_runs["calibration"].result()
+    rate = r"(\d+)/(\d+) = (\d+\.\d) %(?: \((\d+) n/c\))?"
+    rows = figures(rf"(\w+)\s+{rate}\s+{rate}\s+\S.*", out)
+    names = ["resource", "families", "syntax", "similarity", "size"]
+    assert [row[0] for row in rows] == names, out
+    ((stores, _),) = figures(r"(\d+) null and (\d+) planted grids per analysis .*", out)
+    for _, *both in rows:
+        for hits, claims, percent, missing in (both[:4], both[4:]):
+            assert 0 <= int(hits) <= int(claims), out
+            made = int(claims) + int(missing or 0)
+            assert made > 0 and made % int(stores) == 0, out  # each grid makes its claims
+            assert abs(float(percent) - 100 * int(hits) / int(claims)) <= 0.05 + 1e-9, out
+    assert len(figures(r"(\w+): (\d+) s", out)) == len(names), out
