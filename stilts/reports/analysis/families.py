@@ -25,6 +25,7 @@ from stilts.reports.analysis.runs import Gain, gains, read_runs
 from stilts.reports.analysis.stats import TooFewPoints, bootstrap, kendall_tau, kendall_w, mean_std
 from stilts.reports.languages import language
 
+UNIT = "a (target, language) pair of a family; intervals resample each family's pairs"
 Unit = tuple[str, str]
 """A (target, language) pair: what a family's mean gain averages over."""
 
@@ -94,7 +95,7 @@ def analyze(path: Path) -> Analysis:
         )  # fmt: skip
 
     return Analysis("families", "Task hierarchy across language families", tuple(findings),
-                    tables, figure)  # fmt: skip
+                    tables, figure, unit=UNIT)  # fmt: skip
 
 
 def _by_family(found: Sequence[Gain]) -> dict[str, dict[Unit, dict[str, list[float]]]]:

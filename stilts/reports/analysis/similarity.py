@@ -138,6 +138,7 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
+UNIT = "an (intermediate, target) pair; intervals resample the pairs as independent"
 PAWSX = "pawsx"
 OTHERS = "other targets"
 HEADLINE = ("all", PAWSX, OTHERS)
@@ -252,7 +253,7 @@ def correlate(
         _scatter(out, pairs, similarities, gain, estimates)
 
     return Analysis("similarity", "Task similarity and transfer gain", tuple(findings), tables,
-                    figure if pairs else None)  # fmt: skip
+                    figure if pairs else None, unit=UNIT)  # fmt: skip
 
 
 def _per_seed(found: Sequence[Gain]) -> dict[Pair, list[float]]:

@@ -30,6 +30,7 @@ SYNTACTIC = ("udparse", "ccg")
 MINIMUM = 5
 """Fewest (target, language) points a slope or a correlation is computed from."""
 
+UNIT = "a (target, language) pair; intervals resample the pairs as independent"
 Point = tuple[str, str, float, float]
 """(target, language, syntactic distance from English, gain averaged over seeds)."""
 
@@ -81,7 +82,7 @@ def analyze(path: Path, syntactic: Iterable[str] = SYNTACTIC) -> Analysis:
         "syntax", "Syntactic intermediate tasks and typological distance", tuple(findings),
         (table("gain_by_distance", "gain against syntactic distance from English, per "
                "intermediate task", header, rows),),
-        figure,
+        figure, unit=UNIT,
     )  # fmt: skip
 
 
