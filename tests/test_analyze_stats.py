@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import kendalltau, rankdata, spearmanr
 
 from stilts.reports.analysis import stats
 
@@ -120,3 +120,24 @@ def test_standardising_puts_each_group_on_one_scale():
 def test_too_few_units_are_refused_naming_the_unit():
     with pytest.raises(stats.TooFewPoints, match="at least 5 runs \\(got 3\\)"):
         stats.spearman([1, 2, 3], [1, 2, 3], unit="runs")
+
+
+def test_kendall_w_and_tau_for_many_resamples_at_once():
+    rng = np.random.default_rng(5)
+    profiles = rng.normal(size=(40, 4, 6))  # 40 resamples of 4 rankings of 6 items
+    w = stats.kendall_w(profiles)
+    for one, value in zip(profiles, w, strict=True):
+        ranks = np.vstack([rankdata(row) for row in one])
+        spread = ((ranks.sum(axis=0) - ranks.sum(axis=0).mean()) ** 2).sum()
+        assert value == pytest.approx(12 * spread / (4**2 * (6**3 - 6)))
+    tau = stats.kendall_tau(profiles[:, 0], profiles[:, 1])
+    assert tau == pytest.approx([kendalltau(a, b).statistic for a, b in profiles[:, :2]])
+    assert stats.kendall_w(np.tile(np.arange(5.0), (3, 1))) == pytest.approx(1)
+
+
+def test_a_permutation_keeps_the_labels_and_shuffles_their_places():
+    labels = ["IE", "IE", "IE", "ST", "JP"]
+    shuffled = stats.permutations(labels)
+    assert (np.sort(shuffled, axis=1) == [0, 0, 0, 1, 2]).all()
+    assert len({tuple(row) for row in shuffled}) == 20  # every arrangement of 5!/3! appears
+    assert stats.permutation_p(5.0, np.array([1.0, 2.0, 5.0, 6.0]), larger=True) == 0.6

@@ -32,7 +32,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2, kendalltau, rankdata, spearmanr
+from scipy.stats import rankdata, spearmanr
 
 BOOTSTRAP_SAMPLES = 2000
 """Resamples (and permutations) per statistic; tests lower it to stay fast."""
@@ -208,27 +208,32 @@ def standardise(values: np.ndarray, groups: Sequence[Hashable]) -> np.ndarray:
     return standardised
 
 
-def kendall_w(ranks: np.ndarray) -> tuple[float, float]:
-    """Kendall's coefficient of concordance of m rankings (rows) of n items (columns), with
-    the p-value of Friedman's chi-square test, m (n - 1) W ~ chi2(n - 1). Ties take average
-    ranks; W is not corrected for them (no tie is expected in mean gains)."""
-    m, n = ranks.shape
+def kendall_w(profiles: np.ndarray) -> np.ndarray:
+    """Kendall's coefficient of concordance of m rankings of n items: `profiles` (..., m, n)
+    holds each ranking's scores (higher first), W is computed over the last two axes for
+    every leading index (every resample at once). Ties take average ranks; W is not
+    corrected for them (no tie is expected in mean gains). NaN where a score is NaN."""
+    m, n = profiles.shape[-2:]
     if m < 2 or n < 3:
         raise TooFewPoints(
             f"agreement needs at least 2 rankings of at least 3 items (got {m} of {n})"
         )
-    ranked = np.vstack([rankdata(row) for row in ranks])
-    totals = ranked.sum(axis=0)
-    spread = ((totals - totals.mean()) ** 2).sum()
-    w = float(12 * spread / (m**2 * (n**3 - n)))
-    return w, float(chi2.sf(m * (n - 1) * w, n - 1))
+    ranks = rankdata(profiles, axis=-1, nan_policy="propagate")
+    totals = ranks.sum(axis=-2)
+    spread = ((totals - totals.mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1)
+    return np.asarray(12 * spread / (m**2 * (n**3 - n)))
 
 
-def kendall_tau(a: Sequence[float], b: Sequence[float]) -> Estimate:
-    if len(a) < 3:
-        raise TooFewPoints(f"a rank correlation needs at least 3 pairs (got {len(a)})")
-    result = kendalltau(a, b)
-    return Estimate(float(result.statistic), p_value=float(result.pvalue))
+def kendall_tau(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b (scipy's default) between the last axes of `a` and `b`, for every
+    leading index; NaN where one side is constant."""
+    if a.shape[-1] < 3:
+        raise TooFewPoints(f"a rank correlation needs at least 3 items (got {a.shape[-1]})")
+    upper = np.triu_indices(a.shape[-1], 1)
+    sa = np.sign(a[..., :, None] - a[..., None, :])[..., upper[0], upper[1]]
+    sb = np.sign(b[..., :, None] - b[..., None, :])[..., upper[0], upper[1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray((sa * sb).sum(axis=-1) / np.sqrt((sa**2).sum(-1) * (sb**2).sum(-1)))
 
 
 def resampled_rows(n: int, *, seed: int = 0) -> np.ndarray:
@@ -258,6 +263,15 @@ def bootstrap(
     with warnings.catch_warnings():  # a resample of equal values: NaN, dropped below
         warnings.simplefilter("ignore")
         return percentile_interval([resampled(rng) for _ in range(BOOTSTRAP_SAMPLES)])
+
+
+def permutations(labels: Sequence[Hashable], *, seed: int = 1) -> np.ndarray:
+    """`BOOTSTRAP_SAMPLES` shuffles of `labels` over the rows, as one row of label indices
+    (in order of first appearance) each: under the hypothesis that labels do not matter,
+    every shuffle is as likely as the labels given."""
+    codes = _codes(labels)
+    rng = np.random.default_rng(seed)
+    return np.asarray(rng.permuted(np.tile(codes, (BOOTSTRAP_SAMPLES, 1)), axis=1))
 
 
 def permutation_p(value: float, permuted: np.ndarray, *, larger: bool) -> float:
