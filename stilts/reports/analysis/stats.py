@@ -165,8 +165,8 @@ def observed(n: int) -> np.ndarray:
 
 
 def spearman(
-    x: Sequence[float],
-    y: Sequence[float],
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
     *,
     minimum: int = 5,
     unit: str = "pairs",
