@@ -235,6 +235,15 @@ def kendall_tau(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.asarray((sa * sb).sum(axis=-1) / np.sqrt((sa**2).sum(-1) * (sb**2).sum(-1)))
 
 
+def sign_flips(units: int, *, seed: int = 2) -> np.ndarray:
+    """`BOOTSTRAP_SAMPLES` draws of a sign, +1 or -1, for each of `units` (a wild bootstrap:
+    each unit's deviation from its mean kept or reversed, whole). With three seeds, resampling
+    the seeds gives ten distinct resamples; flipping each run's deviation gives as many as
+    the runs allow, with the same variance."""
+    rng = np.random.default_rng(seed)
+    return np.asarray(rng.choice([-1.0, 1.0], size=(BOOTSTRAP_SAMPLES, units)))
+
+
 def permutations(labels: Sequence[Hashable], *, seed: int = 1) -> np.ndarray:
     """`BOOTSTRAP_SAMPLES` shuffles of `labels` over the rows, as one row of label indices
     (in order of first appearance) each: under the hypothesis that labels do not matter,
@@ -264,6 +273,21 @@ def percentile_interval(values: Sequence[float] | np.ndarray) -> tuple[float | N
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(finite, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def basic_interval(
+    value: float, values: np.ndarray, *, bounds: tuple[float, float]
+) -> tuple[float | None, float | None]:
+    """The basic (reverse percentile) bootstrap interval: the percentile interval reflected
+    about the estimate, held within the statistic's `bounds`. For a statistic that noise
+    pushes one way, such as an agreement (noise makes rankings disagree), the resamples,
+    noisier than the data, fall on the far side of the estimate by about as much as the
+    estimate falls from the truth, and the percentile interval would sit beside the truth
+    rather than around it; reflected, it is centred where the truth lies."""
+    low, high = percentile_interval(values)
+    if low is None or high is None:
+        return None, None
+    return max(bounds[0], 2 * value - high), min(bounds[1], 2 * value - low)
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float | None]:
