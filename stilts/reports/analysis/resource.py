@@ -188,11 +188,9 @@ def _scope_text(scope: Scope) -> str:
 def _finding(
     scope: Scope, target: str, targets: int, runs: int, rho: Estimate | TooFewPoints
 ) -> str:
-    where = _scope_text(scope)
-    if target != POOLED:
-        where += f", {target} alone"
-    elif targets > 1:
-        where += f", {targets} targets pooled (gains standardised within each)"
+    """The pooled finding starts with its scope alone (``all target languages:``); a
+    target's own starts with the scope and the target."""
+    where = _scope_text(scope) + ("" if target == POOLED else f", {target} alone")
     if isinstance(rho, TooFewPoints):
         return f"{where}: not computed: {rho}"
     verdict = {
@@ -200,9 +198,14 @@ def _finding(
         1: "higher-resource intermediate languages give larger gains",
         0: "no evidence that the intermediate language's resource class matters",
     }[rho.sign]
+    pooled = (
+        f"; {targets} targets pooled, gains standardised within each"
+        if target == POOLED and targets > 1
+        else ""
+    )
     return (
         f"{where}: Spearman rho (intermediate language's resource class, gain) = "
-        f"{rho.text()} over {runs} runs (95% bootstrap interval over runs): {verdict}"
+        f"{rho.text()} over {runs} runs (95% bootstrap interval over runs{pooled}): {verdict}"
     )
 
 
