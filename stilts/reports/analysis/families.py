@@ -375,7 +375,7 @@ def _agreement(
     )
     interval = f" [{low:.2f}, {high:.2f}]" if low is not None else ""
     thin = [g for g in groups if labels.count(g) == 1]
-    caveat = f"; one language only in {', '.join(thin)} (no languages to resample there)" if thin else ""
+    caveat = f"; one language only in {', '.join(thin)} (nothing to resample there)" if thin else ""
     finding = (
         f"Kendall's W = {w:.2f}{interval} over {len(groups)} families and {len(cells.tasks)} "
         f"tasks ({scope}; 95% bootstrap interval over each family's languages and the runs), "
