@@ -13,13 +13,15 @@ written here is what scipy has no single call for, done for every resample at on
   tasks and target tasks, whose pairs share both). Two statistics computed from one array of
   weights are a **paired** bootstrap: they see the same units in every resample, so what their
   units share cancels in their difference.
-- weighted statistics (`weighted_spearman`, `weighted_slope`, `weighted_mean`): a row of
-  weights is a resample with each row repeated as often as its weight says, and the weighted
-  statistic equals the statistic of that repeated data exactly (average ranks for ties), so a
-  bootstrap is a few array operations instead of thousands of scipy calls.
+- weighted statistics (`weighted_spearman`, `weighted_slope`): a row of weights is a
+  resample with each row repeated as often as its weight says, and the weighted statistic
+  equals the statistic of that repeated data exactly (average ranks for ties), so a bootstrap
+  is a few array operations instead of thousands of scipy calls.
 - standardising scores within groups (`standardise`), so that targets on different scales can
   be pooled.
-- Kendall's W and tau for many resamples, and a permutation p-value.
+- Kendall's W and tau for many resamples, a wild bootstrap's sign flips (`sign_flips`) for
+  noise measured on three seeds, a permutation p-value, and the basic interval for
+  statistics that noise pushes one way.
 
 And the refusals: below a minimum number of units a statistic is not computed at all, and
 the analysis says why instead of printing a number.
@@ -112,12 +114,6 @@ def crossed_weights(
     return cluster_weights(first, seed=seed) * cluster_weights(second, seed=seed + 1)
 
 
-def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Each resample's mean of `values` (NaN where a resample weighs nothing)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(weights @ values / weights.sum(axis=1))
-
-
 def weighted_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Each row's rank within each resample, as `rankdata` ranks the resample written out
     (each row repeated as often as it weighs; tied values share their average rank)."""
@@ -130,7 +126,7 @@ def weighted_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.asarray((below + (per_group + 1) / 2)[:, group_of_row])
 
 
-def weighted_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Pearson's r of each resample; NaN where one side is constant in it."""
     total = weights.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -145,7 +141,7 @@ def weighted_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.nd
 def weighted_spearman(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Spearman's rho of each resample (NaN where one side is constant in it)."""
     x_ranks, y_ranks = weighted_ranks(x, weights), weighted_ranks(y, weights)
-    return weighted_pearson(x_ranks, y_ranks, weights)
+    return _pearson(x_ranks, y_ranks, weights)
 
 
 def weighted_slope(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
