@@ -175,21 +175,8 @@ def analyze(path: Path) -> Analysis:
         _seeds_note(sorted({g.seed for g in zero_shot})),
         _comparison_note(compared, shared, left_out, coverage),
     ]
-    agreement_rows: list[tuple[Cell, ...]] = []
-    pairs: list[tuple[Cell, ...]] = []
-    if compared:
-        languages = [c for c in cells.languages if families[c] in compared
-                     and any(_scored(cells, c, t) for t in shared)]  # fmt: skip
-        comparison = cells.subset(languages, shared)
-        finding, row, pairs = _agreement(comparison, families, "compared: " + ", ".join(shared))
-        findings.append(finding)
-        agreement_rows.append(row)
-    for target in cells.targets:
-        in_target = [c for c in cells.languages if _scored(cells, c, target)]
-        finding, row, _ = _agreement(cells.subset(in_target, [target]), families, target)
-        agreement_rows.append(row)
-        if len(shared) > 1 or len(cells.targets) > 1:
-            findings.append(f"on {target} alone: {finding}")  # the pooled one alone starts bare
+    agreed, agreement_rows, pairs = _agreements(cells, families, compared, shared)
+    findings += agreed
     if unplaced:
         findings.append(f"languages without a family in the language table, left out: "
                         f"{', '.join(unplaced)}")  # fmt: skip
@@ -312,6 +299,30 @@ def _overall(cells: Gains) -> str:
         "and zero-shot language (sd units; 95% bootstrap interval over languages and runs): "
         + ", ".join(shown)
     )
+
+
+def _agreements(
+    cells: Gains, families: dict[str, str], compared: list[str], shared: list[str]
+) -> tuple[list[str], list[tuple[Cell, ...]], list[tuple[Cell, ...]]]:
+    """The families' agreement on the compared targets, then on each target alone: the
+    findings (a target's own starts with its name, so the pooled one alone starts with
+    Kendall's W), the table's rows, and the compared families' pairwise taus."""
+    findings, rows = [], []
+    pairs: list[tuple[Cell, ...]] = []
+    if compared:
+        languages = [c for c in cells.languages if families[c] in compared
+                     and any(_scored(cells, c, t) for t in shared)]  # fmt: skip
+        comparison = cells.subset(languages, shared)
+        finding, row, pairs = _agreement(comparison, families, "compared: " + ", ".join(shared))
+        findings.append(finding)
+        rows.append(row)
+    for target in cells.targets:
+        in_target = [c for c in cells.languages if _scored(cells, c, target)]
+        finding, row, _ = _agreement(cells.subset(in_target, [target]), families, target)
+        rows.append(row)
+        if len(cells.targets) > 1:
+            findings.append(f"on {target} alone: {finding}")
+    return findings, rows, pairs
 
 
 def _seeds_note(seeds: list[int]) -> str:
