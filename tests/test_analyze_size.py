@@ -49,6 +49,23 @@ def test_without_a_size_effect_none_is_reported(tmp_path):
     assert "no evidence that the gain depends on intermediate data size" in analysis.findings[0]
 
 
+def test_english_is_not_counted_as_zero_shot(tmp_path):
+    """The target trains in English, so its English score says nothing of transfer: planted
+    to gain 10 points more there, the old analysis reported every size's gain 1.7 points too
+    high. The zero-shot gain is each size's planted one; English's is shown apart."""
+    rng = random.Random(0)
+    for seed in SEEDS:
+        base = {code: 60 + rng.gauss(0, 2) for code in LANGUAGES}
+        write_run(tmp_path, ["xnli"], seed, base)
+        for rows in SIZES:
+            scores = {code: v + 1 + (10 if code == "en" else 0) + rng.gauss(0, 0.1)
+                      for code, v in base.items()}  # fmt: skip
+            write_run(tmp_path, ["mnli", "xnli"], seed, scores, train_rows=rows)
+    by_size, apart = analyze(tmp_path).tables
+    assert [round(row[5], 1) for row in by_size.rows] == [1.0] * len(SIZES)
+    assert [(row[2], row[3], round(row[4])) for row in apart.rows] == [("en", 3, 11)]
+
+
 def test_two_sizes_are_too_few_for_a_trend(tmp_path):
     analysis = analyze(sweep(tmp_path, effect=1.0, sizes=SIZES[:2]))
     assert analysis.findings == (
@@ -83,9 +100,9 @@ def test_a_planted_diversity_effect_is_found_apart_from_size(tmp_path):
     assert "no evidence that the gain depends on intermediate data size" in size
     assert groups.startswith("mnli → xnli at 1200 rows: Spearman rho (number of groups, each "
                              "run's mean gain) = 0.9")  # fmt: skip
-    assert groups.endswith("over 18 points (95% bootstrap interval): more diverse intermediate "
-                           "data helps more at the same size")  # fmt: skip
-    by_size, by_groups = analysis.tables
+    assert groups.endswith("over 18 runs (95% bootstrap interval over runs): more diverse "
+                           "intermediate data helps more at the same size")  # fmt: skip
+    by_size, by_groups, _ = analysis.tables
     assert [row[2] for row in by_size.rows] == list(SIZES)  # the genre runs are not sizes
     assert [row[3:5] for row in by_groups.rows] == [
         (1, "fiction; government"), (2, "fiction+government; slate+telephone"),
@@ -118,8 +135,9 @@ def test_the_command_writes_the_tables_and_the_plot(tmp_path):
     done = stilts_cli("analyze", "size", str(store), "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "by_groups.csv", "by_size.csv", "size.md", "size.png",
+        "by_groups.csv", "by_size.csv", "size.md", "size.png", "size_not_zero_shot.csv",
     ]  # fmt: skip
+    assert "Unit of analysis: a run" in done.stdout
 
 
 @pytest.mark.slow
@@ -128,6 +146,6 @@ def test_the_smoke_recipe_runs_end_to_end_offline(mnli_xnli, tmp_path):
     shutil.copytree(mnli_xnli.store.root, store)  # mnli-all → xnli (seed 42) is there already
     grid = run_smoke_recipe("size", store)
     printed = analyze_cli("size", grid)
-    assert "size trend not computed: a correlation needs at least 5 pairs (got 3)" in printed
+    assert "size trend not computed: a correlation needs at least 5 runs (got 3)" in printed
     rows = (grid / "analysis" / "by_size.csv").read_text().splitlines()[1:]
     assert [row.split(",")[2] for row in rows] == ["300", "1000", "2400"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ class Run:
     row: str | None = None
     """The grid row the run fills (a grid labels variants of one task apart); None: not
     read through a grid."""
+    train_language: str = "en"
+    """The language the target trained in (its scores there are not zero-shot)."""
 
     @property
     def intermediate(self) -> str:
@@ -51,6 +54,19 @@ class Run:
         spec = self.phase_spec(index)
         specs = spec.get("tasks", [spec])
         return next((s.get("training_data", {}) for s in specs if s["task"] == task), {})
+
+    @cached_property
+    def trained_languages(self) -> frozenset[str]:
+        """Every language a phase of the chain trained in: the target's, and each earlier
+        phase task's translations (or, untranslated, its own training language). A score in
+        one of them measures in-language learning, not zero-shot transfer."""
+        seen = {self.train_language}
+        for index in range(len(self.phases) - 1):
+            spec = self.phase_spec(index)
+            for task_spec in spec.get("tasks", [spec]):
+                translated = task_spec.get("training_data", {}).get("languages")
+                seen.update(translated or [task_spec.get("train_language", "en")])
+        return frozenset(seen)
 
     @property
     def start(self) -> RunStart:
@@ -73,6 +89,11 @@ class Gain:
     @property
     def gain(self) -> float:
         return self.score - self.baseline
+
+    @property
+    def zero_shot(self) -> bool:
+        """Whether no phase of the chain trained in this language."""
+        return self.language not in self.run.trained_languages
 
 
 def read_runs(path: Path) -> list[Run]:
@@ -125,6 +146,7 @@ def read_run(run_dir: Path, row: str | None = None) -> Run:
         scores={language: values[metric] for language, values in results["test"].items()},
         manifest=manifest,
         row=row,
+        train_language=results.get("train_language", "en"),
     )
 
 
@@ -148,3 +170,9 @@ def gains(runs: Iterable[Run]) -> tuple[list[Gain], list[str]]:
                          base.scores[language], run)
                 )  # fmt: skip
     return found, notes
+
+
+def split_zero_shot(found: Iterable[Gain]) -> tuple[list[Gain], list[Gain]]:
+    """The zero-shot gains, and those in a language a phase of their chain trained in."""
+    found = list(found)
+    return [g for g in found if g.zero_shot], [g for g in found if not g.zero_shot]

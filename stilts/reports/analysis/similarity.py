@@ -25,9 +25,23 @@ one per window of a QA context. Two measures compare every two tasks:
   price is that labels play no part.
 
 Both are 1 for identical data (XNLI trains on MNLI: their similarity is 1 by construction). Each
-(intermediate, target) pair is one point, its gain the mean over the target's languages and
-the seeds; Spearman's rho between similarity and gain, with a bootstrap interval over the
-pairs, is reported over all pairs, for PAWS-X and the other targets apart, and per target.
+(intermediate, target) pair is one point, its gain the mean over the target's zero-shot
+languages (English, which the target trains in, is shown apart) and the seeds; Spearman's rho
+between similarity and gain is reported over all pairs, for PAWS-X and the other targets
+apart, and per target.
+
+The unit of analysis is the task. Pairs are not independent: the nine pairs of one
+intermediate task share that task's data, its similarity to everything (a task near every
+other) and its help to every target, and the pairs of one target share the target. So the
+intervals resample tasks: within one target, its intermediate tasks; pooled over targets,
+intermediate tasks and targets both, crossed (`stats.crossed_weights`). Resampling the pairs
+would count one intermediate task's luck once per target and give intervals too narrow.
+Pooled over targets, gains and similarities are first standardised within each target:
+targets score in different units, and a target's overall similarity to the intermediate tasks
+has nothing to do with its overall gain but would correlate with it by the few targets'
+chance, so the pooled rho is the within-target relation the per-target rows show, on one
+scale. PAWS-X against the other targets is the difference of their rhos, paired: the same
+intermediate tasks on both sides, drawn once for both.
 """
 
 from __future__ import annotations
@@ -46,16 +60,19 @@ from stilts.experiment import bundled
 from stilts.experiment.config import PHASE_JOIN, ChainConfig
 from stilts.experiment.plan import locator
 from stilts.reports import plots
-from stilts.reports.analysis.findings import Analysis, table
-from stilts.reports.analysis.runs import Gain, Run, gains, read_runs
+from stilts.reports.analysis.findings import Analysis, not_zero_shot, table
+from stilts.reports.analysis.runs import Gain, Run, gains, read_runs, split_zero_shot
 from stilts.reports.analysis.stats import (
     Estimate,
     TooFewPoints,
+    cluster_weights,
+    crossed_weights,
     mean_std,
+    observed,
     percentile_interval,
-    resampled_rows,
-    row_spearman,
     spearman,
+    standardise,
+    weighted_spearman,
 )
 from stilts.reports.tables import Cell
 from stilts.store.layout import Store
@@ -138,6 +155,12 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
+UNIT = (
+    "a task: each (intermediate, target) pair is a point (its gain a mean over the target's "
+    "zero-shot languages and the seeds), but intervals resample tasks: intermediate tasks "
+    "within one target; intermediate tasks and targets, crossed, when pooled over targets, "
+    "where gains and similarities are standardised within each target"
+)
 PAWSX = "pawsx"
 OTHERS = "other targets"
 HEADLINE = ("all", PAWSX, OTHERS)
@@ -195,7 +218,8 @@ def correlate(
     found: Sequence[Gain], similarities: Mapping[Pair, Similarity], *, notes: Sequence[str] = ()
 ) -> Analysis:
     """The answer from gains and precomputed similarities: per pair, per group of targets."""
-    per_seed = _per_seed(found)
+    zero_shot, seen = split_zero_shot(found)
+    per_seed = _per_seed(zero_shot)
     pairs = sorted(pair for pair in per_seed if pair in similarities)
     missing = sorted(pair for pair in per_seed if pair not in similarities)
     gain = {pair: fmean(per_seed[pair]) for pair in pairs}
@@ -209,20 +233,17 @@ def correlate(
         shown = f"{sim.representation:.4f}", f"{sim.fisher:.4f}"
         rows.append((*pair, *shown, len(per_seed[pair]), mean, std))
     groups = _groups(pairs)
-    estimates: dict[tuple[str, str], Estimate | str] = {}
-    for measure in MEASURES:
-        for group, members in groups.items():
-            x = [similarities[p].measure(measure) for p in members]
-            try:
-                estimates[measure, group] = spearman(x, [gain[p] for p in members])
-            except TooFewPoints as error:
-                estimates[measure, group] = str(error)
-    findings = [_finding(measure, group, len(groups[group]), estimates[measure, group])
+    estimates = {
+        (measure, group): _correlation(_points(members, measure, similarities, gain))
+        for measure in MEASURES
+        for group, members in groups.items()
+    }
+    findings = [_finding(measure, group, groups[group], estimates[measure, group])
                 for measure in MEASURES for group in groups if group in HEADLINE]  # fmt: skip
     findings += _pawsx_versus_others(similarities, gain, groups, estimates)
     findings.append(
-        f"{len(seeds)} seed(s); a pair's gain is its mean over the target's languages and the "
-        "seeds (std: over the seeds' means)"
+        f"{len(seeds)} seed(s); a pair's gain is its mean over the target's zero-shot languages "
+        "and the seeds (std: over the seeds' means)"
     )
     if missing:
         findings.append(
@@ -243,16 +264,68 @@ def correlate(
               ("intermediate", "target", "representation", "fisher", "seeds", "gain", "std"),
               rows),
         table("similarity_correlation",
-              "Spearman's rho between similarity and gain (95% bootstrap interval over pairs)",
+              "Spearman's rho between similarity and gain (95% bootstrap interval over tasks: "
+              "a target's intermediate tasks; pooled, intermediate tasks and targets crossed, "
+              "on values standardised within each target; p only where pairs are independent)",
               ("measure", "targets", "pairs", "rho", "low", "high", "p", "note"),
               correlation_rows),
+        not_zero_shot("similarity", seen),
     )  # fmt: skip
 
     def figure(out: Path) -> None:
         _scatter(out, pairs, similarities, gain, estimates)
 
     return Analysis("similarity", "Task similarity and transfer gain", tuple(findings), tables,
-                    figure if pairs else None)  # fmt: skip
+                    figure if pairs else None, unit=UNIT)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Points:
+    """A group's pairs as points: similarity and gain (standardised within each target when
+    the group spans several), with each pair's intermediate task and target."""
+
+    similarity: np.ndarray
+    gain: np.ndarray
+    intermediates: tuple[str, ...]
+    targets: tuple[str, ...]
+
+    @property
+    def pooled(self) -> bool:
+        return len(set(self.targets)) > 1
+
+    def resamples(self) -> np.ndarray | None:
+        """The bootstrap's weights: pooled, intermediate tasks and targets crossed; None for
+        one target, whose pairs are its intermediate tasks, one each: the ordinary bootstrap,
+        with its p-value."""
+        return crossed_weights(self.intermediates, self.targets) if self.pooled else None
+
+    def paired(self, intermediates: np.ndarray) -> np.ndarray:
+        """The weights given the intermediate tasks' draws (shared with another group's),
+        crossed, when pooled, with the targets'."""
+        if not self.pooled:
+            return intermediates
+        return intermediates * cluster_weights(self.targets, seed=1)
+
+
+def _points(
+    members: Sequence[Pair],
+    measure: str,
+    similarities: Mapping[Pair, Similarity],
+    gain: Mapping[Pair, float],
+) -> Points:
+    targets = tuple(t for _, t in members)
+    x = np.array([similarities[p].measure(measure) for p in members])
+    y = np.array([gain[p] for p in members])
+    if len(set(targets)) > 1:
+        x, y = standardise(x, targets), standardise(y, targets)
+    return Points(x, y, tuple(i for i, _ in members), targets)
+
+
+def _correlation(points: Points) -> Estimate | str:
+    try:
+        return spearman(points.similarity, points.gain, resamples=points.resamples())
+    except TooFewPoints as error:
+        return str(error)
 
 
 def _per_seed(found: Sequence[Gain]) -> dict[Pair, list[float]]:
@@ -275,8 +348,8 @@ def _groups(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
     return groups
 
 
-def _finding(measure: str, group: str, count: int, estimate: Estimate | str) -> str:
-    subject = f"{measure} similarity vs gain, {group} ({count} pairs)"
+def _finding(measure: str, group: str, members: Sequence[Pair], estimate: Estimate | str) -> str:
+    subject = f"{measure} similarity vs gain, {group} ({len(members)} pairs)"
     if isinstance(estimate, str):
         return f"{subject}: not computed: {estimate}"
     shown = f"Spearman rho = {estimate.text()}"
@@ -287,7 +360,12 @@ def _finding(measure: str, group: str, count: int, estimate: Estimate | str) -> 
         -1: "a negative correlation (the 95% interval excludes 0)",
         0: "no evidence of a correlation (the 95% interval includes 0)",
     }[estimate.sign]
-    return f"{subject}: {shown}, 95% bootstrap interval over pairs: {verdict}"
+    over = (
+        "intermediate tasks and targets resampled (crossed), values standardised within each target"
+        if len({t for _, t in members}) > 1
+        else "intermediate tasks resampled"
+    )
+    return f"{subject}: {shown}, 95% bootstrap interval, {over}: {verdict}"
 
 
 def _pawsx_versus_others(
@@ -309,12 +387,8 @@ def _pawsx_versus_others(
         if refused:
             found.append(f"{subject}: not computed ({'; '.join(refused)})")
             continue
-        points = [
-            (np.array([similarities[p].measure(measure) for p in groups[side]]),
-             np.array([gain[p] for p in groups[side]]))
-            for side in sides
-        ]  # fmt: skip
-        difference, low, high = _rho_difference(*points)
+        pawsx, others = (_points(groups[side], measure, similarities, gain) for side in sides)
+        difference, low, high = _rho_difference(pawsx, others)
         if low is None or high is None:
             verdict = "no bootstrap interval (degenerate resamples): no conclusion"
         elif low > 0 or high < 0:
@@ -323,20 +397,27 @@ def _pawsx_versus_others(
             verdict = f"[{low:.2f}, {high:.2f}]: no evidence that it differs for PAWS-X"
         found.append(
             f"{subject}: difference in rho = {difference:+.2f} {verdict} (95% bootstrap "
-            "interval, each side's pairs resampled apart)"
+            "interval, paired: the intermediate tasks drawn once for both sides, the other "
+            "targets resampled too)"
         )
     return found
 
 
-def _rho_difference(
-    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
-) -> tuple[float, float | None, float | None]:
-    """rho(a) - rho(b) and its bootstrap interval, the two groups of pairs resampled apart."""
-    (xa, ya), (xb, yb) = a, b
-    difference = row_spearman(xa[None], ya[None])[0] - row_spearman(xb[None], yb[None])[0]
-    rows_a, rows_b = resampled_rows(len(xa), seed=0), resampled_rows(len(xb), seed=1)
-    resampled = row_spearman(xa[rows_a], ya[rows_a]) - row_spearman(xb[rows_b], yb[rows_b])
-    return float(difference), *percentile_interval(resampled)
+def _rho_difference(a: Points, b: Points) -> tuple[float, float | None, float | None]:
+    """rho(a) - rho(b) and its bootstrap interval, each resample drawing the intermediate
+    tasks once for both sides (what a task brings to every target cancels)."""
+    names = sorted({*a.intermediates, *b.intermediates})
+    drawn = cluster_weights(names)
+    index = {name: k for k, name in enumerate(names)}
+    a_draws = drawn[:, [index[i] for i in a.intermediates]]
+    b_draws = drawn[:, [index[i] for i in b.intermediates]]
+    difference = _rho(a, observed(len(a.gain))) - _rho(b, observed(len(b.gain)))
+    resampled = _rho(a, a.paired(a_draws)) - _rho(b, b.paired(b_draws))
+    return float(difference[0]), *percentile_interval(resampled)
+
+
+def _rho(points: Points, weights: np.ndarray) -> np.ndarray:
+    return weighted_spearman(points.similarity, points.gain, weights)
 
 
 def _scatter(

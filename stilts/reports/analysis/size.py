@@ -10,6 +10,14 @@ their robustness: the spread over languages, over language families and over see
 the gain grows with size, or with the number of groups at a fixed size, is Spearman's rho
 with a bootstrap interval. The size is the number of rows the phase trained on, as its
 manifest recorded it; the groups are those its configuration named.
+
+The unit of analysis is the run (one intermediate training at one level, with one seed, then
+the target): its level is what varies, its noise is shared by every language it is scored
+in, so each run is one point (its mean gain over the target's zero-shot languages) and the
+bootstrap resamples runs. The other analyses follow this model. Nothing is pooled over
+targets: each (task, target) sweep is its own finding, in the target's own units. English,
+which the target trains in, is not zero-shot: its gains are left out of every figure here and
+shown apart (size_not_zero_shot).
 """
 
 from __future__ import annotations
@@ -23,11 +31,16 @@ from statistics import fmean, pstdev
 from stilts.errors import StiltsError
 from stilts.reports import plots
 from stilts.reports.analysis.families import family_of
-from stilts.reports.analysis.findings import Analysis, table
-from stilts.reports.analysis.runs import Gain, Run, gains, read_runs
+from stilts.reports.analysis.findings import Analysis, not_zero_shot, table
+from stilts.reports.analysis.runs import Gain, Run, gains, read_runs, split_zero_shot
 from stilts.reports.analysis.stats import TooFewPoints, mean_std, spearman
 from stilts.reports.tables import Cell
 
+UNIT = (
+    "a run (one intermediate training at one size or choice of groups, one seed, then the "
+    "target); a run's gain is its mean over the target's zero-shot languages; intervals "
+    "resample runs; each (task, target) sweep is analysed on its own, in the target's units"
+)
 ROBUSTNESS = ("seeds", "score", "gain", "spread languages", "spread families", "spread seeds")
 Sweep = tuple[str, str] | tuple[str, str, int]
 """A sweep's key: the intermediate task and the target; with groups, also the size."""
@@ -125,17 +138,17 @@ class Robustness:
 
 def analyze(path: Path) -> Analysis:
     found, notes = gains(read_runs(path))
+    one_phase = [g for g in found if len(g.run.phases) == 2]  # its data is the question
+    zero_shot, seen = split_zero_shot(one_phase)
     by_size: Cells = defaultdict(lambda: defaultdict(list))
     by_groups: Cells = defaultdict(lambda: defaultdict(list))
-    for g in found:
-        if len(g.run.phases) != 2:  # one intermediate phase: its data is the question
-            continue
+    for g in zero_shot:
         task, size, chosen = g.run.phases[0], _rows(g.run), _groups(g.run)
         if chosen:
             by_groups[(task, g.target, size)][len(chosen)].append(g)
         else:
             by_size[(task, g.target)][size].append(g)
-    if not by_size and not by_groups:
+    if not one_phase:
         raise StiltsError(
             f"{path} holds no intermediate → target chain with its baseline (same target and "
             "seed, trained alone): run a size or diversity grid with baselines"
@@ -159,8 +172,8 @@ def analyze(path: Path) -> Analysis:
     panels = [panel for panel in (size_panel, group_panel) if panel.series]
     return Analysis(
         "size", "Intermediate data size and diversity", tuple(findings),
-        tuple(t for t in tables if t.rows),
-        lambda out: plots.lines(out, *panels),
+        (*(t for t in tables if t.rows), not_zero_shot("size", seen)),
+        lambda out: plots.lines(out, *panels), unit=UNIT,
     )  # fmt: skip
 
 
@@ -213,10 +226,10 @@ def _trend(kind: SweepKind, name: str, points: list[tuple[int, float]], levels: 
             f"(got {levels})"
         )
     try:
-        rho = spearman([level for level, _ in points], [gain for _, gain in points])
+        rho = spearman([level for level, _ in points], [gain for _, gain in points], unit="runs")
     except TooFewPoints as error:
         return f"{name}: {kind.name} trend not computed: {error}"
     return (
         f"{name}: Spearman rho ({kind.name}, each run's mean gain) = {rho.text()} over "
-        f"{len(points)} points (95% bootstrap interval): {kind.verdicts[rho.sign]}"
+        f"{len(points)} runs (95% bootstrap interval over runs): {kind.verdicts[rho.sign]}"
     )
