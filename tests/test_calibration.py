@@ -17,8 +17,9 @@ most of it, their bootstraps cut to `BOOTSTRAP` resamples); a marginal one, 11 %
 is the target, needs hundreds of grids: `bench/calibration.py` measures the rates themselves,
 on 200 grids each.
 
-Analyses that miss a target today are marked strict xfail with the reason: their fix turns
-the test green, strict xfail then fails, and the mark goes.
+Before issue 15's fixes, resource and families failed both rates here (one run's luck counted
+once per language; Friedman's test reading the runs' shared luck as agreement); the "before"
+rates are in the message of the commit that added the bench (`git log bench/calibration.py`).
 """
 
 from __future__ import annotations
@@ -133,45 +134,14 @@ def coverage(question: Question) -> Rate:
     return calibration.coverage_rate(pairs)
 
 
-RESOURCE = (
-    "issue 15: the intermediate language's class changes only between runs (7 per seed), but "
-    "each (target language, seed) gain is resampled as a point of its own: one run's luck, "
-    "shared by its languages, counts once per language, and targets are pooled raw"
-)
-FAMILIES = (
-    "issue 15: every family's mean gains come from the same runs, so a run's luck (on "
-    "Tatoeba, eight times UD-POS's scale) moves every family's ranking alike"
-)
-XFAIL = {
-    ("resource", "false positives"): RESOURCE,
-    ("resource", "coverage"): RESOURCE + ": the interval is far too narrow",
-    ("families", "false positives"): FAMILIES + ", and Friedman's test, which takes the "
-    "families for independent judges, reads that as agreement",
-    ("families", "coverage"): FAMILIES + ", which resampling each family's (target, language) "
-    "pairs leaves out; resampled family means are noisier, so bootstrap W sits below W",
-}
-"""(question, rate) -> why the analysis misses the target today."""
-
-
-def cases(rate: str) -> list[object]:
-    """Every question, marked where `XFAIL` says; only a failed assertion is the expected
-    failure (a finding the calibration can no longer read is an error, not a pass)."""
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(
-            strict=True, raises=AssertionError, reason=XFAIL[name, rate]
-        )) if (name, rate) in XFAIL else name
-        for name in calibration.QUESTIONS
-    ]  # fmt: skip
-
-
-@pytest.mark.parametrize("name", cases("false positives"))
+@pytest.mark.parametrize("name", calibration.QUESTIONS)
 def test_false_positives_are_at_most_7_percent(name):
     rate = false_positives(calibration.QUESTIONS[name].smaller())
     assert rate.claims >= STORES // 2, rate  # the analysis computed its claims
     assert not implausible(rate.hits, rate.claims, 0.07), f"false positives {rate}"
 
 
-@pytest.mark.parametrize("name", cases("coverage"))
+@pytest.mark.parametrize("name", calibration.QUESTIONS)
 def test_intervals_cover_the_truth_at_least_90_percent(name):
     rate = coverage(calibration.QUESTIONS[name].smaller())
     assert rate.claims >= STORES // 2, rate

@@ -289,9 +289,9 @@ def _families(grid: Path, design: simulate.Design) -> list[Claim]:
     claim = _interval_claim("Kendall's W", text, "Kendall's W = ")
     if math.isnan(claim.value):
         return [claim]
-    p_value = re.search(rf"Friedman p = ({NUMBER})", text)
+    p_value = re.search(rf"permutation p = ({NUMBER})", text)
     if p_value is None:
-        raise UnreadableFinding(f"no Friedman p in: {text}")
+        raise UnreadableFinding(f"no permutation p in: {text}")
     return [Claim(claim.name, claim.value, claim.low, claim.high,
                   float(p_value.group(1)) < LEVEL)]  # fmt: skip
 
