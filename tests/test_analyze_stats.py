@@ -140,14 +140,14 @@ def test_a_permutation_keeps_the_labels_and_shuffles_their_places():
     assert stats.permutation_p(5.0, np.array([1.0, 2.0, 5.0, 6.0]), larger=True) == 0.6
 
 
-def test_the_basic_interval_reflects_the_resamples_about_the_estimate():
+def test_the_normal_interval_is_the_estimate_plus_or_minus_the_resamples_spread():
     """Resamples that fall below the estimate (as an agreement's do, noise making rankings
-    disagree) give an interval above it, held within the statistic's bounds."""
+    disagree) move the interval no lower: only their spread counts, held within bounds."""
     resamples = np.linspace(0.5, 0.9, 401)
-    low, high = stats.basic_interval(0.9, resamples, bounds=(0.0, 1.0))
-    assert low == pytest.approx(2 * 0.9 - np.percentile(resamples, 97.5))
-    assert high == 1.0  # 2 × 0.9 - 0.51, held at W's bound
-    assert stats.basic_interval(0.5, np.full(10, np.nan), bounds=(0, 1)) == (None, None)
+    low, high = stats.normal_interval(0.9, resamples, bounds=(0.0, 1.0))
+    assert low == pytest.approx(0.9 - 1.96 * resamples.std(ddof=1), abs=1e-3)
+    assert high == 1.0  # held at W's bound
+    assert stats.normal_interval(0.5, np.full(10, np.nan), bounds=(0, 1)) == (None, None)
 
 
 def test_sign_flips_keep_or_reverse_each_unit_whole():
