@@ -71,11 +71,12 @@ def report_error(error: BaseException, *, bug: bool = False) -> None:
             " — this is a bug in stilts (or in a plugin it ran), not your input's fault; "
             f"please report it with what `stilts --debug …` (or {DEBUG}=1) prints"
         )
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    report_usage(message)
 
 
 def report_usage(message: str) -> None:
-    """A wrong option or argument, as one error line."""
+    """`message` as the one `error:` line on stderr (a wrong option or argument, or any error
+    `report_error` describes)."""
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
