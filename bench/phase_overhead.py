@@ -40,8 +40,8 @@ from transformers import (
 from stilts.experiment import bundled
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
-from stilts.runtime.arguments import RunOptions
 from stilts.runtime.bundled_model import materialize
+from stilts.runtime.options import RunOptions
 from stilts.runtime.training import ModelSource, train_phase
 from stilts.store.layout import Store
 from stilts.tasks.task import Hyperparameters

@@ -24,8 +24,8 @@ from transformers import TrainerCallback, TrainerState
 
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
-from stilts.runtime.arguments import RunOptions
 from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.options import RunOptions
 from stilts.runtime.runner import Runner
 from stilts.store.layout import Store
 

@@ -15,7 +15,7 @@ from stilts import StiltsError
 from stilts.experiment.options import PhaseOptions
 from stilts.experiment.plan import ChainPlan, plan
 from stilts.runtime.adapters import ADAPTERS_DIR, STACK_FILE
-from stilts.runtime.arguments import RunOptions
+from stilts.runtime.options import RunOptions
 from stilts.runtime.predict import evaluate_languages
 from stilts.runtime.runner import Runner
 from stilts.store.files import read_json

@@ -25,7 +25,7 @@ from stilts.experiment.options import PhaseOptions
 from stilts.experiment.plan import plan_all
 from stilts.experiment.recipe import load_recipe
 from stilts.reports.study_table import BASELINE, HEATMAP, StudyTable
-from stilts.runtime.arguments import RunOptions
+from stilts.runtime.options import RunOptions
 from stilts.runtime.runner import Runner
 from stilts.store.files import write_json
 from stilts.store.layout import PHASE_MANIFEST, Store

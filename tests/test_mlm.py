@@ -26,8 +26,8 @@ from transformers import (
 from stilts import StiltsError
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
-from stilts.runtime.arguments import RunOptions
 from stilts.runtime.features import tokenized
+from stilts.runtime.options import RunOptions
 from stilts.runtime.predict import evaluate_languages
 from stilts.runtime.runner import Runner
 from stilts.runtime.training import ModelSource

@@ -16,10 +16,10 @@ from lab import FixtureLab, build_lab
 from stilts import StiltsError
 from stilts.experiment.plan import plan
 from stilts.experiment.specs import Adapter, Sampler
-from stilts.runtime.arguments import RunOptions
 from stilts.runtime.multitask.model import MultiTaskModel, load_task_model
 from stilts.runtime.multitask.sampling import TaskSchedule
 from stilts.runtime.multitask.stream import TASK_INDEX, TaskBlocks
+from stilts.runtime.options import RunOptions
 from stilts.runtime.phase_model import load_trained
 from stilts.runtime.runner import Runner
 from stilts.runtime.training import ModelSource, starting_encoder, train_phase

@@ -13,8 +13,8 @@ from transformers import TrainerCallback
 from stilts.errors import StiltsError
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
-from stilts.runtime.arguments import RunOptions
 from stilts.runtime.bundled_model import materialize
+from stilts.runtime.options import RunOptions
 from stilts.runtime.runner import Runner
 from stilts.runtime.totals import mean_loss
 from stilts.runtime.training import ModelSource, train_phase

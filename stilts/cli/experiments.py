@@ -17,10 +17,13 @@ from stilts.cli.app import app, user_errors
 from stilts.cli.options import (
     AdapterOption,
     BatchSize,
+    Compile,
     Data,
     DevAggregateOption,
     Epochs,
     Force,
+    GradientCheckpointing,
+    GroupByLength,
     Groups,
     Languages,
     Layer,
@@ -31,6 +34,7 @@ from stilts.cli.options import (
     Model,
     PerDevice,
     Plot,
+    PrecisionOption,
     PrintRecipe,
     Revision,
     SamplerOption,
@@ -67,6 +71,10 @@ def chain(
     max_eval_examples: MaxEval = None,
     layer: Layer = None,
     per_device_batch_size: PerDevice = None,
+    precision: PrecisionOption = "auto",
+    group_by_length: GroupByLength = False,
+    compile_: Compile = False,
+    gradient_checkpointing: GradientCheckpointing = False,
     translate: Translate = None,
     translated_data: TranslatedData = None,
     groups: Groups = None,
@@ -125,6 +133,10 @@ def grid(
     max_eval_examples: MaxEval = None,
     layer: Layer = None,
     per_device_batch_size: PerDevice = None,
+    precision: PrecisionOption = "auto",
+    group_by_length: GroupByLength = False,
+    compile_: Compile = False,
+    gradient_checkpointing: GradientCheckpointing = False,
     translate: Translate = None,
     translated_data: TranslatedData = None,
     groups: Groups = None,
@@ -164,6 +176,8 @@ def run_recipe(
     ] = None,
     store: StoreRoot = Path("stilts-runs"),
     per_device_batch_size: PerDevice = None,
+    compile_: Compile = False,
+    gradient_checkpointing: GradientCheckpointing = False,
     force: Force = False,
     plot: Plot = True,
 ) -> None:
@@ -173,9 +187,10 @@ def run_recipe(
     the study's table and writes it (Markdown, CSV, heatmap) beside the runs.
     """
     with user_errors():
-        from stilts.cli.running import run_recipe_file
+        from stilts.cli.running import run_options, run_recipe_file
 
-        run_recipe_file(recipe, set_ or [], store, per_device_batch_size, force, plot=plot)
+        how = run_options(per_device_batch_size, compile_, gradient_checkpointing)
+        run_recipe_file(recipe, set_ or [], store, how, force, plot=plot)
 
 
 @app.command("eval")
@@ -197,6 +212,7 @@ def evaluate(
     max_length: MaxLength = None,
     max_eval_examples: MaxEval = None,
     layer: Layer = None,
+    precision: PrecisionOption = "auto",
     trust_remote_code: TrustRemoteCode = False,
 ) -> None:
     """Score MODEL on TASK without training: `stilts eval xlm-roberta-large tatoeba`.
@@ -212,7 +228,7 @@ def evaluate(
             "embedding_layer": layer,
         }  # fmt: skip
         evaluate_model(
-            task, model, store, revision=revision, data=data,
+            task, model, store, revision=revision, data=data, precision=precision,
             trust_remote_code=trust_remote_code,
             hyperparameters={k: v for k, v in hyperparameters.items() if v is not None},
         )  # fmt: skip

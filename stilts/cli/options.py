@@ -35,6 +35,34 @@ Layer = Annotated[
 PerDevice = Annotated[
     int | None, typer.Option(min=1, help="Lower it to fit memory; accumulation keeps the batch.")
 ]
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help="auto (bf16 on GPUs with it, fp16 on older GPUs, fp32 on CPU), fp32, bf16 or "
+        "fp16; training and evaluation. Fingerprinted as resolved on the machine.",
+    ),
+]
+GroupByLength = Annotated[
+    bool,
+    typer.Option(
+        help="Train single-task phases on batches of similar lengths (less padding; other "
+        "batches, so fingerprinted; needs --select last)."
+    ),
+]
+Compile = Annotated[
+    bool,
+    typer.Option(
+        "--compile", help="torch.compile the model (faster steps after a slow start; GPU)."
+    ),
+]
+GradientCheckpointing = Annotated[
+    bool,
+    typer.Option(
+        help="Recompute activations in the backward pass: less memory (long QA inputs), "
+        "about a third more compute."
+    ),
+]
 Translate = Annotated[
     list[str] | None,
     typer.Option(

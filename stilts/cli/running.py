@@ -24,6 +24,7 @@ from stilts.experiment.plan import ChainPlan, PlannedPhase, plan_all, plan_evalu
 from stilts.experiment.recipe import FORMAT, Recipe, load_recipe
 from stilts.reports.study_table import StudyTable
 from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.options import RunOptions
 from stilts.runtime.runner import Outcome, Runner
 from stilts.schema import describe
 from stilts.store.layout import Store
@@ -59,13 +60,24 @@ def run_recipe_file(
     path: Path,
     settings: list[str],
     store: Path,
-    per_device_batch_size: int | None,
+    how: RunOptions,
     force: bool,
     *,
     plot: bool,
 ) -> None:
     """`stilts run RECIPE`, with each of `settings` (``--set PATH=VALUE``) applied first."""
-    _run(load_recipe(path, settings), store, per_device_batch_size, force, plot=plot)
+    _run(load_recipe(path, settings), store, how, force, plot=plot)
+
+
+def run_options(
+    per_device_batch_size: int | None, compile_: bool, gradient_checkpointing: bool
+) -> RunOptions:
+    """How the command's phases run (options no fingerprint covers)."""
+    return RunOptions(
+        per_device_batch_size=per_device_batch_size,
+        compile=compile_,
+        gradient_checkpointing=gradient_checkpointing,
+    )
 
 
 def evaluate_model(
@@ -75,13 +87,14 @@ def evaluate_model(
     *,
     revision: str | None,
     data: str | None,
+    precision: str,
     trust_remote_code: bool,
     hyperparameters: dict[str, Any],
 ) -> None:
     """`stilts eval MODEL TASK`: score it, print the table, say where the files went."""
     chain = plan_evaluation(
         task, model, revision=revision, data=data, trust_remote_code=trust_remote_code,
-        hyperparameters=hyperparameters,
+        hyperparameters=hyperparameters, precision=precision,
     )  # fmt: skip
     _quiet_libraries()
     outcome = Runner(Store(store)).evaluate(chain, named=model)
@@ -129,6 +142,8 @@ def _recipe(options: dict[str, Any], **body: Any) -> Recipe:
             },
             "dev_aggregate": options["dev_aggregate"],
             "select": options["select"],
+            "precision": options["precision"],
+            "group_by_length": options["group_by_length"],
             "translated_data": options["translated_data"],
             **body,
         },
@@ -148,15 +163,13 @@ def print_or_run(recipe: Recipe, options: dict[str, Any]) -> None:
         plan_all(cell.config for cell in recipe.chains())  # a recipe that would not run
         typer.echo(recipe.to_yaml(), nl=False)  # is not printed
         return
-    _run(
-        recipe, options["store"], options["per_device_batch_size"], options["force"],
-        plot=options.get("plot", False),
-    )  # fmt: skip
+    how = run_options(
+        options["per_device_batch_size"], options["compile_"], options["gradient_checkpointing"]
+    )
+    _run(recipe, options["store"], how, options["force"], plot=options.get("plot", False))
 
 
-def _run(
-    recipe: Recipe, store: Path, per_device_batch_size: int | None, force: bool, *, plot: bool
-) -> None:
+def _run(recipe: Recipe, store: Path, how: RunOptions, force: bool, *, plot: bool) -> None:
     """Plan every chain of `recipe`, run them (shared phases once), print the results: a
     chain's table by language, or the study's table of a grid (also written)."""
     cells = recipe.chains()
@@ -166,7 +179,7 @@ def _run(
     if all(runner.finished(chain) is not None for chain in plans):
         outcomes = runner.run_all(plans)  # everything is read back: no torch
     else:
-        outcomes = _run_with_progress(runner, plans, per_device_batch_size, grid=len(plans) > 1)
+        outcomes = _run_with_progress(runner, plans, how, grid=len(plans) > 1)
     if recipe.grid is None and len(cells) == 1:
         (outcome,) = outcomes
         console.print(_results_table(outcome.result))
@@ -185,7 +198,7 @@ def _run(
 
 
 def _run_with_progress(
-    runner: Runner, plans: tuple[ChainPlan, ...], per_device_batch_size: int | None, *, grid: bool
+    runner: Runner, plans: tuple[ChainPlan, ...], how: RunOptions, *, grid: bool
 ) -> list[Outcome]:
     """Run with a progress display: Trainer's steps, and a grid's chains and phases."""
     from stilts.runtime.progress import ExperimentProgress
@@ -193,7 +206,7 @@ def _run_with_progress(
     _quiet_libraries()
     progress = ExperimentProgress(console, plans, runner.store, grid=grid, force=runner.force)
     with progress:
-        runner.options = progress.run_options(per_device_batch_size)
+        runner.options = progress.run_options(how)
         runner.add_callback(progress)
         return runner.run_all(plans)
 

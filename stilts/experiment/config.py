@@ -18,6 +18,7 @@ from typing import Any, Literal, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from stilts.experiment import bundled
+from stilts.experiment.precision import Precision
 from stilts.experiment.specs import STUDY_SELECTION, Adapter, DevAggregate, Sampler, Selection
 from stilts.schema import Strict
 from stilts.tasks.declarative import NAME, TaskDeclaration
@@ -146,6 +147,13 @@ class Settings(Strict):
     select: Selection | None = None
     """Which weights every phase keeps that does not say: None is the study's selection
     (`STUDY_SELECTION`), or a smaller one fitted to the bundled sample (`bundled.SELECTION`)."""
+    precision: Precision = "auto"
+    """The number format phases train and evaluate in: auto (bf16 where the GPU supports it,
+    fp16 on older GPUs, fp32 on CPU), fp32, bf16 or fp16; fingerprinted as it resolves on the
+    machine (`stilts.experiment.precision`)."""
+    group_by_length: bool = False
+    """Train single-task phases on batches of similar lengths (Trainer's length-grouped
+    sampler): less padding, other batches, so fingerprinted."""
     translated_data: str | None = None
     """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
     declared_tasks: dict[str, TaskDeclaration] = Field(default_factory=dict, alias="tasks")

@@ -9,11 +9,12 @@ no torch, so a whole grid is planned, and every bad input found, before the firs
 
 A phase's fingerprint covers its starting point (the model's commit or its files' hashes, or
 the previous phase's fingerprint), its tasks with their heads, data sources, resolved
-hyperparameters and training data, its sampler and adapter, the seed and
-`PREPROCESSING_VERSION`: the phase's output is a function of exactly these, so a phase with a
-fingerprint the store holds complete is reused, never retrained. A run's fingerprint adds
-what its evaluation reads. Nothing is fingerprinted by a moving ref: planning pins a branch
-of a hub model or declared dataset to its commit (`stilts.experiment.revisions`).
+hyperparameters and training data, its sampler and adapter, the seed, the precision it
+computes in (where not fp32) and `PREPROCESSING_VERSION`: the phase's output is a function of
+exactly these, so a phase with a fingerprint the store holds complete is reused, never
+retrained. A run's fingerprint adds what its evaluation reads. Nothing is fingerprinted by a
+moving ref: planning pins a branch of a hub model or declared dataset to its commit
+(`stilts.experiment.revisions`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from stilts import __version__
 from stilts.errors import StiltsError, did_you_mean
 from stilts.experiment import bundled
 from stilts.experiment.config import ChainConfig, PhaseConfig
+from stilts.experiment.precision import FULL, Accelerator, Resolved, resolve, this_machine
 from stilts.experiment.revisions import hub_commit, model_identity
 from stilts.experiment.specs import (
     DEFAULT_SAMPLER,
@@ -91,6 +93,8 @@ class PlannedPhase:
     """A multi-task phase's dev aggregate (fingerprinted where it selects the kept weights)."""
     selection: Selection = STUDY_SELECTION
     """Which weights the phase keeps."""
+    group_by_length: bool = False
+    """Trainer draws batches of rows of similar lengths (`Settings.group_by_length`)."""
 
     @property
     def name(self) -> str:
@@ -131,6 +135,8 @@ class ChainPlan:
     model_revision: str | None
     """The commit the starting hub model is loaded at, the one its phases are fingerprinted
     by (`config.model.revision` pinned); None for a local directory or the bundled model."""
+    precision: Resolved = FULL
+    """What every phase trains, and the target is scored, in on this machine."""
 
     @property
     def target(self) -> PlannedPhase:
@@ -151,16 +157,23 @@ class ChainPlan:
         return self.config.evaluation.split
 
 
-def plan_all(configs: Iterable[ChainConfig]) -> tuple[ChainPlan, ...]:
+def plan_all(
+    configs: Iterable[ChainConfig], accelerator: Accelerator | None = None
+) -> tuple[ChainPlan, ...]:
     """Plan every chain first: an experiment fails on any bad input before training anything."""
-    plans = tuple(plan(config) for config in configs)
+    plans = tuple(plan(config, accelerator) for config in configs)
     if not plans:
         raise StiltsError("the experiment has no chains to run")
     return plans
 
 
-def plan(config: ChainConfig) -> ChainPlan:
-    """Resolve tasks, hyperparameters and phase fingerprints; import no torch."""
+def plan(config: ChainConfig, accelerator: Accelerator | None = None) -> ChainPlan:
+    """Resolve tasks, hyperparameters, precision and phase fingerprints; import no torch
+    (unless a GPU driver is visible: `stilts.experiment.precision.this_machine`).
+
+    `accelerator`: the machine the chain will run on (default: this one).
+    """
+    precision = resolve(config.precision, accelerator or this_machine())
     tasks = [[_task(name, config) for name in phase.tasks] for phase in config.phases]
     _check_chain(config, tasks)
     data = locator(config)
@@ -183,16 +196,25 @@ def plan(config: ChainConfig) -> ChainPlan:
         }
         if phase.adapter is not None:  # only then: full fine-tuning phases keep their fingerprints
             spec["adapter"] = phase.adapter.fingerprint()
+        if precision != FULL:  # only then: fp32 phases keep their fingerprints (the target's
+            spec["precision"] = precision  # too, so its run is scored in the same precision)
         aggregate, selection = config.aggregate(phase), config.selection(phase)
-        if isinstance(phase_tasks[0], Task):
+        trains = isinstance(phase_tasks[0], Task)
+        if trains:
             spec["selection"] = _selection_identity(selection, aggregate)
+        grouped = config.group_by_length and trains and not phase.multitask
+        if grouped:  # only then: a multi-task phase's task stream has an order of its own
+            _check_grouping(phase, selection)
+            spec["group_by_length"] = True
         phase_fp = fingerprint(spec)
         hp = members[0].hyperparameters
-        phases.append(PlannedPhase(phase, members, hp, spec, phase_fp, aggregate, selection))
+        phases.append(
+            PlannedPhase(phase, members, hp, spec, phase_fp, aggregate, selection, grouped)
+        )
         start = {"phase": phase_fp}
     _check_evaluation(config, tasks[-1][0])
     run = _run_fingerprint(config, phases[-1])
-    return ChainPlan(config, data, tuple(phases), run, revision)
+    return ChainPlan(config, data, tuple(phases), run, revision, precision)
 
 
 def plan_evaluation(
@@ -202,6 +224,7 @@ def plan_evaluation(
     revision: str | None = None,
     data: str | None = None,
     hyperparameters: Mapping[str, Any] | None = None,
+    precision: str = "auto",
     trust_remote_code: bool = False,
 ) -> ChainPlan:
     """`stilts eval`: `task` alone on a model that is not trained further: a run's last
@@ -212,7 +235,7 @@ def plan_evaluation(
     try:
         config = ChainConfig.model_validate(
             {"phases": [task], "model": spec, "data": data or run_data,
-             "hyperparameters": dict(hyperparameters or {})}
+             "hyperparameters": dict(hyperparameters or {}), "precision": precision}
         )  # fmt: skip
     except ValidationError as error:
         raise StiltsError(describe(error, ChainConfig)) from None
@@ -379,6 +402,18 @@ def _phase_spec(
     if len(specs) == 1:
         return specs[0]
     return {"tasks": specs, "sampler": (phase.sampler or DEFAULT_SAMPLER).short()}
+
+
+def _check_grouping(phase: PhaseConfig, selection: Selection) -> None:
+    """Refuse length-grouped batches where the phase selects its weights: Trainer's
+    length-grouped sampler reorders its evaluation rows too, and selection scores them in
+    the order of the dev rows."""
+    if selection.best:
+        raise StiltsError(
+            f"group_by_length and select {selection.short()} cannot go together in phase "
+            f"{phase.name}: Trainer's length-grouped sampler also shuffles the dev rows that "
+            "selection scores in order; add --select last (in a recipe: select: last)"
+        )
 
 
 def _selection_identity(selection: Selection, aggregate: DevAggregate | None) -> dict[str, Any]:

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from accelerate import PartialState
-from transformers import TrainerCallback, TrainingArguments
+from transformers import TrainingArguments
 
 from stilts.errors import StiltsError
+from stilts.experiment.precision import FULL, Resolved, trainer_precision
+from stilts.runtime.options import RunOptions
 from stilts.tasks.task import Hyperparameters
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Settings that change how a phase runs but not what it computes (not fingerprinted)."""
-
-    per_device_batch_size: int | None = None
-    checkpoint_steps: int = 1000
-    callbacks: tuple[TrainerCallback, ...] = ()
 
 
 def process_state() -> PartialState:
@@ -46,13 +38,17 @@ def training_arguments(
     seed: int,
     options: RunOptions,
     *,
+    precision: Resolved = FULL,
+    group_by_length: bool = False,
     train: bool = True,
     **extra: Any,
 ) -> Any:
     """Trainer arguments for a phase; effective batch = per-device × processes × accumulation.
 
-    `extra` are further TrainingArguments, over these (a multi-task phase sets its number of
-    steps; model selection its evaluations and checkpoints).
+    Trainer evaluates in the precision it trains in (accelerate autocasts the model's forward
+    either way). `group_by_length` groups training batches only: prediction reads rows in
+    order. `extra` are further TrainingArguments, over these (a multi-task phase sets its
+    number of steps; model selection its evaluations and checkpoints).
     """
     processes = process_state().num_processes
     per_device = options.per_device_batch_size or max(1, hp.batch_size // processes)
@@ -78,10 +74,14 @@ def training_arguments(
         save_total_limit=1,
         # A resumed phase continues its callbacks' counts: patience, its time (`totals`)
         restore_callback_states_from_checkpoint=train,
+        train_sampling_strategy="group_by_length" if group_by_length and train else "random",
+        torch_compile=options.compile,
+        activation_checkpointing=options.gradient_checkpointing and train,
         logging_steps=50,
         report_to="none",
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
-        use_cpu=_cpu_launch(),
+        # Trainer takes bf16 without a GPU only when told it runs on the CPU
+        use_cpu=_cpu_launch() or (precision == "bf16" and not torch.cuda.is_available()),
     )
-    return TrainingArguments(**{**arguments, **extra})
+    return TrainingArguments(**{**arguments, **trainer_precision(precision), **extra})

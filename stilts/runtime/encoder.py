@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
+import torch
 from transformers import AutoModel
 
+from stilts.experiment.precision import FULL, Resolved
 from stilts.runtime.adapters import apply_stack
 from stilts.runtime.arguments import process_state
 from stilts.runtime.predict import Evaluation
@@ -23,8 +26,10 @@ def evaluate_encoder(
     languages: Iterable[str],
     data: DataLocator,
     hp: Hyperparameters,
+    precision: Resolved = FULL,
 ) -> Evaluation:
-    """`task`'s retrieval metric per language, from sentence embeddings of `source`."""
+    """`task`'s retrieval metric per language, from sentence embeddings of `source` computed
+    in `precision`."""
     started = time.perf_counter()
     tokenizer = load_tokenizer(source)
     with model_errors(source):
@@ -42,6 +47,25 @@ def evaluate_encoder(
         return head.embed(encoder, tokenizer, texts, hp.max_length, hp.embedding_layer)
 
     scores, submissions = {}, {}
-    for language in languages:
-        scores[language], submissions[language] = task.evaluate(embed, language, data)
+    with computing_in(precision, encoder.device):
+        for language in languages:
+            scores[language], submissions[language] = task.evaluate(embed, language, data)
     return Evaluation(scores, submissions, time.perf_counter() - started)
+
+
+@contextmanager
+def computing_in(precision: Resolved, device: torch.device) -> Iterator[None]:
+    """`precision` for code outside Trainer, as Trainer's arguments give it inside: autocast
+    for bf16 and fp16, TF32 matrix multiplies for tf32 (restored after)."""
+    if precision in ("bf16", "fp16"):
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        with torch.autocast(device.type, dtype=dtype):
+            yield
+        return
+    before = torch.get_float32_matmul_precision()
+    if precision == "tf32":
+        torch.set_float32_matmul_precision("high")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)

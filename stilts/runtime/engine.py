@@ -18,9 +18,10 @@ from transformers import PretrainedConfig, XLMRobertaConfig
 from stilts import __version__
 from stilts.errors import StiltsError
 from stilts.experiment.plan import ChainPlan, PhaseTask, PlannedPhase
-from stilts.runtime.arguments import RunOptions, process_state
+from stilts.runtime.arguments import process_state
 from stilts.runtime.bundled_model import materialize
 from stilts.runtime.encoder import evaluate_encoder
+from stilts.runtime.options import RunOptions
 from stilts.runtime.phase_model import trained_architecture
 from stilts.runtime.predict import Evaluation, evaluate_languages
 from stilts.runtime.provenance import hardware, package_versions
@@ -158,7 +159,8 @@ def train(
     training = train_phase(
         members, source, chain.data, phase.hyperparameters, chain.config.seed,
         phase_dir, options, sampler=phase.sampler, start=start, adapter=phase.adapter,
-        selection=phase.selection, aggregate=phase.aggregate,
+        selection=phase.selection, aggregate=phase.aggregate, precision=chain.precision,
+        group_by_length=phase.group_by_length,
     )  # fmt: skip
     dev = {m.task.name: _dev_scores(chain, m, phase_dir, options) for m in members}
     scores = {name: evaluation.scores for name, evaluation in dev.items()}
@@ -171,11 +173,14 @@ def train(
         "train_loss": training.train_loss,
         "training_arguments": training.arguments,
         "parameters": training.parameters,
+        "precision": chain.precision,
+        "attention": training.attention,
         "selection": training.selection,
         "dev": scores[members[0].task.name] if len(members) == 1 else scores,
         "seconds": {"train": training.seconds, "dev": sum(e.seconds for e in dev.values())},
         "data": _records_for(chain.data, phase),
         "packages": package_versions(),
+        "hardware": hardware(),
         "stilts": __version__,
     }
     if training.steps_per_task is not None:
@@ -197,7 +202,7 @@ def _dev_scores(
     task = member.trained_task
     return evaluate_languages(
         task, phase_dir / "model", "dev", [task.train_language], chain.data,
-        member.hyperparameters, chain.config.seed, options,
+        member.hyperparameters, chain.config.seed, options, precision=chain.precision,
         trust_remote_code=chain.config.model.trust_remote_code,
     )  # fmt: skip
 
@@ -219,10 +224,11 @@ def score(
     the chain trained, or a task without training data's encoder."""
     hp = chain.target.hyperparameters
     if isinstance(target, EncoderTask):
-        return evaluate_encoder(target, source, chain.languages, chain.data, hp)
+        return evaluate_encoder(target, source, chain.languages, chain.data, hp, chain.precision)
     return evaluate_languages(
         target, Path(source.name), chain.split, chain.languages, chain.data, hp,
-        chain.config.seed, options or RunOptions(), trust_remote_code=source.trust_remote_code,
+        chain.config.seed, options or RunOptions(), precision=chain.precision,
+        trust_remote_code=source.trust_remote_code,
     )  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import datasets
@@ -20,8 +21,8 @@ from rich.progress import (
 from transformers import TrainerCallback
 
 from stilts.experiment.plan import ChainPlan, PlannedPhase
-from stilts.runtime.arguments import RunOptions
 from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.options import RunOptions
 from stilts.store.layout import Store, whole_phase
 
 
@@ -103,10 +104,10 @@ class ExperimentProgress(RunCallback):
             self._show(len(self.chains))
             self.progress.stop()
 
-    def run_options(self, per_device_batch_size: int | None) -> RunOptions:
-        """How phases run under this display: their Trainer bar joins the grid's."""
+    def run_options(self, how: RunOptions) -> RunOptions:
+        """`how` phases run, under this display: their Trainer bar joins the grid's."""
         bar = RichProgress(self.progress.console, self.progress if self.grid else None)
-        return RunOptions(per_device_batch_size=per_device_batch_size, callbacks=(bar,))
+        return replace(how, callbacks=(*how.callbacks, bar))
 
     def on_run_begin(self, chain: ChainPlan) -> None:
         self._show(self.started)

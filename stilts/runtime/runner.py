@@ -45,7 +45,7 @@ from stilts.tasks.task import Task
 if TYPE_CHECKING:
     from accelerate import PartialState
 
-    from stilts.runtime.arguments import RunOptions
+    from stilts.runtime.options import RunOptions
     from stilts.runtime.predict import Evaluation
     from stilts.runtime.training import ModelSource
     from stilts.tasks.task import AnyTask
@@ -271,6 +271,7 @@ class Runner:
             "data": chain.data.records(),
             "packages": engine.package_versions(),
             "hardware": engine.hardware(),
+            "precision": chain.precision,
             "seconds": {"test": evaluation.seconds, "total": time.perf_counter() - started},
         }
 

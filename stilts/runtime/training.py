@@ -11,9 +11,11 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -28,13 +30,15 @@ from transformers.trainer import TRAINER_STATE_NAME
 
 from stilts.errors import StiltsError
 from stilts.experiment.plan import PhaseTask
+from stilts.experiment.precision import FULL, Resolved
 from stilts.experiment.specs import DEFAULT_SAMPLER, Adapter, DevAggregate, Sampler, Selection
 from stilts.runtime.adapters import count_parameters, handoff_for, prepare_encoder, save_phase_model
-from stilts.runtime.arguments import RunOptions, training_arguments
+from stilts.runtime.arguments import training_arguments
 from stilts.runtime.features import tokenized
 from stilts.runtime.multitask.model import MultiTaskModel
 from stilts.runtime.multitask.sampling import TaskSchedule, epoch_steps
 from stilts.runtime.multitask.stream import TaskBlocks, TaskCollator, model_inputs
+from stilts.runtime.options import RunOptions
 from stilts.runtime.selection import (
     SelectionSetup,
     dev_subset,
@@ -89,9 +93,13 @@ def position_limit(config: PretrainedConfig) -> int | None:
     return positions - offset
 
 
-def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedModel]:
-    """The config and encoder weights of `source`, whatever head it was saved with."""
+def starting_encoder(
+    source: ModelSource, precision: Resolved = FULL
+) -> tuple[PretrainedConfig, PreTrainedModel]:
+    """The config and encoder weights of `source`, whatever head it was saved with, with the
+    fastest attention it supports in `precision` (`attention_request`)."""
     revision, trust_remote_code = source.revision, source.trust_remote_code
+
     with model_errors(source):
         config = AutoConfig.from_pretrained(
             source.name, revision=revision, trust_remote_code=trust_remote_code
@@ -101,8 +109,24 @@ def starting_encoder(source: ModelSource) -> tuple[PretrainedConfig, PreTrainedM
             revision=revision,
             trust_remote_code=trust_remote_code,
             use_safetensors=safetensors_only(source.name),
+            attn_implementation=attention_request(precision),
         )
         return config, encoder
+
+
+def attention_request(precision: Resolved) -> str | None:
+    """Flash attention where it is installed and can serve (a CUDA GPU, bf16 or fp16);
+    otherwise None: transformers' own choice, SDPA for every model that supports it (XLM-R
+    does), eager attention for the rest."""
+    usable = precision in ("bf16", "fp16") and torch.cuda.is_available()
+    return "flash_attention_2" if usable and find_spec("flash_attn") is not None else None
+
+
+def attention_implementation(model: torch.nn.Module) -> str:
+    """The attention `model` (a transformers model) runs. transformers keeps it in the
+    config's ``_attn_implementation``, the attribute its docs tell users to read."""
+    config = getattr(model, "config", None)
+    return str(getattr(config, "_attn_implementation", "unknown"))
 
 
 def model_with_fresh_head(
@@ -141,6 +165,8 @@ class TrainingRecord:
     arguments: dict[str, Any]
     parameters: dict[str, int]
     """Trainable and total parameters of the phase's model (an adapter trains few)."""
+    attention: str
+    """The attention implementation the encoder ran (eager, sdpa, flash_attention_2…)."""
     selection: dict[str, Any]
     """How the kept weights were chosen: the dev curve and the selected step
     (`stilts.runtime.selection.selection_record`)."""
@@ -162,6 +188,8 @@ def train_phase(
     adapter: Adapter | None = None,
     selection: Selection | None = None,
     aggregate: DevAggregate | None = None,
+    precision: Resolved = FULL,
+    group_by_length: bool = False,
 ) -> TrainingRecord:
     """Train the phase's tasks from `source`; publish model + tokenizer to ``phase_dir/model``.
 
@@ -173,26 +201,30 @@ def train_phase(
     `selection` that selects, the weights kept are the best on the English dev set (a
     multi-task phase's by `aggregate`; see `stilts.runtime.selection`); otherwise the last.
     Resumes from the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed run
-    left one, its loss and time kept whole (`stilts.runtime.totals`). Only the main process
-    publishes; a phase that ran no optimiser step is an error, never published (it would be
-    reused by its fingerprint as if it had trained).
+    left one, its loss and time kept whole (`stilts.runtime.totals`). `precision` and
+    `group_by_length` go to Trainer as its arguments (`stilts.runtime.arguments`). Only the
+    main process publishes; a phase that ran no optimiser step is an error, never published
+    (it would be reused by its fingerprint as if it had trained).
     """
     tokenizer = load_tokenizer(source)
     prepared = [features(member, data, tokenizer, seed) for member in members]
     set_seed(seed)  # fresh heads (and a pooler the checkpoint lacks) are part of the experiment
-    config, encoder = starting_encoder(source)
+    config, encoder = starting_encoder(source, precision)
     tasks = [m.trained_task for m in members]
     models = {task.name: model_with_fresh_head(task, config, encoder, start) for task in tasks}
     checkpoints = phase_dir / "checkpoints"
     selecting = _selection_setup(members, data, tokenizer, models, selection, aggregate)
-    chosen = selecting.arguments if selecting else {}
+    chosen = {"precision": precision, **(selecting.arguments if selecting else {})}
     model: PreTrainedModel | MultiTaskModel
     if len(members) == 1:
         (model,) = models.values()
         shared = model.base_model
         setup = {"model": model, "train_dataset": prepared[0][0]}
         setup["data_collator"] = tasks[0].head.collator(tokenizer)
-        args, counts = training_arguments(checkpoints, hp, seed, options, **chosen), None
+        args = training_arguments(
+            checkpoints, hp, seed, options, group_by_length=group_by_length, **chosen
+        )
+        counts = None
     else:
         model = MultiTaskModel(models)
         shared = model.encoder
@@ -240,6 +272,7 @@ def train_phase(
         train_rows=rows,
         train_loss=mean_loss(trainer.state.log_history),
         arguments=trainer.args.to_dict(),
+        attention=attention_implementation(shared),
         parameters=count_parameters(model)._asdict(),
         selection=selection_record(
             selection or Selection(kind="last"),

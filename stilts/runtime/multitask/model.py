@@ -64,6 +64,11 @@ class MultiTaskModel(torch.nn.Module):
     def head(self, task: str) -> PreTrainedModel:
         return _pretrained(self.heads[task])
 
+    def activation_checkpointing_enable(self, **options: Any) -> None:
+        """Trainer's hook for ``activation_checkpointing``: the shared encoder's layers are
+        what holds the activations (the heads are one or two layers on top)."""
+        self.encoder.activation_checkpointing_enable(**options)
+
     def forward(self, task_index: torch.Tensor, selection_labels: Any = None, **inputs: Any) -> Any:
         """The batch's task's head on `inputs`. `selection_labels` is not the model's: Trainer
         hands the labels it names (`label_names`) to evaluation as they are in the batch, and
