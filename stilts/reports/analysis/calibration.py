@@ -2,7 +2,8 @@
 the value they estimate: measured on simulated grids (`stilts.reports.analysis.simulate`).
 
 For each question a claim is what its analysis concludes from one number: a correlation or
-a slope whose 95 % interval excludes 0, Kendall's W with Friedman's p < 0.05. Two rates:
+a slope whose 95 % interval excludes 0; families differ at permutation p < 0.05, with an
+interval for Kendall's W of their rankings. Two rates:
 
 - false positives: over grids drawn with nothing planted, each from a design of its own (the
   structure every experiment has, tasks' and languages' effects included, drawn anew, then
@@ -371,7 +372,7 @@ QUESTIONS = {
     for q in (
         Question("resource", "Spearman rho (intermediate language's class, gain), all target "
                  "languages", simulate.resource, 0.3, _resource, _small_resource),
-        Question("families", "Kendall's W of the families' rankings (Friedman p)",
+        Question("families", "families differ (permutation p); Kendall's W interval",
                  simulate.families, 1.0, _families, _small_families),
         Question("syntax", "slope of syntactic minus semantic tasks' gains on distance",
                  simulate.syntax, 2.0, _syntax, _small_syntax),
