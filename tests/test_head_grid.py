@@ -146,8 +146,8 @@ def assert_predicts_as_file_order(chain, model_dir, scratch):
 
 def test_sorted_batches_compute_little_padding():
     """On XNLI-like lengths (premise + hypothesis tokens, log-normal around 45) at the eval
-    batch of the study (64), sorted batches compute at most 10 % padding; file order about
-    half as many tokens again."""
+    batch of the study (64), sorted batches compute at most 10 % padding (1.03x the real
+    tokens); file order computes 2.59x."""
     lengths = np.clip(np.random.default_rng(0).lognormal(np.log(45), 0.45, 5010), 8, 256)
     lengths = lengths.astype(int).tolist()
     in_order = padding_cost(lengths, 64)

@@ -4,15 +4,18 @@ of machine, what it does to fingerprints, and that it reaches Trainer as its own
 from __future__ import annotations
 
 import pytest
-from conftest import XLMR_COMMIT, FinishedChain
+import yaml
+from conftest import XLMR_COMMIT, FinishedChain, stilts_cli
 
 from stilts.errors import StiltsError
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
 from stilts.experiment.precision import CPU, Accelerator, resolve, this_machine
 from stilts.runtime.arguments import training_arguments
+from stilts.runtime.bundled_model import materialize
 from stilts.runtime.options import RunOptions
 from stilts.runtime.runner import Runner
+from stilts.runtime.training import ModelSource, train_phase
 from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST
 from stilts.tasks.task import Hyperparameters
@@ -131,3 +134,33 @@ def test_a_bf16_phase_trains_and_records_what_it_ran(mnli_xnli: FinishedChain):
     assert record["training_arguments"]["activation_checkpointing"] is True
     assert record["attention"] == "sdpa"  # transformers' choice for XLM-R without flash-attn
     assert record["train_loss"] > 0
+
+
+def test_the_command_line_writes_precision_and_grouping_into_the_recipe():
+    printed = stilts_cli(
+        "chain", "mnli", "xnli", "--precision", "bf16", "--group-by-length", "--select", "last",
+        "--compile", "--gradient-checkpointing", "--print-recipe",
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    recipe = yaml.safe_load(printed.stdout)
+    assert (recipe["precision"], recipe["group_by_length"]) == ("bf16", True)
+    # how a phase runs is not what it computes: no recipe key
+    assert not {"compile", "gradient_checkpointing"} & set(recipe)
+
+
+def test_gradient_checkpointing_trains_as_without_it(mnli_xnli: FinishedChain, tmp_path):
+    """Recomputing activations changes memory, not the phase: its dropout masks are replayed,
+    so the loss of every step is the one kept activations give (why it is not fingerprinted)."""
+    settings = {"max_train_examples": 64}
+    chain = plan(ChainConfig(phases=("xnli",), select="last", hyperparameters=settings), CPU)
+    phase = chain.phases[0]
+    source = ModelSource(str(materialize(mnli_xnli.store)))
+    losses = [
+        train_phase(
+            [member.bound(chain.data) for member in phase.members], source, chain.data,
+            phase.hyperparameters, chain.config.seed, tmp_path / str(checkpointing),
+            RunOptions(gradient_checkpointing=checkpointing),
+        ).train_loss
+        for checkpointing in (False, True)
+    ]  # fmt: skip
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
