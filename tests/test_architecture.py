@@ -3,7 +3,7 @@
 Packages form layers, each importing only from those below it at module level:
 
     errors, schema  <  eval, store  <  tasks  <  stilts, api  <  experiment  <  runtime
-                    <  reports  <  testing, cli
+                    <  launch  <  reports  <  testing, cli
 
 so a recipe flows down through planning to the runtime and out to the reports, never back.
 A function-local import may reach up into `stilts.runtime` and nowhere else: that is the
@@ -29,6 +29,7 @@ LAYERS = (
     ("stilts", "stilts.api"),
     ("stilts.experiment",),
     ("stilts.runtime",),
+    ("stilts.launch",),
     ("stilts.reports",),
     ("stilts.testing", "stilts.cli", "stilts.__main__"),
 )

@@ -11,11 +11,11 @@ from stilts.cli.app import app, console, report_usage
 __all__ = ["analyses", "app", "experiments", "main", "store", "tasks"]
 
 
-def main() -> None:
-    """`stilts`: the app, with a wrong option or argument said in one line as any other bad
-    input is (click would draw a box of usage and error lines)."""
+def main(argv: list[str] | None = None) -> None:
+    """`stilts` (or `stilts ARGV…`): the app, with a wrong option or argument said in one line
+    as any other bad input is (click would draw a box of usage and error lines)."""
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except TyperException as error:  # typer's own click: a usage error, or help it shows
         context = getattr(error, "ctx", None)
         if context is not None and error.exit_code == 0:

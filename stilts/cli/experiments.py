@@ -26,6 +26,7 @@ from stilts.cli.options import (
     GroupByLength,
     Groups,
     Languages,
+    LauncherOption,
     Layer,
     LearningRate,
     MaxEval,
@@ -35,16 +36,20 @@ from stilts.cli.options import (
     PerDevice,
     Plot,
     PrecisionOption,
+    PrintJobs,
     PrintRecipe,
+    Retries,
     Revision,
     SamplerOption,
     Seed,
     SelectOption,
     Split,
+    Status,
     StoreRoot,
     Translate,
     TranslatedData,
     TrustRemoteCode,
+    Workers,
 )
 from stilts.experiment import bundled
 
@@ -149,6 +154,11 @@ def grid(
     trust_remote_code: TrustRemoteCode = False,
     force: Force = False,
     print_recipe: PrintRecipe = False,
+    launcher: LauncherOption = None,
+    workers: Workers = None,
+    retries: Retries = None,
+    print_jobs: PrintJobs = False,
+    status: Status = False,
 ) -> None:
     """Every intermediate → target chain, and each target alone, as the study's table.
 
@@ -180,17 +190,26 @@ def run_recipe(
     gradient_checkpointing: GradientCheckpointing = False,
     force: Force = False,
     plot: Plot = True,
+    launcher: LauncherOption = None,
+    workers: Workers = None,
+    retries: Retries = None,
+    print_jobs: PrintJobs = False,
+    status: Status = False,
+    job: Annotated[
+        str | None,
+        typer.Option(help="Run one job of the experiment (an id from --print-jobs)."),
+    ] = None,
 ) -> None:
     """Run the experiment a recipe describes (see `stilts chain --print-recipe`).
 
     A recipe of one chain prints its per-language table; a grid, or several seeds, prints
     the study's table and writes it (Markdown, CSV, heatmap) beside the runs.
     """
+    options = dict(locals())
     with user_errors():
-        from stilts.cli.running import run_options, run_recipe_file
+        from stilts.cli.running import execution, run_recipe_file
 
-        how = run_options(per_device_batch_size, compile_, gradient_checkpointing)
-        run_recipe_file(recipe, set_ or [], store, how, force, plot=plot)
+        run_recipe_file(recipe, set_ or [], execution(options))
 
 
 @app.command("eval")

@@ -132,3 +132,30 @@ Plot = Annotated[
     typer.Option(help="Draw the figure (PNG; needs matplotlib: pip install 'stilts\\[plot]')."),
 ]
 PrintRecipe = Annotated[bool, typer.Option(help="Print this as a recipe (YAML) and run nothing.")]
+LauncherOption = Annotated[
+    str | None,
+    typer.Option(
+        "--launcher",
+        help="Run each phase as a job through submitit: local (this machine; --workers at a "
+        "time) or slurm:partition=P,gpus=1,cpus=8,mem=64,time=MIN,account=A (a recipe's "
+        "launcher:).",
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(min=1, help="--launcher local: jobs at a time, each on its own GPU if any."),
+]
+Retries = Annotated[
+    int | None,
+    typer.Option(min=0, help="With a launcher: resubmit a failed job up to N times (default 1)."),
+]
+PrintJobs = Annotated[
+    bool,
+    typer.Option(help="Print the jobs left as JSON (id, command, dependencies); run nothing."),
+]
+Status = Annotated[
+    bool,
+    typer.Option(
+        help="Show each phase and run: complete, running, failed, queued or waiting; run nothing."
+    ),
+]

@@ -9,6 +9,8 @@ something is left to train or score.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ from rich.table import Table
 
 from stilts.cli.app import console, names, say
 from stilts.errors import StiltsError
-from stilts.experiment.grid import record
+from stilts.experiment.grid import GridCell, record
+from stilts.experiment.launcher import Launcher
 from stilts.experiment.options import PhaseOptions
 from stilts.experiment.plan import ChainPlan, PlannedPhase, plan_all, plan_evaluation
 from stilts.experiment.recipe import FORMAT, Recipe, load_recipe
@@ -56,28 +59,42 @@ def grid_recipe(options: dict[str, Any]) -> Recipe:
     return _recipe(options, grid=grid, **_seeds(seeds))
 
 
-def run_recipe_file(
-    path: Path,
-    settings: list[str],
-    store: Path,
-    how: RunOptions,
-    force: bool,
-    *,
-    plot: bool,
-) -> None:
-    """`stilts run RECIPE`, with each of `settings` (``--set PATH=VALUE``) applied first."""
-    _run(load_recipe(path, settings), store, how, force, plot=plot)
+@dataclass(frozen=True)
+class Execution:
+    """How a command runs its experiment: all of it here, one job of it, or through a
+    launcher; or only says what is left (``--print-jobs``) or where it stands (``--status``)."""
+
+    store: Store
+    how: RunOptions
+    """How phases run (options no fingerprint covers)."""
+    force: bool = False
+    plot: bool = False
+    launcher: str | None = None
+    workers: int | None = None
+    retries: int | None = None
+    job: str | None = None
+    print_jobs: bool = False
+    status: bool = False
 
 
-def run_options(
-    per_device_batch_size: int | None, compile_: bool, gradient_checkpointing: bool
-) -> RunOptions:
-    """How the command's phases run (options no fingerprint covers)."""
-    return RunOptions(
-        per_device_batch_size=per_device_batch_size,
-        compile=compile_,
-        gradient_checkpointing=gradient_checkpointing,
+def execution(options: dict[str, Any]) -> Execution:
+    """The `Execution` of a command's parsed options."""
+    how = RunOptions(
+        per_device_batch_size=options["per_device_batch_size"],
+        compile=options["compile_"],
+        gradient_checkpointing=options["gradient_checkpointing"],
     )
+    return Execution(
+        Store(options["store"]), how, force=options["force"], plot=options.get("plot", False),
+        launcher=options.get("launcher"), workers=options.get("workers"),
+        retries=options.get("retries"), job=options.get("job"),
+        print_jobs=options.get("print_jobs", False), status=options.get("status", False),
+    )  # fmt: skip
+
+
+def run_recipe_file(path: Path, settings: list[str], how: Execution) -> None:
+    """`stilts run RECIPE`, with each of `settings` (``--set PATH=VALUE``) applied first."""
+    _execute(load_recipe(path, settings), how)
 
 
 def evaluate_model(
@@ -163,23 +180,51 @@ def print_or_run(recipe: Recipe, options: dict[str, Any]) -> None:
         plan_all(cell.config for cell in recipe.chains())  # a recipe that would not run
         typer.echo(recipe.to_yaml(), nl=False)  # is not printed
         return
-    how = run_options(
-        options["per_device_batch_size"], options["compile_"], options["gradient_checkpointing"]
-    )
-    _run(recipe, options["store"], how, options["force"], plot=options.get("plot", False))
+    _execute(recipe, execution(options))
 
 
-def _run(recipe: Recipe, store: Path, how: RunOptions, force: bool, *, plot: bool) -> None:
-    """Plan every chain of `recipe`, run them (shared phases once), print the results: a
-    chain's table by language, or the study's table of a grid (also written)."""
+def _execute(recipe: Recipe, how: Execution) -> None:
+    """Plan every chain of `recipe`; then do what `how` says with them."""
     cells = recipe.chains()
     plans = plan_all(cell.config for cell in cells)
-    runs = Store(store)
-    runner = Runner(runs, callbacks=[ConsoleLog()], force=force)
+    if how.job is not None:  # a launcher's job: its log is its output
+        _quiet_libraries()
+        Runner(how.store, how.how, callbacks=[ConsoleLog()]).run_job(plans, how.job)
+        return
+    spec = _launcher(recipe, how)
+    if how.print_jobs or how.status or spec is not None:
+        from stilts.cli import launching
+
+        if not launching.launch_or_report(recipe, plans, how, spec):
+            return
+    _run(recipe, cells, plans, how)
+
+
+def _launcher(recipe: Recipe, how: Execution) -> Launcher | None:
+    """The launcher the command line or the recipe names, with --workers and --retries."""
+    given = Launcher.parse(how.launcher) if how.launcher is not None else recipe.launcher
+    changes = {"workers": how.workers, "retries": how.retries}
+    changes = {key: value for key, value in changes.items() if value is not None}
+    if given is None:
+        if changes:
+            raise StiltsError(
+                f"--{next(iter(changes))} is for a launcher; add --launcher local (or slurm:…)"
+            )
+        return None
+    return Launcher.parse({**given.model_dump(exclude_unset=True), **changes})
+
+
+def _run(
+    recipe: Recipe, cells: Sequence[GridCell], plans: tuple[ChainPlan, ...], how: Execution
+) -> None:
+    """Run the chains (shared phases once; what the store holds is read back), print the
+    results: a chain's table by language, or the study's table of a grid (also written)."""
+    runs = how.store
+    runner = Runner(runs, callbacks=[ConsoleLog()], force=how.force)
     if all(runner.finished(chain) is not None for chain in plans):
         outcomes = runner.run_all(plans)  # everything is read back: no torch
     else:
-        outcomes = _run_with_progress(runner, plans, how, grid=len(plans) > 1)
+        outcomes = _run_with_progress(runner, plans, how.how, grid=len(plans) > 1)
     if recipe.grid is None and len(cells) == 1:
         (outcome,) = outcomes
         console.print(_results_table(outcome.result))
@@ -193,7 +238,7 @@ def _run(recipe: Recipe, store: Path, how: RunOptions, force: bool, *, plot: boo
     reused = sum(outcome.reused for outcome in outcomes)
     run_now = len(outcomes) - reused
     say(f"{len(outcomes)} chains: {run_now} run now, {reused} read back from the store")
-    written = table.write(record(runs, plans, cells), plot=plot)
+    written = table.write(record(runs, plans, cells), plot=how.plot)
     say(f"study table: {', '.join(str(path) for path in written)}")
 
 

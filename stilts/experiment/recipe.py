@@ -46,6 +46,7 @@ from pydantic import Field, ValidationError, model_validator
 from stilts.errors import StiltsError
 from stilts.experiment.config import PHASE_JOIN, ChainConfig, PhaseConfig, Settings, phase_mapping
 from stilts.experiment.grid import BASELINE, GridCell, grid_chains
+from stilts.experiment.launcher import Launcher
 from stilts.schema import Strict, describe
 from stilts.tasks.hyperparameters import Seed
 
@@ -67,6 +68,8 @@ class Recipe(Settings):
     phases: list[PhaseConfig] | None = Field(default=None, min_length=1)
     grid: GridSpec | None = None
     requires: dict[str, str] = Field(default_factory=dict)
+    launcher: Launcher | None = None
+    """Where the jobs run (`stilts.experiment.launcher`); None: one after another, here."""
 
     @model_validator(mode="after")
     def _one_experiment(self) -> Self:

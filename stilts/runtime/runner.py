@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from stilts import __version__
+from stilts.errors import StiltsError
 from stilts.eval.submission import path_for
+from stilts.experiment.jobs import chains_of
 from stilts.experiment.plan import ChainPlan, PlannedPhase
 from stilts.experiment.recipe import Recipe
 from stilts.runtime.callbacks import CallbackHandler, RunCallback
@@ -157,25 +159,52 @@ class Runner:
         from stilts.runtime import engine
 
         started = time.perf_counter()
-        engine.preflight(chain)  # bad data and lengths fail before anything is written
-        engine.check_start(chain)
-        self.store.check_writable()
         state = engine.process_state()
         run_dir = self.run_dir(chain)
         if self._redo(chain.run_fingerprint) and state.is_main_process:
             (run_dir / RUN_MANIFEST).unlink(missing_ok=True)  # unfinished until rewritten
-        on_wait, on_damaged = self._waiting(chain, chain.phases[0]), self._damaged(chain)
-        source = start = engine.start_source(chain, self.store, state, on_wait, on_damaged)
-        records = []
-        for phase in chain.trained:
-            record, source = self._phase(chain, phase, source, start, state)
-            records.append(record)
+        records, source = self._train(chain, chain.trained, state)
         with self._one_writer(run_dir, state, self._waiting(chain, chain.target), locked=True):
             done = self.finished(chain)  # another process wrote it while this one trained
             if done is not None:
                 return Outcome(done, True, run_dir)
             result = self._score(chain, source, records, started, state)
         return Outcome(result, False, run_dir)
+
+    def run_job(self, plans: Sequence[ChainPlan], job_id: str) -> list[Outcome]:
+        """Do job `job_id` of the graph of `plans` (`stilts.experiment.jobs`): run the chains
+        it ends (their earlier phases reused from the store), or train the phase it names."""
+        chains, phase = chains_of(plans, job_id)
+        if not chains:
+            raise StiltsError(
+                f"the experiment has no job {job_id}; `--print-jobs` lists the jobs it has left"
+            )
+        if phase is None:
+            return [self.run(chain) for chain in chains]
+        (chain,) = chains
+        from stilts.runtime import engine
+
+        phases = chain.trained[: chain.trained.index(phase) + 1]
+        self._train(chain, phases, engine.process_state())
+        return []
+
+    def _train(
+        self, chain: ChainPlan, phases: Sequence[PlannedPhase], state: PartialState
+    ) -> tuple[list[dict[str, Any]], ModelSource]:
+        """Reuse or train `phases` (the chain's first ones, in order), after the checks that
+        fail bad input before anything is written; their records, and the model handed on."""
+        from stilts.runtime import engine
+
+        engine.preflight(chain)  # bad data and lengths fail before anything is written
+        engine.check_start(chain)
+        self.store.check_writable()
+        on_wait, on_damaged = self._waiting(chain, chain.phases[0]), self._damaged(chain)
+        source = start = engine.start_source(chain, self.store, state, on_wait, on_damaged)
+        records = []
+        for phase in phases:
+            record, source = self._phase(chain, phase, source, start, state)
+            records.append(record)
+        return records, source
 
     def _score(
         self,

@@ -94,6 +94,14 @@ def whole_phase(phase_dir: Path) -> bool:
         return False
 
 
+def whole_run(run_dir: Path) -> bool:
+    """Whether the run at `run_dir` is finished and undamaged (what a rerun reads back)."""
+    try:
+        return finished(run_dir, RUN_MANIFEST) is not None
+    except Damaged:
+        return False
+
+
 def model_record(model_dir: Path, *, full: bool = False) -> dict[str, Any] | None:
     """The manifest of the whole starting model at `model_dir`; None while it is unbuilt (or
     built by stilts 0.2.0 or earlier, which wrote no manifest: it is built again, the same).

@@ -50,6 +50,21 @@ def directory_lock(directory: Path, log: Callable[[str], None]) -> Iterator[None
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def held_by(directory: Path) -> str | None:
+    """Who holds `directory`'s lock now, or None: the lock is tried without waiting and let go
+    at once (a writer starting in that instant waits that long)."""
+    path = lock_path(directory)
+    if not path.is_file():
+        return None
+    with path.open("r", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return holder(path)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
 def holder(path: Path) -> str:
     """Who holds the lock at `path`, in words (as the holder wrote it)."""
     try:
