@@ -58,52 +58,81 @@ def launch(
     poll_s: float = 2.0,
 ) -> Launched:
     """Run the experiment's jobs through a launcher until all are done or none can go on."""
-    recipe = folder.write_recipe()
+    folder.write_recipe()
     with directory_lock(folder.path, say):
-        session = submit_session()
-        backend = make_backend(session)
-        launched = Launched()
-        retries = backend.spec.retries
-        while True:
-            graph = job_graph(plans, folder.store)
-            left = graph.ids
-            live = {job.id for job in graph.jobs if _live(folder, backend, job.id)}
-            stuck: set[str] = set()
-            for job in graph.jobs:
-                if job.id in live:
-                    continue
-                last = folder.last(job.id)
-                if last is not None and last.outcome is None:  # ended, its job not done
-                    ran = not set(job.after) & left  # what it waited for was complete
-                    last.outcome = "failed" if ran else "cancelled"
-                    folder.save()
-                    if ran:
-                        say(f"{job.name}: attempt failed ({last.executor} job {last.job}):\n"
-                            f"{folder.log_tail(last)}")  # fmt: skip
-                if folder.failures(job.id, session) > retries or set(job.after) & stuck:
-                    stuck.add(job.id)
-                    continue
-                if not backend.ready(job, left, live):
-                    continue
-                waits_for = [a for a in map(folder.last, job.after) if a is not None]
-                arguments = job_arguments(recipe, folder.store.root, job.id, how)
-                attempt = backend.submit(job, StiltsCommand(tuple(arguments)), waits_for)
-                folder.record(job.id, attempt)
-                live.add(job.id)
-                launched.submitted += 1
-                gpu = f" on GPU {attempt.gpu}" if attempt.gpu is not None else ""
-                say(f"{job.name}: submitted as {attempt.executor} job {attempt.job}{gpu}")
-            if not live:
-                for job in graph.jobs:
-                    last = folder.last(job.id)
-                    if job.id in stuck and last is not None and last.outcome == "failed":
-                        launched.failed[job.id] = (job, last)
-                    else:
-                        launched.blocked.append(job)
-                return launched
+        submitter = Submitter(plans, folder, make_backend(submit_session()), how, say)
+        while (launched := submitter.round()) is None:
             time.sleep(poll_s)
+        return launched
 
 
-def _live(folder: LaunchFolder, backend: Backend, job_id: str) -> bool:
-    last = folder.last(job_id)
-    return last is not None and last.outcome is None and backend.alive(last)
+class Submitter:
+    """One submitter run: its rounds over the graph, its failures (see the module docstring)."""
+
+    def __init__(
+        self,
+        plans: Sequence[ChainPlan],
+        folder: LaunchFolder,
+        backend: Backend,
+        how: RunOptions,
+        say: Callable[[str], None],
+    ) -> None:
+        self.plans, self.folder, self.backend, self.how, self.say = plans, folder, backend, how, say
+        self.launched = Launched()
+
+    def round(self) -> Launched | None:
+        """Look at every job left once, submitting what may go; what this run did, once
+        nothing is left to wait for (None while jobs still run)."""
+        folder, backend = self.folder, self.backend
+        graph = job_graph(self.plans, folder.store)
+        left = graph.ids
+        live = {job.id for job in graph.jobs if self._live(job.id)}
+        stuck: set[str] = set()
+        for job in graph.jobs:
+            if job.id in live:
+                continue
+            self._ended(job, left)
+            failed_out = folder.failures(job.id, backend.session) > backend.spec.retries
+            if failed_out or set(job.after) & stuck:  # or it needs a job that failed out
+                stuck.add(job.id)
+            elif backend.ready(job, left, live):
+                self._submit(job)
+                live.add(job.id)
+        if live:
+            return None
+        for job in graph.jobs:
+            last = folder.last(job.id)
+            if last is not None and last.outcome == "failed" and job.id in stuck:
+                self.launched.failed[job.id] = (job, last)
+            else:
+                self.launched.blocked.append(job)
+        return self.launched
+
+    def _live(self, job_id: str) -> bool:
+        last = self.folder.last(job_id)
+        return last is not None and last.outcome is None and self.backend.alive(last)
+
+    def _ended(self, job: Job, left: set[str]) -> None:
+        """Record how the job's last attempt ended, if it ended unrecorded: failed, or
+        cancelled when a job it waited for was not complete (it never ran)."""
+        last = self.folder.last(job.id)
+        if last is None or last.outcome is not None:
+            return
+        ran = not set(job.after) & left
+        last.outcome = "failed" if ran else "cancelled"
+        self.folder.save()
+        if ran:
+            self.say(
+                f"{job.name}: attempt failed ({last.executor} job {last.job}):\n"
+                f"{self.folder.log_tail(last)}"
+            )
+
+    def _submit(self, job: Job) -> None:
+        folder = self.folder
+        waits_for = [a for a in map(folder.last, job.after) if a is not None]
+        arguments = job_arguments(folder.recipe_path, folder.store.root, job.id, self.how)
+        attempt = self.backend.submit(job, StiltsCommand(tuple(arguments)), waits_for)
+        folder.record(job.id, attempt)
+        self.launched.submitted += 1
+        gpu = f" on GPU {attempt.gpu}" if attempt.gpu is not None else ""
+        self.say(f"{job.name}: submitted as {attempt.executor} job {attempt.job}{gpu}")

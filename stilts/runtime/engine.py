@@ -183,6 +183,8 @@ def train(
         "hardware": hardware(),
         "stilts": __version__,
     }
+    if training.resumed_from is not None:
+        record["resumed_from_step"] = training.resumed_from
     if training.steps_per_task is not None:
         record["steps_per_task"] = training.steps_per_task
     if phase.aggregate is not None:

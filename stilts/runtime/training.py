@@ -172,6 +172,8 @@ class TrainingRecord:
     (`stilts.runtime.selection.selection_record`)."""
     steps_per_task: dict[str, int] | None = None
     """Multi-task phases: optimiser steps each task trained."""
+    resumed_from: int | None = None
+    """The step of the checkpoint this run resumed from (a killed or requeued run's)."""
 
 
 def train_phase(
@@ -241,7 +243,8 @@ def train_phase(
         callbacks=[*options.callbacks, *(selecting.callbacks if selecting else ()), PhaseTotals()],
     )
     trainer.remove_callback(PrinterCallback)  # logs stay in trainer.state.log_history
-    trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
+    resume = last_complete_checkpoint(checkpoints)
+    trainer.train(resume_from_checkpoint=resume)
     (totals,) = [c for c in trainer.callback_handler.callbacks if isinstance(c, PhaseTotals)]
     seconds = totals.seconds  # the callback restored from a checkpoint, if it resumed
     rows = sum(rows for _, rows in prepared)
@@ -280,6 +283,7 @@ def train_phase(
             selecting.metric if selecting else None,
         ),
         steps_per_task=counts,
+        resumed_from=int(Path(resume).name.removeprefix("checkpoint-")) if resume else None,
     )
 
 
