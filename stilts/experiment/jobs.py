@@ -2,14 +2,16 @@
 
 A job trains one phase the store lacks, the way the runner would train it within a chain, and
 scores every run that ends in that phase; a run whose phases are all complete, but which is
-not scored yet, is a job of its own. A phase shared by several chains (a grid's intermediate
+not scored yet, is a job that only scores. A phase shared by several chains (a grid's intermediate
 phase, once per seed) is one job, however many targets follow it. A job comes after the job
 of the phase it starts from, where that phase is not complete; so a grid whose intermediate
 phases are done is a set of independent target jobs.
 
-A job's id is the fingerprint of what it completes (its phase's, or its run's), so the graph
-of an experiment names the same jobs however often it is computed, from whichever machine:
-a launcher can compare it with what it submitted before. Computing it reads the store and
+A job's id is the fingerprint of the phase it trains or whose runs it scores (for a run whose
+target trains nothing, the run's), so the graph of an experiment names the same jobs however
+often it is computed, from whichever machine, and however far its jobs have got: a launcher
+compares it with what it submitted before (a target job that has trained its phase and is
+scoring it still has its id). Computing it reads the store and
 imports no torch.
 """
 
@@ -28,7 +30,8 @@ class Job:
     """One unit of work: a phase to train (and the runs ending in it to score), or a run."""
 
     id: str
-    """The fingerprint of the phase it trains, or of the run it scores."""
+    """The fingerprint of the phase it trains (or whose runs it scores), or of the run it
+    scores where the run's target trains nothing."""
     name: str
     """What it does, in words: ``mnli (seed 1)``, ``mnli → xnli (seed 1)``."""
     phase: str | None
@@ -94,13 +97,11 @@ def job_graph(plans: Sequence[ChainPlan], store: Store) -> JobGraph:
         if whole_run(run_dir):
             continue
         relative = str(run_dir.relative_to(store.root))
-        target = chain.target
-        if target.trains and target.fingerprint in jobs:
-            jobs[target.fingerprint].runs.append(relative)
-        else:  # only the scoring is left (or the target trains nothing: retrieval)
+        job_id = _scoring_job(chain)
+        if job_id not in jobs:  # only the scoring is left (or the target trains nothing)
             name = f"score {_named(chain, chain.phases)}"
-            run = _Building(chain.run_fingerprint, name, None, _after(before), [relative])
-            jobs.setdefault(chain.run_fingerprint, run)
+            jobs[job_id] = _Building(job_id, name, None, _after(before))
+        jobs[job_id].runs.append(relative)
     return JobGraph(tuple(building.job() for building in jobs.values()))
 
 
@@ -121,9 +122,16 @@ def chains_of(
 
 
 def _ends_in(chain: ChainPlan, job_id: str) -> bool:
-    """Whether `job_id` scores `chain`: its run's job, or the job training its target."""
+    """Whether `job_id` scores `chain`."""
+    return _scoring_job(chain) == job_id
+
+
+def _scoring_job(chain: ChainPlan) -> str:
+    """The id of the job that scores `chain`: the one training its target, even once the
+    target is complete (the job that trained it may be scoring it still), or, for a target
+    that trains nothing, its run's."""
     target = chain.target
-    return chain.run_fingerprint == job_id or (target.trains and target.fingerprint == job_id)
+    return target.fingerprint if target.trains else chain.run_fingerprint
 
 
 def _after(before: str | None) -> tuple[str, ...]:
