@@ -40,6 +40,7 @@ test-slow: $(STAMP)
 
 test-all: test test-slow
 
+# bench/gpu.py's full shape (XLM-R large) needs a CUDA GPU; where torch sees none, its tiny shape.
 bench: $(STAMP)
 	$(PY) bench/cli_speed.py
 	$(PY) bench/planning.py
@@ -48,6 +49,8 @@ bench: $(STAMP)
 	$(PY) bench/adapters.py
 	$(PY) bench/reuse.py
 	$(PY) bench/calibration.py
+	if $(PY) -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; \
+	then $(PY) bench/gpu.py; else $(PY) bench/gpu.py --cpu-tiny; fi
 
 clean:
 	rm -rf $(VENV) stilts-runs

@@ -28,7 +28,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 NUMBER = r"(\d+(?:\.\d+)?)"
 BENCHES = (
-    "adapters", "reuse", "planning", "phase_overhead", "calibration", "mining", "cli_speed",
+    "adapters", "reuse", "planning", "gpu", "phase_overhead", "calibration", "mining",
+    "cli_speed",
 )  # fmt: skip
 """Every bench script, the longest quick run first, so that runs side by side end together."""
 
@@ -137,6 +138,41 @@ def test_phase_overhead(quick_runs: Mapping[str, Future[str]]) -> None:
         assert_ratio(ratio, stilts, by_hand)
     pattern = rf"outside the training loop: stilts {NUMBER} s, hand-written {NUMBER} s"
     assert len(figures(pattern, out)) == 1, out
+
+
+def test_gpu(quick_runs: Mapping[str, Future[str]]) -> None:
+    out = quick_runs["gpu"].result()  # the tiny shape: on the CPU, or on a GPU if there is one
+    pattern = r"device\s+(.+?); precision (?:fp32|tf32|bf16|fp16); attention stilts \S+, .*"
+    ((device,),) = figures(pattern, out)
+    seconds = {}
+    for kind in ("loop", "wall"):
+        pattern = (
+            rf"{kind}\s+stilts {NUMBER} s\s+hand-written {NUMBER} s\s+"
+            rf"ratio hand / stilts {NUMBER} \(goal ≥ 1\.0\)"
+        )
+        ((stilts, by_hand, ratio),) = figures(pattern, out)
+        assert_ratio(ratio, by_hand, stilts)
+        seconds[kind] = (stilts, by_hand)
+    pattern = rf"tokens/s\s+stilts {NUMBER}\s+hand-written {NUMBER}\s+\((\d+) real tokens .*\)"
+    ((stilts, by_hand, tokens),) = figures(pattern, out)
+    assert_ratio(stilts, tokens, seconds["loop"][0])
+    assert_ratio(by_hand, tokens, seconds["loop"][1])
+    mfu = r"MFU\s+(n/a on CPU|n/a: .*|unknown: .*|stilts \S+ % .*) \(model TFLOP/s stilts \S+.*\)"
+    ((share,),) = figures(mfu, out)
+    memory = r"peak memory\s+(n/a on CPU|stilts \S+ GiB\s+hand-written \S+ GiB)"
+    ((peak,),) = figures(memory, out)
+    if device == "cpu (no GPU)":
+        assert (share, peak) == ("n/a on CPU", "n/a on CPU"), out
+    pattern = rf"eval unsorted {NUMBER} rows/s\s+padding cost {NUMBER}\s+\(batch \d+, file order\)"
+    ((unsorted, unsorted_padding),) = figures(pattern, out)
+    pattern = (
+        rf"eval sorted\s+{NUMBER} rows/s\s+padding cost {NUMBER} \(goal ≤ 1\.10\)\s+"
+        rf"speed-up {NUMBER}; labels agree on {NUMBER} % of rows"
+    )
+    ((by_length, sorted_padding, speedup, agree),) = figures(pattern, out)
+    assert 1.0 <= float(sorted_padding) <= float(unsorted_padding), out
+    assert_ratio(speedup, by_length, unsorted)
+    assert float(agree) > 90, out  # rows put back in order (a mix-up agrees on a third)
 
 
 def test_mining(quick_runs: Mapping[str, Future[str]]) -> None:
