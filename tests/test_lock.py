@@ -10,14 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO
+import pytest
+from conftest import REPO, stilts_cli
 
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan as planned
 from stilts.runtime.callbacks import RunCallback
 from stilts.runtime.runner import Runner
 from stilts.store.layout import Store
-from stilts.store.lock import directory_lock, lock_path
+from stilts.store.lock import Mount, directory_lock, flock_trusted, lock_path, mount_of
 
 HOLD = """
 import sys, time
@@ -40,7 +41,14 @@ def hold(directory: Path, seconds: float) -> subprocess.Popen:
     return process
 
 
-def test_a_second_writer_names_the_holder_and_waits_for_it(tmp_path):
+@pytest.fixture(params=["flock", "lease"])
+def mode(request, monkeypatch) -> str:
+    """Each lock the way a store takes it: flock, or a lease where flock is not trusted."""
+    monkeypatch.setenv("STILTS_LOCK", request.param)
+    return request.param
+
+
+def test_a_second_writer_names_the_holder_and_waits_for_it(tmp_path, mode):
     holder = hold(tmp_path / "phases" / "mnli-abc", 1.5)
     said: list[str] = []
     started = time.perf_counter()
@@ -53,7 +61,7 @@ def test_a_second_writer_names_the_holder_and_waits_for_it(tmp_path):
     assert lock_path(tmp_path / "phases" / "mnli-abc").read_text() == ""  # released, unnamed
 
 
-def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path, mode):
     holder = hold(tmp_path / "phase", 600)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
@@ -153,3 +161,31 @@ def test_the_same_run_started_twice_is_scored_and_written_once(mnli_xnli, tmp_pa
     assert any(f"{run} is being written by process {first.pid}" in line for line in listener.lines)
     assert outcome.reused and outcome.result == mnli_xnli.result
     assert not any("training" in line for line in listener.lines)
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "mode"),
+    [
+        ("ext4", "rw,relatime", "flock"), ("xfs", "rw", "flock"),
+        ("nfs4", "rw,vers=4.2", "flock"), ("nfs", "rw,vers=3", "flock"),
+        ("nfs", "rw,vers=3,nolock", "lease"), ("nfs4", "rw,local_lock=flock", "lease"),
+        ("lustre", "rw,flock", "flock"), ("lustre", "rw,localflock", "lease"),
+        ("lustre", "rw", "lease"), ("beegfs", "rw", "lease"), ("fuse.sshfs", "rw", "lease"),
+    ],
+)  # fmt: skip
+def test_flock_is_trusted_only_where_it_holds_across_machines(kind, options, mode, monkeypatch):
+    monkeypatch.delenv("STILTS_LOCK", raising=False)
+    mount = Mount("/shared", kind, frozenset(options.split(",")))
+    assert ("flock" if flock_trusted(mount) else "lease") == mode
+
+
+def test_the_store_s_mount_is_read_from_the_mount_table(tmp_path):
+    mount = mount_of(tmp_path / "not" / "made" / "yet")
+    assert mount is not None and str(tmp_path.resolve()).startswith(mount.point)
+
+
+def test_a_store_locked_by_leases_says_so_at_start(tmp_path):
+    ran = stilts_cli("run", str(REPO / "recipes" / "smoke" / "grid.yaml"), "--store",
+                     str(tmp_path), "--status", env={"STILTS_LOCK": "lease"})  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert f"the store {tmp_path} is locked with leases" in " ".join(ran.stdout.split())

@@ -31,6 +31,7 @@ from stilts.runtime.options import RunOptions
 from stilts.runtime.runner import Outcome, Runner
 from stilts.schema import describe
 from stilts.store.layout import Store
+from stilts.store.lock import lock_notice
 from stilts.store.results import ChainResult
 
 
@@ -187,6 +188,9 @@ def _execute(recipe: Recipe, how: Execution) -> None:
     """Plan every chain of `recipe`; then do what `how` says with them."""
     cells = recipe.chains()
     plans = plan_all(cell.config for cell in cells)
+    notice = lock_notice(how.store.root)
+    if notice is not None:
+        say(notice)
     if how.job is not None:  # a launcher's job: its log is its output
         _quiet_libraries()
         Runner(how.store, how.how, callbacks=[ConsoleLog()]).run_job(plans, how.job)
