@@ -13,9 +13,8 @@ written, runs the analysis on it and counts (`stilts.reports.analysis.calibratio
     python bench/calibration.py [--quick] [--stores 200] [--designs 5] [--truth-seeds 200]
                                 [--bootstrap N] [--jobs 1] [--only resource,size]
 
-The full run uses the analyses' own bootstrap size and takes about 50 minutes in one process
-(2,949 s wall, 30 min CPU, on 2 cores shared with other work; the analyses' bootstraps are
-nearly all of it, families' half); `--quick` (the tests) runs 8 grids of each kind on
+The full run uses the analyses' own bootstrap size and took 610 s wall with `--jobs 2` on
+2 cores (818 s CPU; the analyses' bootstraps are nearly all of it, families' 397 s); `--quick` (the tests) runs 8 grids of each kind on
 cut-down designs with 100 resamples, truths from 20 seeds, in about 10 s: the same code
 paths, rates too rough to read.
 """
