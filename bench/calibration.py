@@ -14,9 +14,9 @@ written, runs the analysis on it and counts (`stilts.reports.analysis.calibratio
                                 [--bootstrap N] [--jobs 1] [--only resource,size]
 
 The full run uses the analyses' own bootstrap size and took 610 s wall with `--jobs 2` on
-2 cores (818 s CPU; the analyses' bootstraps are nearly all of it, families' 397 s); `--quick` (the tests) runs 8 grids of each kind on
-cut-down designs with 100 resamples, truths from 20 seeds, in about 10 s: the same code
-paths, rates too rough to read.
+2 cores (818 s CPU; the analyses' bootstraps are nearly all of it, families' 397 s).
+`--quick` (the tests) runs 8 grids of each kind on cut-down designs with 100 resamples,
+truths from 20 seeds, in about 10 s: the same code paths, rates too rough to read.
 """
 
 from __future__ import annotations
