@@ -4,6 +4,7 @@ is only read, and a lab scoring another system's files needs no model code."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -47,3 +48,12 @@ def test_a_finished_run_reads_back_without_the_heavy_libraries(mnli_xnli):
     """The demo's recipe on the store where the demo ran: nothing left to train or score."""
     recipe = str(REPO / "recipes" / "smoke" / "mnli-xnli.yaml")
     assert heavy_modules(["run", recipe, "--store", str(mnli_xnli.store.root)]) == ""
+
+
+@pytest.mark.parametrize("asked", ["--status", "--print-jobs"])
+def test_a_grid_s_jobs_and_status_are_read_without_the_heavy_libraries(mnli_xnli, tmp_path, asked):
+    """A cluster's login node asks where a grid stands, or what is left, in a second."""
+    store = tmp_path / "store"
+    shutil.copytree(mnli_xnli.store.root, store)
+    recipe = str(REPO / "recipes" / "smoke" / "grid.yaml")
+    assert heavy_modules(["run", recipe, "--store", str(store), asked]) == ""
