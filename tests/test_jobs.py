@@ -17,13 +17,14 @@ import pytest
 import submitit
 from conftest import REPO, XLMR_COMMIT, FinishedChain, stilts_cli
 
+from stilts.errors import StiltsError
 from stilts.experiment.jobs import job_graph
 from stilts.experiment.launcher import Launcher
 from stilts.experiment.plan import plan_all
 from stilts.experiment.recipe import Recipe, load_recipe
 from stilts.launch.backends import SlurmBackend, slurm_parameters
 from stilts.launch.folder import LaunchFolder
-from stilts.launch.job import StiltsCommand, job_arguments
+from stilts.launch.job import PhaseJob
 from stilts.launch.submitter import Submitter
 from stilts.runtime.options import RunOptions
 from stilts.store.layout import Store, whole_phase, whole_run
@@ -178,17 +179,14 @@ def test_the_job_function_trains_and_scores_its_phase_in_process(mnli_xnli, tmp_
     plans = plan_all(cell.config for cell in recipe.chains())
     (job,) = job_graph(plans, store).jobs
     folder = LaunchFolder(store, recipe)
-    arguments = job_arguments(folder.write_recipe(), store.root, job.id, RunOptions())
-    submitit.DebugExecutor(folder.submitit).submit(StiltsCommand(tuple(arguments))).result()
+    work = PhaseJob(folder.write_recipe(), store.root, job.id)
+    submitit.DebugExecutor(folder.submitit).submit(work).result()
     assert whole_phase(store.root / job.phase) and whole_run(store.root / job.runs[0])
     assert len(job_graph(plans, store)) == 0
     result = ChainResult.read(store.root / job.runs[0])
     assert result.tasks == ("xnli",) and result.average > 0
 
 
-def test_a_job_the_experiment_lacks_is_refused(mnli_xnli, capsys):
-    command = StiltsCommand(("run", str(SMOKE_GRID), "--store", str(mnli_xnli.store.root),
-                             "--job", "0123"))  # fmt: skip
-    with pytest.raises(RuntimeError, match="exited with 2"):
-        command()
-    assert "the experiment has no job 0123; `--print-jobs` lists" in capsys.readouterr().err
+def test_a_job_the_experiment_lacks_is_refused(mnli_xnli):
+    with pytest.raises(StiltsError, match="the experiment has no job 0123; `--print-jobs` lists"):
+        PhaseJob(SMOKE_GRID, mnli_xnli.store.root, "0123")()

@@ -207,7 +207,8 @@ def run_recipe(
     """
     options = dict(locals())
     with user_errors():
-        from stilts.cli.running import execution, run_recipe_file
+        from stilts.cli.execution import execution
+        from stilts.cli.running import run_recipe_file
 
         run_recipe_file(recipe, set_ or [], execution(options))
 

@@ -10,15 +10,15 @@ import typer
 from rich.table import Table
 
 from stilts.cli.app import console, say
-from stilts.cli.running import Execution
+from stilts.cli.execution import Execution
 from stilts.errors import StiltsError
 from stilts.experiment.jobs import job_graph
 from stilts.experiment.launcher import Launcher
 from stilts.experiment.plan import ChainPlan
 from stilts.experiment.recipe import Recipe
+from stilts.launch.arguments import job_arguments
 from stilts.launch.backends import backend
 from stilts.launch.folder import LaunchFolder
-from stilts.launch.job import job_arguments
 from stilts.launch.status import experiment_status
 from stilts.launch.submitter import launch
 

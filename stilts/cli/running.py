@@ -10,7 +10,6 @@ something is left to train or score.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,16 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from stilts.cli.app import console, names, say
+from stilts.cli.execution import Execution, execution
 from stilts.errors import StiltsError
 from stilts.experiment.grid import GridCell, record
 from stilts.experiment.launcher import Launcher
 from stilts.experiment.options import PhaseOptions
-from stilts.experiment.plan import ChainPlan, PlannedPhase, plan_all, plan_evaluation
+from stilts.experiment.plan import ChainPlan, plan_all, plan_evaluation
 from stilts.experiment.recipe import FORMAT, Recipe, load_recipe
+from stilts.launch.job import run_job
 from stilts.reports.study_table import StudyTable
-from stilts.runtime.callbacks import RunCallback
+from stilts.runtime.callbacks import LineLog
 from stilts.runtime.options import RunOptions
 from stilts.runtime.runner import Outcome, Runner
 from stilts.schema import describe
@@ -58,39 +59,6 @@ def grid_recipe(options: dict[str, Any]) -> Recipe:
     grid = {"intermediate": rows, "target": columns, "baselines": options["baselines"]}
     seeds = [options["seed"] + offset for offset in range(options["seeds"])]
     return _recipe(options, grid=grid, **_seeds(seeds))
-
-
-@dataclass(frozen=True)
-class Execution:
-    """How a command runs its experiment: all of it here, one job of it, or through a
-    launcher; or only says what is left (``--print-jobs``) or where it stands (``--status``)."""
-
-    store: Store
-    how: RunOptions
-    """How phases run (options no fingerprint covers)."""
-    force: bool = False
-    plot: bool = False
-    launcher: str | None = None
-    workers: int | None = None
-    retries: int | None = None
-    job: str | None = None
-    print_jobs: bool = False
-    status: bool = False
-
-
-def execution(options: dict[str, Any]) -> Execution:
-    """The `Execution` of a command's parsed options."""
-    how = RunOptions(
-        per_device_batch_size=options["per_device_batch_size"],
-        compile=options["compile_"],
-        gradient_checkpointing=options["gradient_checkpointing"],
-    )
-    return Execution(
-        Store(options["store"]), how, force=options["force"], plot=options.get("plot", False),
-        launcher=options.get("launcher"), workers=options.get("workers"),
-        retries=options.get("retries"), job=options.get("job"),
-        print_jobs=options.get("print_jobs", False), status=options.get("status", False),
-    )  # fmt: skip
 
 
 def run_recipe_file(path: Path, settings: list[str], how: Execution) -> None:
@@ -191,9 +159,8 @@ def _execute(recipe: Recipe, how: Execution) -> None:
     notice = lock_notice(how.store.root)
     if notice is not None:
         say(notice)
-    if how.job is not None:  # a launcher's job: its log is its output
-        _quiet_libraries()
-        Runner(how.store, how.how, callbacks=[ConsoleLog()]).run_job(plans, how.job)
+    if how.job is not None:  # what a launcher's job runs
+        run_job(plans, how.store, how.job, how.how, say)
         return
     spec = _launcher(recipe, how)
     if how.print_jobs or how.status or spec is not None:
@@ -224,7 +191,7 @@ def _run(
     """Run the chains (shared phases once; what the store holds is read back), print the
     results: a chain's table by language, or the study's table of a grid (also written)."""
     runs = how.store
-    runner = Runner(runs, callbacks=[ConsoleLog()], force=how.force)
+    runner = Runner(runs, callbacks=[LineLog(say)], force=how.force)
     if all(runner.finished(chain) is not None for chain in plans):
         outcomes = runner.run_all(plans)  # everything is read back: no torch
     else:
@@ -264,34 +231,6 @@ def _quiet_libraries() -> None:
     from stilts.runtime.progress import quiet_libraries
 
     quiet_libraries()
-
-
-class ConsoleLog(RunCallback):
-    """One line per thing the runner does, as the command line shows it."""
-
-    def on_phase_begin(self, chain: ChainPlan, phase: PlannedPhase, start: str) -> None:
-        say(f"phase {phase.name}: training from {start}")
-
-    def on_phase_wait(self, chain: ChainPlan, phase: PlannedPhase, message: str) -> None:
-        say(message)
-
-    def on_phase_reused(self, chain: ChainPlan, phase: PlannedPhase, phase_dir: Path) -> None:
-        say(f"phase {phase.name}: reusing {phase_dir}")
-
-    def on_damaged(self, chain: ChainPlan, damage: str) -> None:
-        say(f"damaged: {damage}; building it again")
-
-    def on_evaluate(self, chain: ChainPlan, languages: Any) -> None:
-        say(
-            f"evaluating {chain.target.name} zero-shot on {len(languages)} languages "
-            f"({chain.split})"
-        )
-
-    def on_run_end(
-        self, chain: ChainPlan, result: ChainResult, run_dir: Path, reused: bool
-    ) -> None:
-        if reused:
-            say(f"run {run_dir.name}: reusing its results (--force reruns it)")
 
 
 def _results_table(result: ChainResult) -> Table:

@@ -25,7 +25,7 @@ from stilts.experiment.jobs import Job
 from stilts.experiment.launcher import Launcher
 from stilts.experiment.precision import this_machine
 from stilts.launch.folder import Attempt, LaunchFolder, new_attempt
-from stilts.launch.job import StiltsCommand
+from stilts.launch.job import PhaseJob
 
 SLURM_LIVE = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "RESIZING",
               "SUSPENDED", "REQUEUE_HOLD", "REQUEUE_FED"}  # fmt: skip
@@ -50,7 +50,7 @@ class Backend(ABC):
         those `live` (submitted, not ended)."""
 
     @abstractmethod
-    def submit(self, job: Job, command: StiltsCommand, waits_for: Sequence[Attempt]) -> Attempt:
+    def submit(self, job: Job, command: PhaseJob, waits_for: Sequence[Attempt]) -> Attempt:
         """Submit `job`; `waits_for` are the live attempts of the jobs it needs."""
 
     @abstractmethod
@@ -81,7 +81,7 @@ class LocalBackend(Backend):
     def ready(self, job: Job, left: Collection[str], live: Collection[str]) -> bool:
         return len(live) < self.spec.workers and not set(job.after) & set(left)
 
-    def submit(self, job: Job, command: StiltsCommand, waits_for: Sequence[Attempt]) -> Attempt:
+    def submit(self, job: Job, command: PhaseJob, waits_for: Sequence[Attempt]) -> Attempt:
         busy = {gpu for key, gpus in self.using.items() if key in self.jobs for gpu in gpus
                 if self.jobs[key].state == "RUNNING"}  # fmt: skip
         free = tuple(gpu for gpu in self.gpus if gpu not in busy)[: self.per_job]
@@ -112,7 +112,7 @@ class SlurmBackend(Backend):
     def ready(self, job: Job, left: Collection[str], live: Collection[str]) -> bool:
         return all(need not in left or need in live for need in job.after)
 
-    def submit(self, job: Job, command: StiltsCommand, waits_for: Sequence[Attempt]) -> Attempt:
+    def submit(self, job: Job, command: PhaseJob, waits_for: Sequence[Attempt]) -> Attempt:
         self.executor.update_parameters(
             **slurm_parameters(self.spec, job, [attempt.job for attempt in waits_for])
         )

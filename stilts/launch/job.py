@@ -1,50 +1,61 @@
-"""What a job runs: one `stilts` command line on the shared store, as `--print-jobs` prints it."""
+"""What a launcher's job runs: one job of the experiment's graph, on the shared store.
+
+`stilts run RECIPE --store STORE --job ID` (the command `--print-jobs` prints, for any
+scheduler) and `PhaseJob` (what submitit runs) both come here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stilts.experiment.plan import ChainPlan, plan_all
+from stilts.experiment.recipe import load_recipe
+from stilts.runtime.callbacks import LineLog
 from stilts.runtime.options import RunOptions
+from stilts.runtime.runner import Runner
+from stilts.store.layout import Store
 
 
-def job_arguments(recipe: Path, store: Path, job_id: str, how: RunOptions) -> list[str]:
-    """`stilts`'s arguments for job `job_id` of the experiment `recipe` describes."""
-    arguments = ["run", str(recipe), "--store", str(store), "--job", job_id]
-    if how.per_device_batch_size is not None:
-        arguments += ["--per-device-batch-size", str(how.per_device_batch_size)]
-    if how.compile:
-        arguments.append("--compile")
-    if how.gradient_checkpointing:
-        arguments.append("--gradient-checkpointing")
-    return arguments
+def run_job(
+    plans: Sequence[ChainPlan],
+    store: Store,
+    job_id: str,
+    how: RunOptions,
+    say: Callable[[str], None],
+) -> None:
+    """Do job `job_id` of `plans`' graph in `store`, saying what happens one line at a time
+    (a job's log is its output)."""
+    from stilts.runtime.progress import quiet_libraries
+
+    quiet_libraries()
+    Runner(store, how, callbacks=[LineLog(say)]).run_job(plans, job_id)
 
 
 @dataclass(frozen=True)
-class StiltsCommand:
-    """A job's work, as submitit runs it: `stilts ARGUMENTS…` in the job's own process.
+class PhaseJob:
+    """A job as submitit runs it, in the job's own process (or, with submitit's debug
+    executor, in the submitter's: the tests). Picklable: submitit sends it to the job.
+    A failure raises, and submitit writes the error to the job's log."""
 
-    Run in the process rather than as a subprocess, so submitit's debug executor runs a job in
-    the submitter's process (the tests), and a job's failure is the command's one-line error in
-    its log. Picklable: submitit sends it to the job.
-    """
-
-    arguments: tuple[str, ...]
+    recipe: Path
+    store: Path
+    job_id: str
+    how: RunOptions = field(default_factory=RunOptions)
 
     def __call__(self) -> None:
-        from stilts.cli import main
-
-        try:
-            main(list(self.arguments))
-        except SystemExit as stop:
-            if stop.code not in (0, None):
-                command = " ".join(self.arguments)
-                raise RuntimeError(f"stilts {command} exited with {stop.code}") from None
+        plans = plan_all(cell.config for cell in load_recipe(self.recipe).chains())
+        run_job(plans, Store(self.store), self.job_id, self.how, _logged)
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
-        """submitit's hook on preemption or the time limit: SLURM requeues the same command,
+        """submitit's hook on preemption or the time limit: SLURM requeues the same job,
         which finds its phase's last Trainer checkpoint in the store and resumes from it."""
         from submitit.helpers import DelayedSubmission
 
         return DelayedSubmission(self)
+
+
+def _logged(line: str) -> None:
+    print(f"· {line}", flush=True)

@@ -24,7 +24,7 @@ from stilts.experiment.jobs import Job, job_graph
 from stilts.experiment.plan import ChainPlan
 from stilts.launch.backends import Backend
 from stilts.launch.folder import Attempt, LaunchFolder
-from stilts.launch.job import StiltsCommand, job_arguments
+from stilts.launch.job import PhaseJob
 from stilts.runtime.options import RunOptions
 from stilts.store.lock import directory_lock
 
@@ -130,8 +130,8 @@ class Submitter:
     def _submit(self, job: Job) -> None:
         folder = self.folder
         waits_for = [a for a in map(folder.last, job.after) if a is not None]
-        arguments = job_arguments(folder.recipe_path, folder.store.root, job.id, self.how)
-        attempt = self.backend.submit(job, StiltsCommand(tuple(arguments)), waits_for)
+        work = PhaseJob(folder.recipe_path, folder.store.root, job.id, self.how)
+        attempt = self.backend.submit(job, work, waits_for)
         folder.record(job.id, attempt)
         self.launched.submitted += 1
         gpu = f" on GPU {attempt.gpu}" if attempt.gpu is not None else ""

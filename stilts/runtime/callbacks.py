@@ -11,7 +11,7 @@ command line builds its callbacks before it knows whether anything will train.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -68,3 +68,35 @@ class CallbackHandler:
     def emit(self, event: Event, *args: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, event)(*args)
+
+
+class LineLog(RunCallback):
+    """One line per thing the runner does, said through `say` (the command line's console,
+    or a launcher job's log)."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+
+    def on_phase_begin(self, chain: ChainPlan, phase: PlannedPhase, start: str) -> None:
+        self.say(f"phase {phase.name}: training from {start}")
+
+    def on_phase_wait(self, chain: ChainPlan, phase: PlannedPhase, message: str) -> None:
+        self.say(message)
+
+    def on_phase_reused(self, chain: ChainPlan, phase: PlannedPhase, phase_dir: Path) -> None:
+        self.say(f"phase {phase.name}: reusing {phase_dir}")
+
+    def on_damaged(self, chain: ChainPlan, damage: str) -> None:
+        self.say(f"damaged: {damage}; building it again")
+
+    def on_evaluate(self, chain: ChainPlan, languages: Any) -> None:
+        self.say(
+            f"evaluating {chain.target.name} zero-shot on {len(languages)} languages "
+            f"({chain.split})"
+        )
+
+    def on_run_end(
+        self, chain: ChainPlan, result: ChainResult, run_dir: Path, reused: bool
+    ) -> None:
+        if reused:
+            self.say(f"run {run_dir.name}: reusing its results (--force reruns it)")
