@@ -159,3 +159,11 @@ Status = Annotated[
         help="Show each phase and run: complete, running, failed, queued or waiting; run nothing."
     ),
 ]
+ReportTo = Annotated[
+    str | None,
+    typer.Option(
+        "--report-to",
+        help="Log each phase to trackers, as Trainer's report_to: tensorboard, wandb, "
+        "trackio, mlflow… (comma-separated; default none). Not fingerprinted.",
+    ),
+]

@@ -130,6 +130,7 @@ def _recipe(options: dict[str, Any], **body: Any) -> Recipe:
             "select": options["select"],
             "precision": options["precision"],
             "group_by_length": options["group_by_length"],
+            "report_to": names(options["report_to"] or "none"),
             "translated_data": options["translated_data"],
             **body,
         },

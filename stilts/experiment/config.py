@@ -154,10 +154,28 @@ class Settings(Strict):
     group_by_length: bool = False
     """Train single-task phases on batches of similar lengths (Trainer's length-grouped
     sampler): less padding, other batches, so fingerprinted."""
+    report_to: list[str] = Field(default_factory=lambda: ["none"])
+    """Experiment trackers every phase logs to, as Trainer's ``report_to`` takes them
+    (tensorboard, wandb, trackio, mlflow…; none); how a phase is watched, not fingerprinted."""
     translated_data: str | None = None
     """A user's translated copies: DIR/<language>/<org>/<dataset>/…; None: the task's own."""
     declared_tasks: dict[str, TaskDeclaration] = Field(default_factory=dict, alias="tasks")
     """Tasks declared as data (a standard-format dataset; no plugin), usable by name."""
+
+    @field_validator("report_to")
+    @classmethod
+    def _trackers(cls, names: list[str]) -> list[str]:
+        names = [name.strip().lower() for name in names]
+        if not names or not all(names):
+            raise ValueError("name the trackers (tensorboard, wandb…) or none")
+        if "none" in names and len(names) > 1:
+            raise ValueError("none means no tracker, so it goes alone")
+        return names
+
+    @property
+    def tracked(self) -> bool:
+        """Whether any tracker is on."""
+        return self.report_to != ["none"]
 
     @field_validator("declared_tasks")
     @classmethod

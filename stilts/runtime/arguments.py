@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def training_arguments(
     *,
     precision: Resolved = FULL,
     group_by_length: bool = False,
+    report_to: Sequence[str] = ("none",),
+    run_name: str | None = None,
     train: bool = True,
     **extra: Any,
 ) -> Any:
@@ -47,7 +50,8 @@ def training_arguments(
 
     Trainer evaluates in the precision it trains in (accelerate autocasts the model's forward
     either way). `group_by_length` groups training batches only: prediction reads rows in
-    order. `extra` are further TrainingArguments, over these (a multi-task phase sets its
+    order. Trackers (`report_to`, under `run_name`) watch training; prediction reports to
+    none. `extra` are further TrainingArguments, over these (a multi-task phase sets its
     number of steps; model selection its evaluations and checkpoints).
     """
     processes = process_state().num_processes
@@ -78,7 +82,8 @@ def training_arguments(
         torch_compile=options.compile,
         activation_checkpointing=options.gradient_checkpointing and train,
         logging_steps=50,
-        report_to="none",
+        report_to=list(report_to) if train else "none",
+        run_name=run_name,
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
         # Trainer takes bf16 without a GPU only when told it runs on the CPU

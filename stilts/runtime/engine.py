@@ -16,7 +16,7 @@ from accelerate import PartialState
 from transformers import PretrainedConfig, XLMRobertaConfig
 
 from stilts import __version__
-from stilts.errors import StiltsError
+from stilts.errors import StiltsError, did_you_mean
 from stilts.experiment.plan import ChainPlan, PhaseTask, PlannedPhase
 from stilts.runtime.arguments import process_state
 from stilts.runtime.bundled_model import materialize
@@ -81,6 +81,7 @@ def check_start(chain: ChainPlan) -> None:
                     f"{weights} is damaged ({damaged.problem}); fetch or save the model again"
                 ) from None
     check_lengths(chain)
+    check_trackers(chain.config.report_to)
 
 
 def check_lengths(chain: ChainPlan) -> None:
@@ -160,10 +161,18 @@ def train(
         members, source, chain.data, phase.hyperparameters, chain.config.seed,
         phase_dir, options, sampler=phase.sampler, start=start, adapter=phase.adapter,
         selection=phase.selection, aggregate=phase.aggregate, precision=chain.precision,
-        group_by_length=phase.group_by_length,
+        group_by_length=phase.group_by_length, report_to=chain.config.report_to,
+        run_name=run_name(chain, phase),
     )  # fmt: skip
     dev = {m.task.name: _dev_scores(chain, m, phase_dir, options) for m in members}
     scores = {name: evaluation.scores for name, evaluation in dev.items()}
+    if chain.config.tracked:  # the whole dev set, after the curve selection drew on a subset
+        training.report({
+            f"eval_final/{task}/{metric}": value  # eval/final/…: Trainer files it with the curve
+            for task, by_language in scores.items()
+            for language_scores in by_language.values()
+            for metric, value in language_scores.items()
+        })  # fmt: skip
     record: dict[str, Any] = {
         "task": phase.name,
         "fingerprint": phase.fingerprint,
@@ -194,6 +203,34 @@ def train(
         write_json(phase_dir / PHASE_MANIFEST, record)
         shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
     return record
+
+
+def run_name(chain: ChainPlan, phase: PlannedPhase) -> str:
+    """How trackers name a phase's run: the chain up to it, which ends in its task, and the
+    seed (``mnli → xnli (seed 42)``)."""
+    through = chain.trained[: chain.trained.index(phase) + 1]
+    return f"{' → '.join(p.name for p in through)} (seed {chain.config.seed})"
+
+
+def check_trackers(names: list[str]) -> None:
+    """Refuse a tracker Trainer does not know, or one that is not installed, before
+    anything trains (Trainer would fail at the phase's start)."""
+    if names in (["none"], ["all"]):
+        return
+    from transformers.integrations.integration_utils import (
+        INTEGRATION_TO_CALLBACK,
+        get_available_reporting_integrations,
+    )
+
+    for name in names:
+        if name not in INTEGRATION_TO_CALLBACK:
+            known = sorted(INTEGRATION_TO_CALLBACK)
+            raise StiltsError(
+                f"--report-to {name!r} is not a tracker Trainer knows"
+                f"{did_you_mean(name, known)}; it knows {', '.join(known)} (or none, all)"
+            )
+        if name not in get_available_reporting_integrations():
+            raise StiltsError(f"--report-to {name}: {name} is not installed (pip install {name})")
 
 
 def _dev_scores(

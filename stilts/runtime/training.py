@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -26,6 +26,7 @@ from transformers import (
     Trainer,
     set_seed,
 )
+from transformers.integrations.integration_utils import TensorBoardCallback
 from transformers.trainer import TRAINER_STATE_NAME
 
 from stilts.errors import StiltsError
@@ -174,6 +175,8 @@ class TrainingRecord:
     """Multi-task phases: optimiser steps each task trained."""
     resumed_from: int | None = None
     """The step of the checkpoint this run resumed from (a killed or requeued run's)."""
+    report: Callable[[dict[str, float]], None] = lambda figures: None
+    """Sends figures to the phase's trackers (`Trainer.log`), e.g. its final dev scores."""
 
 
 def train_phase(
@@ -192,6 +195,8 @@ def train_phase(
     aggregate: DevAggregate | None = None,
     precision: Resolved = FULL,
     group_by_length: bool = False,
+    report_to: Sequence[str] = ("none",),
+    run_name: str | None = None,
 ) -> TrainingRecord:
     """Train the phase's tasks from `source`; publish model + tokenizer to ``phase_dir/model``.
 
@@ -204,9 +209,11 @@ def train_phase(
     multi-task phase's by `aggregate`; see `stilts.runtime.selection`); otherwise the last.
     Resumes from the newest Trainer checkpoint in ``phase_dir/checkpoints`` if a killed run
     left one, its loss and time kept whole (`stilts.runtime.totals`). `precision` and
-    `group_by_length` go to Trainer as its arguments (`stilts.runtime.arguments`). Only the
-    main process publishes; a phase that ran no optimiser step is an error, never published
-    (it would be reused by its fingerprint as if it had trained).
+    `group_by_length` go to Trainer as its arguments (`stilts.runtime.arguments`), and so do
+    the trackers (`report_to`, the run named `run_name`); TensorBoard writes under
+    ``phase_dir/logs``. Only the main process publishes; a phase that ran no optimiser step
+    is an error, never published (it would be reused by its fingerprint as if it had
+    trained).
     """
     tokenizer = load_tokenizer(source)
     prepared = [features(member, data, tokenizer, seed) for member in members]
@@ -216,7 +223,10 @@ def train_phase(
     models = {task.name: model_with_fresh_head(task, config, encoder, start) for task in tasks}
     checkpoints = phase_dir / "checkpoints"
     selecting = _selection_setup(members, data, tokenizer, models, selection, aggregate)
-    chosen = {"precision": precision, **(selecting.arguments if selecting else {})}
+    chosen = {
+        "precision": precision, "report_to": report_to, "run_name": run_name,
+        **(selecting.arguments if selecting else {}),
+    }  # fmt: skip
     model: PreTrainedModel | MultiTaskModel
     if len(members) == 1:
         (model,) = models.values()
@@ -243,6 +253,7 @@ def train_phase(
         callbacks=[*options.callbacks, *(selecting.callbacks if selecting else ()), PhaseTotals()],
     )
     trainer.remove_callback(PrinterCallback)  # logs stay in trainer.state.log_history
+    _keep_tensorboard_logs(trainer, phase_dir / "logs")
     resume = last_complete_checkpoint(checkpoints)
     trainer.train(resume_from_checkpoint=resume)
     (totals,) = [c for c in trainer.callback_handler.callbacks if isinstance(c, PhaseTotals)]
@@ -284,7 +295,18 @@ def train_phase(
         ),
         steps_per_task=counts,
         resumed_from=int(Path(resume).name.removeprefix("checkpoint-")) if resume else None,
+        report=trainer.log,
     )
+
+
+def _keep_tensorboard_logs(trainer: Trainer, logs: Path) -> None:
+    """Point Trainer's TensorBoard writer (where ``report_to`` has it) at `logs`, which the
+    phase keeps: its default is under the output directory, ``checkpoints/``, which a
+    finished phase deletes. The writer reads ``logging_dir`` when it opens, at training's
+    start and again for figures logged after training's end."""
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback):
+            callback.logging_dir = str(logs)
 
 
 def _selection_setup(
