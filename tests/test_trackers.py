@@ -11,7 +11,7 @@ from stilts.errors import StiltsError
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
 from stilts.experiment.precision import CPU
-from stilts.runtime.engine import check_trackers, run_name
+from stilts.runtime.engine import check_trackers
 from stilts.runtime.runner import Runner
 from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST
@@ -35,7 +35,7 @@ def test_tensorboard_holds_the_loss_the_dev_curve_and_the_final_scores(mnli_xnli
     assert curve == [point["step"] for point in record["selection"]["curve"]]
     (final,) = events.Scalars("eval/final/xnli/accuracy")
     assert final.value == pytest.approx(record["dev"]["en"]["accuracy"])
-    assert record["training_arguments"]["run_name"] == run_name(chain, phase) == "xnli (seed 42)"
+    assert record["training_arguments"]["run_name"] == chain.label(phase) == "xnli (seed 42)"
 
 
 def test_a_tracker_trainer_does_not_know_or_lacks_is_refused():

@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # click's help: it wraps at any width and never cuts option names
 )
 console = Console()
 errors = Console(stderr=True)

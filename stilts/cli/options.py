@@ -128,8 +128,7 @@ Force = Annotated[
 ]
 Plot = Annotated[
     bool,
-    # rich reads [plot] as markup: escaped, the help shows it as typed
-    typer.Option(help="Draw the figure (PNG; needs matplotlib: pip install 'stilts\\[plot]')."),
+    typer.Option(help="Draw the figure (PNG; needs matplotlib: pip install 'stilts[plot]')."),
 ]
 PrintRecipe = Annotated[bool, typer.Option(help="Print this as a recipe (YAML) and run nothing.")]
 LauncherOption = Annotated[

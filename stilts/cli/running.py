@@ -26,6 +26,7 @@ from stilts.experiment.options import PhaseOptions
 from stilts.experiment.plan import ChainPlan, plan_all, plan_evaluation
 from stilts.experiment.recipe import FORMAT, Recipe, load_recipe
 from stilts.launch.job import run_job
+from stilts.reports.chance import chance_level
 from stilts.reports.study_table import StudyTable
 from stilts.runtime.callbacks import LineLog
 from stilts.runtime.options import RunOptions
@@ -84,8 +85,7 @@ def evaluate_model(
     )  # fmt: skip
     _quiet_libraries()
     outcome = Runner(Store(store)).evaluate(chain, named=model)
-    console.print(_results_table(outcome.result))
-    say(f"results, predictions: {outcome.run_dir}")
+    _print_results(outcome.result, outcome.run_dir, bundled=chain.config.bundled)
 
 
 def _phase_options(options: dict[str, Any]) -> PhaseOptions:
@@ -199,8 +199,7 @@ def _run(
         outcomes = _run_with_progress(runner, plans, how.how, grid=len(plans) > 1)
     if recipe.grid is None and len(cells) == 1:
         (outcome,) = outcomes
-        console.print(_results_table(outcome.result))
-        say(f"results, manifest: {outcome.run_dir}")
+        _print_results(outcome.result, outcome.run_dir, bundled=plans[0].config.bundled)
         return
     table = StudyTable.from_results(
         (cell.row, cell.column, outcome.result)
@@ -234,17 +233,15 @@ def _quiet_libraries() -> None:
     quiet_libraries()
 
 
-def _results_table(result: ChainResult) -> Table:
+def _print_results(result: ChainResult, run_dir: Path, *, bundled: bool) -> None:
+    """A chain's closing table and what its numbers are: the metric and split, the language
+    trained in, what the average is; on the bundled model, the chance level and that the
+    data is a synthetic sample; and where the files are."""
     metric = result.metric
-    dev = result.dev.get(result.train_language)
-    caption = "★ training language" + (
-        f"; {result.train_language} dev {metric}: {dev[metric]:.1f}" if dev else ""
-    )
     table = Table(
         "language",
         f"{metric} ({result.split})",
         title=f"{' → '.join(result.tasks)} · zero-shot {result.target}",
-        caption=caption,
         min_width=48,
     )
     for language, scores in result.test.items():
@@ -252,4 +249,23 @@ def _results_table(result: ChainResult) -> Table:
         table.add_row(label, f"{scores[metric]:.1f}")
     table.add_section()
     table.add_row("[bold]average", f"[bold]{result.average:.1f}")
-    return table
+    console.print(table)
+    dev = result.dev.get(result.train_language)
+    dev_score = f" (dev {metric} {dev[metric]:.1f})" if dev else ""
+    say(
+        f"{metric} on each language's {result.split} set; ★ {result.train_language} is the "
+        f"language trained in{dev_score}, every other is zero-shot; the average is the mean "
+        f"over all {len(result.test)}, ★ included, as XTREME's"
+    )
+    if bundled:
+        chance = chance_level(result.target, metric)
+        level = f" (chance: {chance:.1f})" if chance is not None else ""
+        say(
+            f"bundled tiny model, synthetic sample data{level}: this shows the pipeline works, "
+            "not how XLM-R transfers; --model FacebookAI/xlm-roberta-large --data hub runs "
+            "the real experiment"
+        )
+    say(
+        f"results.json, results.csv, manifest.json and predictions/ (official submission "
+        f"files) in {run_dir}"
+    )

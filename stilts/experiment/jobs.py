@@ -81,13 +81,13 @@ def job_graph(plans: Sequence[ChainPlan], store: Store) -> JobGraph:
     jobs: dict[str, _Building] = {}
     for chain in plans:
         before: str | None = None  # the job of the phase the next one starts from, if any
-        for index, phase in enumerate(chain.trained):
+        for phase in chain.trained:
             phase_dir = store.phase_dir(phase.name, phase.fingerprint)
             if whole_phase(phase_dir):
                 before = None
                 continue
             if phase.fingerprint not in jobs:
-                name = _named(chain, chain.trained[: index + 1])
+                name = chain.label(phase)
                 relative = str(phase_dir.relative_to(store.root))
                 jobs[phase.fingerprint] = _Building(
                     phase.fingerprint, name, relative, _after(before)
@@ -99,7 +99,7 @@ def job_graph(plans: Sequence[ChainPlan], store: Store) -> JobGraph:
         relative = str(run_dir.relative_to(store.root))
         job_id = _scoring_job(chain)
         if job_id not in jobs:  # only the scoring is left (or the target trains nothing)
-            name = f"score {_named(chain, chain.phases)}"
+            name = f"score {chain.label()}"
             jobs[job_id] = _Building(job_id, name, None, _after(before))
         jobs[job_id].runs.append(relative)
     return JobGraph(tuple(building.job() for building in jobs.values()))
@@ -136,7 +136,3 @@ def _scoring_job(chain: ChainPlan) -> str:
 
 def _after(before: str | None) -> tuple[str, ...]:
     return (before,) if before is not None else ()
-
-
-def _named(chain: ChainPlan, phases: Sequence[PlannedPhase]) -> str:
-    return f"{' → '.join(phase.name for phase in phases)} (seed {chain.config.seed})"

@@ -156,6 +156,12 @@ class ChainPlan:
     def split(self) -> Role:
         return self.config.evaluation.split
 
+    def label(self, phase: PlannedPhase | None = None) -> str:
+        """The chain up to `phase` (default: its last) and its seed, as logs, progress,
+        trackers and jobs name it: ``mnli → xnli (seed 42)``."""
+        end = self.phases.index(phase) + 1 if phase is not None else len(self.phases)
+        return f"{' → '.join(p.name for p in self.phases[:end])} (seed {self.config.seed})"
+
 
 def plan_all(
     configs: Iterable[ChainConfig], accelerator: Accelerator | None = None

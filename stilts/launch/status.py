@@ -46,19 +46,18 @@ def experiment_status(plans: Sequence[ChainPlan], folder: LaunchFolder) -> list[
     names = {job.id: job.name for job in graph.jobs}
     standings: dict[str, Standing] = {}
     for chain in plans:
-        for index, phase in enumerate(chain.trained):
+        for phase in chain.trained:
             directory = store.phase_dir(phase.name, phase.fingerprint)
-            name = " → ".join(p.name for p in chain.trained[: index + 1])
             where = str(directory.relative_to(store.root))
             standings.setdefault(where, _standing(
-                "phase", f"{name} (seed {chain.config.seed})", directory, where,
-                whole_phase(directory), jobs.get(where), folder, names,
+                "phase", chain.label(phase), directory, where, whole_phase(directory),
+                jobs.get(where), folder, names,
             ))  # fmt: skip
         directory = store.run_dir(chain.config.names, chain.run_fingerprint)
         where = str(directory.relative_to(store.root))
         standings.setdefault(where, _standing(
-            "run", f"{' → '.join(chain.config.names)} (seed {chain.config.seed})", directory,
-            where, whole_run(directory), jobs.get(where), folder, names,
+            "run", chain.label(), directory, where, whole_run(directory), jobs.get(where),
+            folder, names,
         ))  # fmt: skip
     return list(standings.values())
 

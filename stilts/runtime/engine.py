@@ -162,7 +162,7 @@ def train(
         phase_dir, options, sampler=phase.sampler, start=start, adapter=phase.adapter,
         selection=phase.selection, aggregate=phase.aggregate, precision=chain.precision,
         group_by_length=phase.group_by_length, report_to=chain.config.report_to,
-        run_name=run_name(chain, phase),
+        run_name=chain.label(phase),  # the chain up to it, which ends in its task, and the seed
     )  # fmt: skip
     dev = {m.task.name: _dev_scores(chain, m, phase_dir, options) for m in members}
     scores = {name: evaluation.scores for name, evaluation in dev.items()}
@@ -203,13 +203,6 @@ def train(
         write_json(phase_dir / PHASE_MANIFEST, record)
         shutil.rmtree(phase_dir / "checkpoints", ignore_errors=True)
     return record
-
-
-def run_name(chain: ChainPlan, phase: PlannedPhase) -> str:
-    """How trackers name a phase's run: the chain up to it, which ends in its task, and the
-    seed (``mnli → xnli (seed 42)``)."""
-    through = chain.trained[: chain.trained.index(phase) + 1]
-    return f"{' → '.join(p.name for p in through)} (seed {chain.config.seed})"
 
 
 def check_trackers(names: list[str]) -> None:

@@ -4,7 +4,7 @@ the grid's display of chains and phases above it (a callback of the runner)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -33,9 +33,16 @@ class RichProgress(TrainerCallback):
     otherwise it shows its own display for the phase.
     """
 
-    def __init__(self, console: Any, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        console: Any,
+        progress: Progress | None = None,
+        label: Callable[[], str] = lambda: "training",
+    ) -> None:
         self.console = console
         self.shared = progress
+        self.label = label
+        """What the bar says it trains (the phase, its chain and seed)."""
         self.progress: Any = None
         self.bar: Any = None
 
@@ -43,11 +50,11 @@ class RichProgress(TrainerCallback):
         if not state.is_world_process_zero:
             return
         if self.shared is None:
-            self.progress = _progress(self.console, TextColumn("  [bold]training"))
+            self.progress = _progress(self.console, TextColumn("  [bold]{task.description}"))
             self.progress.start()
         else:
             self.progress = self.shared
-        self.bar = self.progress.add_task("training", total=state.max_steps, note="")
+        self.bar = self.progress.add_task(self.label(), total=state.max_steps, note="")
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.bar is not None:
@@ -83,7 +90,7 @@ class ExperimentProgress(RunCallback):
     ) -> None:
         phases = {p.fingerprint: p for chain in plans for p in chain.trained}
         self.grid = grid
-        self.chains = [f"{' → '.join(c.config.names)} (seed {c.config.seed})" for c in plans]
+        self.chains = [chain.label() for chain in plans]
         self.total = len(phases)
         self.reused = 0 if force else sum(
             whole_phase(store.phase_dir(phase.name, fp)) for fp, phase in phases.items()
@@ -92,6 +99,8 @@ class ExperimentProgress(RunCallback):
         self.started = 0
         self.progress = _progress(console, TextColumn("[bold]{task.description}"))
         self.bar: TaskID | None = None
+        self.training = "training"
+        """The phase training now, as its bar names it."""
 
     def __enter__(self) -> ExperimentProgress:
         if self.grid:
@@ -106,8 +115,13 @@ class ExperimentProgress(RunCallback):
 
     def run_options(self, how: RunOptions) -> RunOptions:
         """`how` phases run, under this display: their Trainer bar joins the grid's."""
-        bar = RichProgress(self.progress.console, self.progress if self.grid else None)
+        bar = RichProgress(
+            self.progress.console, self.progress if self.grid else None, lambda: self.training
+        )
         return replace(how, callbacks=(*how.callbacks, bar))
+
+    def on_phase_begin(self, chain: ChainPlan, phase: PlannedPhase, start: str) -> None:
+        self.training = chain.label(phase)
 
     def on_run_begin(self, chain: ChainPlan) -> None:
         self._show(self.started)
