@@ -81,3 +81,12 @@ def analyze_cli(question: str, path: Path, *options: str) -> str:
     done = stilts_cli("analyze", question, str(path), *options, env={"COLUMNS": "300"})
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def documented_example(question: str) -> list[str]:
+    """The lines of the smoke output that `docs/questions/QUESTION.md` shows: its first code
+    block after the words "smoke recipe", blank lines left out."""
+    text = (REPO / "docs" / "questions" / f"{question}.md").read_text(encoding="utf-8")
+    after = text[text.index("smoke recipe") :]
+    start = after.index("```\n") + 4
+    return [line for line in after[start : after.index("```", start)].splitlines() if line]

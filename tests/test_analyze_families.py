@@ -11,7 +11,7 @@ import random
 import shutil
 
 import pytest
-from conftest import analyze_cli, run_smoke_recipe, stilts_cli
+from conftest import analyze_cli, documented_example, run_smoke_recipe, stilts_cli
 from synthetic_store import write_run
 
 from stilts import StiltsError
@@ -125,6 +125,10 @@ def test_the_smoke_recipe_runs_end_to_end_offline(mnli_xnli, tmp_path):
     assert all(row[4] == "2" for row in rows if row[2] == "xnli")  # both seeds
     apart = (grid / "analysis" / "families_not_zero_shot.csv").read_text().splitlines()
     assert [row.split(",")[:3] for row in apart[1:]] == [["mnli", "xnli", "en"]]
+    report = (grid / "analysis" / "families.md").read_text()
+    written = [line for line in report.splitlines() if line]
+    shown = documented_example("families")  # the docs page shows this very output
+    assert any(written[i : i + len(shown)] == shown for i in range(len(written))), written
 
 
 def test_a_grid_run_list_in_another_format_is_a_clear_error(tmp_path):

@@ -7,11 +7,13 @@ scored, so planning and reading finished runs never load torch.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 from accelerate import PartialState
 from transformers import PretrainedConfig, XLMRobertaConfig
 
@@ -45,6 +47,7 @@ __all__ = [
     "preflight",
     "process_state",
     "score",
+    "set_threads",
     "start_source",
     "train",
 ]
@@ -65,6 +68,15 @@ def start_source(
         return ModelSource(model.id, chain.model_revision, model.trust_remote_code)
     with state.main_process_first():
         return ModelSource(str(materialize(store, on_wait, on_damaged)))
+
+
+def set_threads(chain: ChainPlan) -> None:
+    """Train and score the bundled tiny model on one torch thread, unless OMP_NUM_THREADS
+    says otherwise: its matrices are too small to gain from more, and on a small machine
+    with any other load, two threads made the demo 5-10 times slower (130-374 s against
+    29 s, measured when the issue was filed)."""
+    if chain.config.bundled and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
 
 
 def check_start(chain: ChainPlan) -> None:

@@ -129,6 +129,7 @@ class Runner:
 
         started = time.perf_counter()
         engine.check_start(chain)
+        engine.set_threads(chain)
         self.store.check_writable()
         state = engine.process_state()
         on_wait = self._waiting(chain, chain.target)
@@ -197,6 +198,7 @@ class Runner:
 
         engine.preflight(chain)  # bad data and lengths fail before anything is written
         engine.check_start(chain)
+        engine.set_threads(chain)
         self.store.check_writable()
         on_wait, on_damaged = self._waiting(chain, chain.phases[0]), self._damaged(chain)
         source = start = engine.start_source(chain, self.store, state, on_wait, on_damaged)
