@@ -1,7 +1,8 @@
 """Planning: a chain's configuration resolved into phases with fingerprints, before anything runs.
 
 Planning resolves every task (installed or declared), every phase's hyperparameters (each
-task's defaults, then the chain's, then the phase's own), its training data and its
+task's defaults, then, on the bundled model, its settings for a tiny model where the task keeps
+the study's values, then the chain's, then the phase's own), its training data and its
 identity, and checks everything that can be checked without training: task names, languages,
 groups and translations, adapters on tasks that train, the data the chain needs. It reads
 package metadata, hashes local files and asks the hub which commit a branch names, and imports
@@ -179,13 +180,12 @@ def plan(config: ChainConfig, accelerator: Accelerator | None = None) -> ChainPl
     data = locator(config)
     _check_sample_covers(data, [task for phase in tasks for task in phase])
     files = Path(config.translated_data).expanduser() if config.translated_data else None
-    preset = bundled.SMOKE_HYPERPARAMETERS if config.bundled else {}
     start = _start_identity(config)
     revision = start.get("revision")  # a hub model's commit; a local or bundled one has none
     phases = []
     for phase, phase_tasks in zip(config.phases, tasks, strict=True):
         members = tuple(
-            _member(phase, task, files, preset, config.hyperparameters.given())
+            _member(phase, task, files, _preset(task, config), config.hyperparameters.given())
             for task in phase_tasks
         )
         spec = {
@@ -376,6 +376,17 @@ def _member(
     )
     training.check(task)
     return PhaseTask(task, hp, training)
+
+
+def _preset(task: AnyTask, config: ChainConfig) -> dict[str, Any]:
+    """The tiny model's settings that come between `task`'s defaults and the user's: none
+    on any other model; on the bundled one, those the task leaves at the study's values
+    (`bundled.preset`; a declared task's ``hyperparameters:`` are its own, as given)."""
+    if not config.bundled:
+        return {}
+    declaration = config.declared_tasks.get(task.name)
+    own = declaration.hyperparameters.given() if declaration is not None else {}
+    return bundled.preset(task.defaults, own)
 
 
 def _phase_spec(
