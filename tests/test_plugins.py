@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO, stilts_cli
 
 import stilts
+from stilts.tasks.data import DataLocator
 from stilts.testing import write_table
 
 EXAMPLE = REPO / "docs" / "examples" / "stilts-sst2"
@@ -251,3 +252,29 @@ def test_the_example_plugin_imports_no_heavy_library():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_guide_s_per_language_task_reads_each_language_s_files(tmp_path):
+    """The guide's "Files per language" example runs as written: one source per language,
+    fixtures written with `write_table` under a root given as text."""
+    block = GUIDE.read_text().split("### Files per language", 1)[1]
+    (code,) = re.findall(r"^```python\n(.*?)^```$", block, re.M | re.S)[:1]
+    namespace: dict[str, object] = {"__name__": "reviews_plugin"}
+    exec(compile(code, "reviews_plugin", "exec"), namespace)
+    task, reviews = namespace["task"], namespace["reviews"]
+    for language in task.languages:
+        rows = {"review": [f"{language} fine", f"{language} dull"], "label": [1, 0]}
+        table = datasets.Dataset.from_dict(rows)
+        written = write_table(str(tmp_path), reviews(language), "test", table)
+        assert written == tmp_path / "acme-nlp/reviews" / language / "test-00000-of-00001.parquet"
+    read = task.read("test", "de", DataLocator(tmp_path))
+    assert read["review"] == ["de fine", "de dull"]
+    assert len({source.files for source in task.sources}) == 3
+
+
+def test_a_source_with_a_placeholder_other_than_split_is_refused_where_it_is_built():
+    from stilts.api import HubSource
+    from stilts.errors import StiltsError
+
+    with pytest.raises(StiltsError, match=r"one source per language.*Files per language"):
+        HubSource(repo="acme-nlp/reviews", revision="0" * 40, files="{language}/{split}-*.parquet")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,21 @@ class HubSource:
     local_only: bool = False
     """Never read from the hub, only from a copy under a `DataLocator` root (see
     `local_source`): `revision` is then a label, and the copy's file hashes identify it."""
+
+    def __post_init__(self) -> None:
+        """Refuse a placeholder other than ``{split}`` where the source is built (a plugin's
+        import), not as a KeyError when a chain first reads it: a source is one language's
+        files, and a per-language dataset has one source per language."""
+        fields = {
+            name for _, name, _, _ in string.Formatter().parse(self.files) if name is not None
+        }
+        if fields - {"split"}:
+            raise StiltsError(
+                f"HubSource {self.repo}: files {self.files!r} may hold no placeholder but "
+                "{split}; for files per language build one source per language, "
+                'files=f"{language}/{{split}}-*.parquet" (docs/writing-a-plugin.md, '
+                "Files per language)"
+            )
 
     def split(self, role: Role) -> str:
         """The split that serves `role`."""
@@ -272,8 +288,7 @@ def _check_parquet(path: Path, hint: str) -> None:
         rows = pq.read_metadata(path).num_rows
     except (pyarrow.ArrowInvalid, OSError) as error:
         raise StiltsError(
-            f"{path} is not a readable parquet file ({_first_line(error)}); fetch it again: "
-            f"{hint}"
+            f"{path} is not a readable parquet file ({_first_line(error)}); fetch it again: {hint}"
         ) from None
     if rows == 0:  # datasets' parquet builder fails on it with a logged traceback
         raise StiltsError(f"{path} holds no rows; fetch it again: {hint}")
