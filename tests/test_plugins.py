@@ -20,16 +20,18 @@ from stilts.testing import write_table
 
 EXAMPLE = REPO / "docs" / "examples" / "stilts-sst2"
 BROKEN = REPO / "tests" / "plugins" / "stilts-broken"
+HEAVY = REPO / "tests" / "plugins" / "stilts-heavy"
 
 
 @pytest.fixture(scope="session")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Install the documented example plugin and a broken one into a throwaway site dir."""
+    """Install the documented example plugin, a broken one and one that imports a heavy
+    library at its top into a throwaway site dir."""
     site = tmp_path_factory.mktemp("site")
     subprocess.run(
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-            "--no-build-isolation", "--target", str(site), str(EXAMPLE), str(BROKEN),
+            "--no-build-isolation", "--target", str(site), str(EXAMPLE), str(BROKEN), str(HEAVY),
         ],
         check=True,
         capture_output=True,
@@ -278,3 +280,22 @@ def test_a_source_with_a_placeholder_other_than_split_is_refused_where_it_is_bui
 
     with pytest.raises(StiltsError, match=r"one source per language.*Files per language"):
         HubSource(repo="acme-nlp/reviews", revision="0" * 40, files="{language}/{split}-*.parquet")
+
+
+def test_a_plugin_importing_a_heavy_library_at_its_top_is_named_by_stilts_tasks(plugin_path):
+    listing = stilts_cli("tasks", env=plugin_path)
+    said = " ".join(listing.stdout.split())
+    assert "heavy (stilts-heavy 0.0.1) imports datasets as it is imported" in said
+    assert "Keep the module light" in said
+    assert "sst2 (" not in said  # the example plugin is light
+
+
+def test_the_suite_s_task_lists_and_light_import_checks_ignore_installed_plugins(plugin_path):
+    """A plugin pip-installed beside stilts (here one importing datasets at its top) changes
+    neither what the tests count as stilts' tasks nor what they measure stilts importing."""
+    from test_light_imports import heavy_modules
+
+    from stilts.tasks import registry
+
+    assert {entry.package for entry in registry.entries().values()} == {"stilts"}
+    assert heavy_modules(["tasks"], env=plugin_path) == ""
