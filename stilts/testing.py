@@ -35,9 +35,11 @@ __all__ = [
 ]
 
 
-def write_table(root: Path, source: HubSource, split: str, table: datasets.Dataset) -> Path:
-    """Write `table` under `root` where `source`'s `split` pattern finds it (one parquet file)."""
-    path = root / source.repo / source.pattern(split).replace("*", "00000-of-00001")
+def write_table(root: Path | str, source: HubSource, split: str, table: datasets.Dataset) -> Path:
+    """Write `table` under `root` where `source`'s `split` pattern finds it (one parquet file).
+
+    `root` may be text, as pytest's ``tmpdir`` and a command line give it."""
+    path = Path(root) / source.repo / source.pattern(split).replace("*", "00000-of-00001")
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(path)
     return path

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from own_tasks import only_stilts_tasks
 
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import ChainPlan, plan
@@ -26,6 +27,11 @@ MOCK_SUITE = REPO / "tests" / "xtreme_mock_test_data"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 XLMR_COMMIT = "c23d21b0620b635a76227c604d44e43a9f0ee389"
 """The commit of FacebookAI/xlm-roberta-large that the study's recipes start from."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module is collected (some list the installed tasks as they load)."""
+    only_stilts_tasks()
 
 
 @dataclass(frozen=True)

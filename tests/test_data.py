@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import datasets
 import pytest
+import yaml
+from conftest import stilts_cli
+from pydantic import ValidationError
 
 from stilts import StiltsError
+from stilts.experiment.bundled import SAMPLE_DATA
+from stilts.experiment.config import ChainConfig
+from stilts.experiment.plan import plan
 from stilts.tasks import registry
 from stilts.tasks.data import (
     DEV_AS_TEST,
@@ -211,3 +218,74 @@ def test_loads_are_recorded_with_a_content_hash(tmp_path):
     data.load(XTREME_XNLI, "test")  # read once, recorded once
     (record,) = data.records()
     assert record["rows"] == 2 and record["split"] == "test" and len(record["sha256"]) == 64
+
+
+REVIEWS = {
+    "kind": "classification", "repo": "acme-nlp/reviews", "revision": "0" * 40,
+    "files": "{split}.parquet", "columns": {"text": "review", "label": "verdict"},
+    "labels": ["negative", "positive"],
+}  # fmt: skip
+
+
+def reviews_mirror(root: Path) -> Path:
+    """A plugin author's own data (a declared task's), and none of the sample's datasets."""
+    source = HubSource(REVIEWS["repo"], REVIEWS["revision"], REVIEWS["files"])
+    rows = {"review": ["fine", "dull"], "verdict": ["positive", "negative"]}
+    for split in ("train", "validation", "test"):
+        write_table(root, source, split, datasets.Dataset.from_dict(rows))
+    return root
+
+
+def test_a_chain_reads_its_own_data_beside_the_bundled_sample(tmp_path):
+    """`--data DIR --data sample` (a recipe's `data: [DIR, sample]`): each dataset comes from
+    the first root holding it, so `mnli → reviews` runs on the bundled model, and mnli's
+    phase, read from the sample, is the demo's own phase (reused from a store that has it)."""
+    mirror = str(reviews_mirror(tmp_path / "mine"))
+    both = ChainConfig.model_validate(
+        {"phases": ["mnli", "reviews"], "data": [mirror, "sample"], "tasks": {"reviews": REVIEWS}}
+    )
+    chain = plan(both)
+    demo = plan(ChainConfig(phases=["mnli", "xnli"]))
+    assert chain.phases[0].fingerprint == demo.phases[0].fingerprint
+    assert chain.data.where(GLUE_MNLI) == str(SAMPLE_DATA / GLUE_MNLI.repo)
+    assert chain.target.task.read("test", "en", chain.data)["label"] == [1, 0]
+    assert chain.data.where(chain.target.task.sources[0]) == f"{mirror}/acme-nlp/reviews"
+    alone = ChainConfig.model_validate({**both.model_dump(by_alias=True), "data": [mirror]})
+    assert alone.data == mirror  # one root in a list is that root, spelt as ever
+    with pytest.raises(StiltsError, match="no local copy of nyu-mll/glue under"):
+        plan(alone).data.load(GLUE_MNLI, "train")
+
+
+def test_several_roots_first_match_wins_and_a_single_root_is_identified_as_before(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_table(first, GLUE_MNLI, "train", xnli_rows(["entailment"]))
+    write_table(second, GLUE_MNLI, "train", xnli_rows(["neutral", "neutral"]))
+    write_table(second, XTREME_XNLI, "test", xnli_rows(["neutral"]))
+    data = DataLocator(first, [second])
+    assert data.load(GLUE_MNLI, "train").num_rows == 1  # the first root's copy
+    assert data.identity(GLUE_MNLI) == DataLocator(first).identity(GLUE_MNLI)
+    assert data.identity(XTREME_XNLI) == DataLocator(second).identity(XTREME_XNLI)
+    with_hub = DataLocator(tmp_path / "empty", [None])
+    assert with_hub.identity(XTREME_XNLI) == DataLocator(None).identity(XTREME_XNLI)
+    missing = HubSource("acme-nlp/absent", "0" * 40, "{split}.parquet")
+    with pytest.raises(StiltsError, match=f"under {first} or {second} \\(expected {first}/"):
+        data.load(missing, "train")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [([], "lists no data root"), (["hub", "sample"], "put it last"),
+     (["sample", "sample"], "names sample more than once")],
+)  # fmt: skip
+def test_a_bad_list_of_data_roots_is_refused(data, message):
+    with pytest.raises(ValidationError, match=message):
+        ChainConfig.model_validate({"phases": ["mnli"], "data": data})
+
+
+def test_the_command_line_repeats_data_as_a_recipe_lists_it(tmp_path):
+    mirror = str(reviews_mirror(tmp_path))
+    printed = stilts_cli(
+        "chain", "mnli", "xnli", "--data", mirror, "--data", "sample", "--print-recipe"
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert yaml.safe_load(printed.stdout)["data"] == [mirror, "sample"]

@@ -4,6 +4,7 @@ is only read, and a lab scoring another system's files needs no model code."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from conftest import MOCK_SUITE, REPO
 HEAVY = ("torch", "transformers", "datasets", "peft", "accelerate")
 PROBE = """
 import sys
+sys.path.insert(0, {tests!r})
+from own_tasks import only_stilts_tasks
+only_stilts_tasks()  # stilts' own imports, not those of a plugin installed beside it
 from stilts.cli import app
 try:
     app({args!r})
@@ -24,10 +28,14 @@ print("HEAVY:", ",".join(heavy))
 """
 
 
-def heavy_modules(args: list[str]) -> str:
-    """The heavy libraries `stilts ARGS` imported, run in a fresh interpreter."""
-    probe = PROBE.format(args=args, heavy=HEAVY)
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+def heavy_modules(args: list[str], env: dict[str, str] | None = None) -> str:
+    """The heavy libraries `stilts ARGS` imported, run in a fresh interpreter (`env` added to
+    its environment)."""
+    probe = PROBE.format(args=args, heavy=HEAVY, tests=str(REPO / "tests"))
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
     last_line = out.stdout.splitlines()[-1]
     assert last_line.startswith("HEAVY:"), out.stdout
     return last_line.removeprefix("HEAVY:").strip()

@@ -15,20 +15,23 @@ import pytest
 from conftest import REPO, stilts_cli
 
 import stilts
+from stilts.tasks.data import DataLocator
 from stilts.testing import write_table
 
 EXAMPLE = REPO / "docs" / "examples" / "stilts-sst2"
 BROKEN = REPO / "tests" / "plugins" / "stilts-broken"
+HEAVY = REPO / "tests" / "plugins" / "stilts-heavy"
 
 
 @pytest.fixture(scope="session")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Install the documented example plugin and a broken one into a throwaway site dir."""
+    """Install the documented example plugin, a broken one and one that imports a heavy
+    library at its top into a throwaway site dir."""
     site = tmp_path_factory.mktemp("site")
     subprocess.run(
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-            "--no-build-isolation", "--target", str(site), str(EXAMPLE), str(BROKEN),
+            "--no-build-isolation", "--target", str(site), str(EXAMPLE), str(BROKEN), str(HEAVY),
         ],
         check=True,
         capture_output=True,
@@ -251,3 +254,48 @@ def test_the_example_plugin_imports_no_heavy_library():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_guide_s_per_language_task_reads_each_language_s_files(tmp_path):
+    """The guide's "Files per language" example runs as written: one source per language,
+    fixtures written with `write_table` under a root given as text."""
+    block = GUIDE.read_text().split("### Files per language", 1)[1]
+    (code,) = re.findall(r"^```python\n(.*?)^```$", block, re.M | re.S)[:1]
+    namespace: dict[str, object] = {"__name__": "reviews_plugin"}
+    exec(compile(code, "reviews_plugin", "exec"), namespace)
+    task, reviews = namespace["task"], namespace["reviews"]
+    for language in task.languages:
+        rows = {"review": [f"{language} fine", f"{language} dull"], "label": [1, 0]}
+        table = datasets.Dataset.from_dict(rows)
+        written = write_table(str(tmp_path), reviews(language), "test", table)
+        assert written == tmp_path / "acme-nlp/reviews" / language / "test-00000-of-00001.parquet"
+    read = task.read("test", "de", DataLocator(tmp_path))
+    assert read["review"] == ["de fine", "de dull"]
+    assert len({source.files for source in task.sources}) == 3
+
+
+def test_a_source_with_a_placeholder_other_than_split_is_refused_where_it_is_built():
+    from stilts.api import HubSource
+    from stilts.errors import StiltsError
+
+    with pytest.raises(StiltsError, match=r"one source per language.*Files per language"):
+        HubSource(repo="acme-nlp/reviews", revision="0" * 40, files="{language}/{split}-*.parquet")
+
+
+def test_a_plugin_importing_a_heavy_library_at_its_top_is_named_by_stilts_tasks(plugin_path):
+    listing = stilts_cli("tasks", env=plugin_path)
+    said = " ".join(listing.stdout.split())
+    assert "heavy (stilts-heavy 0.0.1) imports datasets as it is imported" in said
+    assert "Keep the module light" in said
+    assert "sst2 (" not in said  # the example plugin is light
+
+
+def test_the_suite_s_task_lists_and_light_import_checks_ignore_installed_plugins(plugin_path):
+    """A plugin pip-installed beside stilts (here one importing datasets at its top) changes
+    neither what the tests count as stilts' tasks nor what they measure stilts importing."""
+    from test_light_imports import heavy_modules
+
+    from stilts.tasks import registry
+
+    assert {entry.package for entry in registry.entries().values()} == {"stilts"}
+    assert heavy_modules(["tasks"], env=plugin_path) == ""

@@ -12,10 +12,12 @@ Revision = Annotated[
     str | None, typer.Option(help="Hub revision of --model (a branch is pinned to its commit).")
 ]
 Data = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         help="'sample' (bundled), 'hub', or a local mirror root holding <org>/<dataset> "
-        "copies of the hub repos. Default: sample with the bundled model, else hub."
+        "copies of the hub repos. Default: sample with the bundled model, else hub. "
+        "Repeatable: each dataset is read from the first that holds it (--data DIR --data "
+        "sample; hub only last)."
     ),
 ]
 StoreRoot = Annotated[

@@ -136,8 +136,11 @@ class Settings(Strict):
     model_config = ConfigDict(validate_by_name=True)  # `declared_tasks`, or `tasks` in a file
 
     model: ModelSpec = ModelSpec(id=bundled.MODEL)
-    data: str | None = None
-    """'sample', 'hub', or a local mirror directory; None: sample for the bundled model."""
+    data: str | list[str] | None = None
+    """'sample', 'hub', or a local mirror directory; None: sample for the bundled model, else
+    hub. Several (``[DIR, sample]``): each source is read from the first that holds its files
+    (`stilts.tasks.data.DataLocator`), so a plugin's own data and the bundled sample serve one
+    chain; 'hub' holds every source, so it can only come last. One in a list is that one."""
     hyperparameters: HyperparameterSettings = HyperparameterSettings()
     """Hyperparameters of every phase (over each task's defaults; a phase's own win)."""
     evaluation: EvaluationSpec = EvaluationSpec()
@@ -176,6 +179,24 @@ class Settings(Strict):
     def tracked(self) -> bool:
         """Whether any tracker is on."""
         return self.report_to != ["none"]
+
+    @field_validator("data")
+    @classmethod
+    def _data_roots(cls, data: str | list[str] | None) -> str | list[str] | None:
+        if not isinstance(data, list):
+            return data
+        if not data:
+            raise ValueError("lists no data root: give 'sample', 'hub' or a directory")
+        if len(data) == 1:  # as written alone: one recipe, one spelling
+            return data[0]
+        if "hub" in data[:-1]:
+            raise ValueError(
+                "'hub' holds every source, so no root after it is ever read: put it last"
+            )
+        repeated = sorted({root for root in data if data.count(root) > 1})
+        if repeated:
+            raise ValueError(f"names {', '.join(repeated)} more than once")
+        return data
 
     @field_validator("declared_tasks")
     @classmethod
@@ -238,7 +259,9 @@ class ChainConfig(Settings):
         return bundled.is_bundled(self.model.id)
 
     @property
-    def data_choice(self) -> str:
-        """Where the chain reads data: 'sample' (the default for the bundled model), 'hub'
-        (for any other) or a mirror directory."""
-        return self.data or ("sample" if self.bundled else "hub")
+    def data_roots(self) -> tuple[str, ...]:
+        """Where the chain reads data, in order: 'sample' (the default for the bundled model),
+        'hub' (for any other) or mirror directories."""
+        if isinstance(self.data, list):
+            return tuple(self.data)
+        return (self.data or ("sample" if self.bundled else "hub"),)

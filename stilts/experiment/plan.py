@@ -1,7 +1,8 @@
 """Planning: a chain's configuration resolved into phases with fingerprints, before anything runs.
 
 Planning resolves every task (installed or declared), every phase's hyperparameters (each
-task's defaults, then the chain's, then the phase's own), its training data and its
+task's defaults, then, on the bundled model, its settings for a tiny model where the task keeps
+the study's values, then the chain's, then the phase's own), its training data and its
 identity, and checks everything that can be checked without training: task names, languages,
 groups and translations, adapters on tasks that train, the data the chain needs. It reads
 package metadata, hashes local files and asks the hub which commit a branch names, and imports
@@ -185,13 +186,12 @@ def plan(config: ChainConfig, accelerator: Accelerator | None = None) -> ChainPl
     data = locator(config)
     _check_sample_covers(data, [task for phase in tasks for task in phase])
     files = Path(config.translated_data).expanduser() if config.translated_data else None
-    preset = bundled.SMOKE_HYPERPARAMETERS if config.bundled else {}
     start = _start_identity(config)
     revision = start.get("revision")  # a hub model's commit; a local or bundled one has none
     phases = []
     for phase, phase_tasks in zip(config.phases, tasks, strict=True):
         members = tuple(
-            _member(phase, task, files, preset, config.hyperparameters.given())
+            _member(phase, task, files, _preset(task, config), config.hyperparameters.given())
             for task in phase_tasks
         )
         spec = {
@@ -228,7 +228,7 @@ def plan_evaluation(
     model_or_run: str,
     *,
     revision: str | None = None,
-    data: str | None = None,
+    data: str | list[str] | None = None,
     hyperparameters: Mapping[str, Any] | None = None,
     precision: str = "auto",
     trust_remote_code: bool = False,
@@ -248,7 +248,7 @@ def plan_evaluation(
     return plan(config)
 
 
-def resolve_model(model_or_run: str) -> tuple[str, str | None]:
+def resolve_model(model_or_run: str) -> tuple[str, str | list[str] | None]:
     """The model a name stands for (a run's last trained phase, a phase's model, or itself),
     and the data it was trained with when that is known (a run's ``data``; the one mirror, or
     the sample, a phase read all its tables from)."""
@@ -280,18 +280,24 @@ def _data_read(record: Mapping[str, Any]) -> str | None:
 
 
 def locator(config: ChainConfig) -> DataLocator:
-    """Where `config` reads its data: the bundled sample, the hub, or a local mirror."""
-    choice = config.data_choice
+    """Where `config` reads its data: the bundled sample, the hub, or a local mirror; or
+    several of them, the first that holds a source's files serving it."""
+    first, *more = (_root(choice) for choice in config.data_roots)
+    return DataLocator(first, more)
+
+
+def _root(choice: str) -> Path | None:
+    """The directory a data root names (None: the hub), checked to be readable."""
     if choice == "sample":
-        return DataLocator(bundled.SAMPLE_DATA)
+        return bundled.SAMPLE_DATA
     if choice == "hub":
-        return DataLocator(None)
+        return None
     root = Path(choice).expanduser()
     if not root.is_dir():
         raise StiltsError(f"--data {choice!r} is neither 'sample', 'hub' nor an existing directory")
     if not os.access(root, os.R_OK | os.X_OK):
         raise StiltsError(f"--data {choice!r} cannot be read (permission denied); check its mode")
-    return DataLocator(root.resolve())
+    return root.resolve()
 
 
 def _task(name: str, config: ChainConfig) -> AnyTask:
@@ -323,7 +329,7 @@ def _declaration(name: str, config: ChainConfig) -> TaskDeclaration | None:
     a commit: a branch it names is pinned to the commit it names now. Read from a local copy
     it is not: the copy's files' hashes identify it (`DataLocator.identity`)."""
     declaration = config.declared_tasks.get(name)
-    if declaration is None or config.data_choice != "hub":
+    if declaration is None or "hub" not in config.data_roots:
         return declaration
     fix = f"give declared task {name!r} a commit as its revision, or read a mirror (--data DIR)"
     commit = hub_commit(declaration.repo, declaration.revision, "dataset", fix)
@@ -348,7 +354,8 @@ def _check_chain(config: ChainConfig, tasks: list[list[AnyTask]]) -> None:
 
 
 def _check_sample_covers(data: DataLocator, tasks: list[AnyTask]) -> None:
-    if data.root != bundled.SAMPLE_DATA:
+    """Where the sample is the only data (beside it, another root may hold what it lacks)."""
+    if data.roots != (bundled.SAMPLE_DATA,):
         return
     uncovered = [task.name for task in tasks if not bundled.covers(task)]
     if uncovered:
@@ -382,6 +389,17 @@ def _member(
     )
     training.check(task)
     return PhaseTask(task, hp, training)
+
+
+def _preset(task: AnyTask, config: ChainConfig) -> dict[str, Any]:
+    """The tiny model's settings that come between `task`'s defaults and the user's: none
+    on any other model; on the bundled one, those the task leaves at the study's values
+    (`bundled.preset`; a declared task's ``hyperparameters:`` are its own, as given)."""
+    if not config.bundled:
+        return {}
+    declaration = config.declared_tasks.get(task.name)
+    own = declaration.hyperparameters.given() if declaration is not None else {}
+    return bundled.preset(task.defaults, own)
 
 
 def _phase_spec(

@@ -104,8 +104,9 @@ class RunStart:
     model: str
     revision: str | None = None
     trust_remote_code: bool = False
-    data: str | None = None
-    """'sample', 'hub' or a mirror directory; None: the default for `model`."""
+    data: str | list[str] | None = None
+    """'sample', 'hub' or a mirror directory, or several (first match wins); None: the
+    default for `model`."""
 
     @classmethod
     def of(cls, manifest: dict[str, Any]) -> RunStart:

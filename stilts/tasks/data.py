@@ -2,7 +2,9 @@
 
 One code path reads the hub, a lab's mirror, the bundled sample and test fixtures: every source
 is named by its hub repo and a `data_files` pattern, and a local root directory simply stands in
-for the hub (``ROOT/<org>/<name>`` holds the same files as the hub repo at that revision).
+for the hub (``ROOT/<org>/<name>`` holds the same files as the hub repo at that revision). A
+run may read several roots, the first that holds a source's files serving it: a plugin's own
+data beside the bundled sample (``--data DIR --data sample``), or a mirror with the hub last.
 
 A source is identified, in phase fingerprints, by content: a hub source by its commit (a
 branch such as ``main`` moves, so a built-in source names a 40-hex commit), a local copy by
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+import string
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -80,6 +83,21 @@ class HubSource:
     """Never read from the hub, only from a copy under a `DataLocator` root (see
     `local_source`): `revision` is then a label, and the copy's file hashes identify it."""
 
+    def __post_init__(self) -> None:
+        """Refuse a placeholder other than ``{split}`` where the source is built (a plugin's
+        import), not as a KeyError when a chain first reads it: a source is one language's
+        files, and a per-language dataset has one source per language."""
+        fields = {
+            name for _, name, _, _ in string.Formatter().parse(self.files) if name is not None
+        }
+        if fields - {"split"}:
+            raise StiltsError(
+                f"HubSource {self.repo}: files {self.files!r} may hold no placeholder but "
+                "{split}; for files per language build one source per language, "
+                'files=f"{language}/{{split}}-*.parquet" (docs/writing-a-plugin.md, '
+                "Files per language)"
+            )
+
     def split(self, role: Role) -> str:
         """The split that serves `role`."""
         return getattr(self.splits, role)
@@ -105,24 +123,47 @@ def local_source(
 
 
 class DataLocator:
-    """Loads the tables of hub sources from the hub or from a local mirror root, once each.
+    """Loads the tables of hub sources from the hub or from local mirror roots, once each.
 
+    `root` is a mirror directory, or None for the hub; `more` are further roots, each read
+    only for the sources that those before it lack (`root_for`; None, the hub, only last).
     Keeps a record of every table it read (location, rows, content hash) for run manifests.
     """
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, more: Sequence[Path | None] = ()) -> None:
         self.root = root
+        """The first root: where a source none of the roots holds is looked for."""
+        self.roots = (root, *more)
+        if None in self.roots[:-1]:
+            raise ValueError("the hub holds every source: only the last root can be it")
         self._tables: dict[tuple[HubSource, str], datasets.Dataset] = {}
         self._records: dict[tuple[HubSource, str], dict[str, Any]] = {}
 
     def __repr__(self) -> str:
-        return f"DataLocator(root={self.root})"
+        more = f", more={list(self.roots[1:])}" if len(self.roots) > 1 else ""
+        return f"DataLocator(root={self.root}{more})"
+
+    def root_for(self, source: HubSource) -> Path | None:
+        """The root `source` is read from: the first local root holding any of its files, else
+        the hub where it is a root (never for local-only data), else the first root, whose
+        missing copy errors then name. With one root, that root, so a source read from one
+        root is identified (`identity`) as it always was."""
+        if len(self.roots) == 1:
+            return self.root
+        local = [root for root in self.roots if root is not None]
+        for root in local:
+            if any((root / source.repo).glob(source.pattern("*"))):
+                return root
+        if self.roots[-1] is None and not (source.local_only and local):
+            return None
+        return local[0]
 
     def where(self, source: HubSource) -> str:
         """A short human description of where `source` is read from."""
-        if self.root is None:
+        root = self.root_for(source)
+        if root is None:
             return f"hub {source.repo}@{source.revision}"
-        return str(self.root / source.repo)
+        return str(root / source.repo)
 
     def identity(self, source: HubSource) -> dict[str, str]:
         """What decides the bytes this locator reads for `source` (for phase fingerprints).
@@ -133,16 +174,17 @@ class DataLocator:
         can do without (mlm's own text) reads something else, which its other sources name.
         """
         ident = {"repo": source.repo, "revision": source.revision, "files": source.files}
-        if self.root is not None or source.local_only:
+        if self.root_for(source) is not None or source.local_only:
             ident["local_sha256"] = sha256_files(self._copy(source, source.pattern("*")))
         return ident
 
     def _copy(self, source: HubSource, pattern: str) -> list[Path]:
         """The files of the local copy of `source` that match `pattern`, in order (none
         without a root)."""
-        if self.root is None:
+        root = self.root_for(source)
+        if root is None:
             return []
-        return sorted((self.root / source.repo).glob(pattern))
+        return sorted((root / source.repo).glob(pattern))
 
     def load(
         self,
@@ -185,12 +227,13 @@ class DataLocator:
 
     def _check_copy(self, source: HubSource, *, what: str) -> Path:
         """Where the local copy of local-only data is; without a root, a one-line error."""
-        if self.root is None:
+        root = self.root_for(source)
+        if root is None:
             raise StiltsError(
                 f"{what} is read from a local copy only: put it at DIR/{source.repo} and "
                 "pass --data DIR"
             )
-        return self.root / source.repo
+        return root / source.repo
 
     def records(self) -> list[dict[str, Any]]:
         """Every table read so far, with a content hash of its Arrow files."""
@@ -206,26 +249,28 @@ class DataLocator:
         pattern = source.pattern(split)
         if source.local_only:
             self._check_copy(source, what=source.repo)
-        if self.root is None:
+        root = self.root_for(source)
+        if root is None:
             # hf:// paths through the parquet builder, not load_dataset(repo): a repo (or a
             # mirror of it) that still holds a loading script is refused by datasets >= 4
             # even when data_files are given; its parquet files read fine this way.
             files = f"hf://datasets/{source.repo}@{quote(source.revision, safe='')}/{pattern}"
         else:
-            local = self.root / source.repo
+            local = root / source.repo
             if not local.is_dir():
                 raise StiltsError(
-                    f"no local copy of {source.repo} under {self.root} (expected {local}); "
-                    f"fetch it on a machine with hub access: {source.download_hint(self.root)}"
+                    f"no local copy of {source.repo} under {self._searched(root)} (expected "
+                    f"{local}); fetch it on a machine with hub access: "
+                    f"{source.download_hint(root)}"
                 )
             found = sorted(local.glob(pattern))
             if not found:
                 raise StiltsError(
                     f"{local} has no files matching '{pattern}' (split '{split}' of "
-                    f"{source.repo}); fetch them with: {source.download_hint(self.root)}"
+                    f"{source.repo}); fetch them with: {source.download_hint(root)}"
                 )
             for path in found:
-                _check_parquet(path, source.download_hint(self.root))
+                _check_parquet(path, source.download_hint(root))
             files = str(local / pattern)
         try:
             table = datasets.load_dataset("parquet", data_files={split: files}, split=split)
@@ -249,7 +294,7 @@ class DataLocator:
         if table.num_rows == 0:
             raise StiltsError(
                 f"{self.where(source)} split '{split}' ({pattern}) holds no rows; fetch it "
-                f"again: {source.download_hint(self.root or 'DIR')}"
+                f"again: {source.download_hint(root or 'DIR')}"
             )
         self._records[(source, split)] = {
             "repo": source.repo,
@@ -260,6 +305,12 @@ class DataLocator:
             "sha256": sha256_files(Path(f["filename"]) for f in table.cache_files),
         }
         return table
+
+    def _searched(self, root: Path) -> str:
+        """`root`, or every root where there are several (`--data DIR --data sample`)."""
+        if len(self.roots) == 1:
+            return str(root)
+        return " or ".join(str(r) for r in self.roots if r is not None)
 
 
 def _check_parquet(path: Path, hint: str) -> None:
@@ -272,8 +323,7 @@ def _check_parquet(path: Path, hint: str) -> None:
         rows = pq.read_metadata(path).num_rows
     except (pyarrow.ArrowInvalid, OSError) as error:
         raise StiltsError(
-            f"{path} is not a readable parquet file ({_first_line(error)}); fetch it again: "
-            f"{hint}"
+            f"{path} is not a readable parquet file ({_first_line(error)}); fetch it again: {hint}"
         ) from None
     if rows == 0:  # datasets' parquet builder fails on it with a logged traceback
         raise StiltsError(f"{path} holds no rows; fetch it again: {hint}")

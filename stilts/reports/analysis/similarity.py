@@ -173,7 +173,7 @@ def analyze(
     *,
     model: str | None = None,
     revision: str | None = None,
-    data: str | None = None,
+    data: str | list[str] | None = None,
     examples: int = EXAMPLES,
     max_length: int = MAX_LENGTH,
     fisher_layers: int = FISHER_LAYERS,
@@ -449,7 +449,7 @@ def _scatter(
 
 
 def _start(
-    runs: Sequence[Run], model: str | None, revision: str | None, data: str | None
+    runs: Sequence[Run], model: str | None, revision: str | None, data: str | list[str] | None
 ) -> tuple[ModelSource, DataLocator, str]:
     """The model and data the similarities are computed with (the runs' own unless given),
     and the two in words."""
@@ -469,15 +469,14 @@ def _start(
     else:
         trust_remote_code = False
     if data is None:
-        choices = {start.data for start in starts}
+        choices = {str(start.data): start.data for start in starts}  # a list is no set member
         if len(choices) > 1:
             raise StiltsError(
-                f"the runs read different data ({', '.join(sorted(map(str, choices)))}): "
-                "pass --data"
+                f"the runs read different data ({', '.join(sorted(choices))}): pass --data"
             )
-        (data,) = choices
+        (data,) = choices.values()
     config = ChainConfig(phases=("mnli",), model={"id": model, "revision": revision}, data=data)
-    shown = f"{model}{f' ({revision})' if revision else ''}, data {config.data_choice}"
+    shown = f"{model}{f' ({revision})' if revision else ''}, data {', '.join(config.data_roots)}"
     if bundled.is_bundled(model):
         store = Store(runs[0].path.parents[1])  # STORE/runs/<run>: the model is built there
         return ModelSource(str(materialize(store))), locator(config), shown

@@ -46,7 +46,7 @@ def read_auto(path: Path) -> Iterator[tuple[list[str], list[str]]]:
 
 
 def _sentences(data: DataLocator, role: Role) -> tuple[tuple[list[str], list[str]], ...]:
-    return _sentences_under(data.root, role)
+    return _sentences_under(data.root_for(CCGBANK), role)
 
 
 @cache  # the tag set and every role's rows read the training sections; keyed by the root

@@ -81,18 +81,18 @@ class TextLoader:
 
 def _documents(language: str, data: DataLocator, languages: tuple[str, ...]) -> datasets.Dataset:
     """All non-blank documents of `language` (column `text`): local text, else Wikipedia."""
-    if data.root is not None and (data.root / TEXT.repo).is_dir():
+    text = data.root_for(TEXT)
+    if text is not None and (text / TEXT.repo).is_dir():
         (path,) = data.local_files(TEXT, [language], what=TEXT_WHAT)
         stat = path.stat()
         return _text_file(str(path), stat.st_mtime_ns, stat.st_size)
     config = f"{WIKIPEDIA_SNAPSHOT}.{language}"
-    if data.root is not None and not any(
-        (data.root / WIKIPEDIA.repo).glob(WIKIPEDIA.pattern(config))
-    ):
+    root = data.root_for(WIKIPEDIA)
+    if root is not None and not any((root / WIKIPEDIA.repo).glob(WIKIPEDIA.pattern(config))):
         raise StiltsError(
-            f"no mlm text for {language!r} under {data.root}: put one UTF-8 file per language "
-            f"at {data.root / TEXT.repo}/<language>.txt (one document per line), or a mirror "
-            f"of Wikipedia's first shards: {wikipedia_download_hint(data.root, languages)}"
+            f"no mlm text for {language!r} under {root}: put one UTF-8 file per language "
+            f"at {root / TEXT.repo}/<language>.txt (one document per line), or a mirror "
+            f"of Wikipedia's first shards: {wikipedia_download_hint(root, languages)}"
         )
     return _non_blank(data.load(WIKIPEDIA, config, columns=("text",)).select_columns(["text"]))
 

@@ -103,7 +103,7 @@ def _check_heads(path: Path, heads: list[int], lines: list[int]) -> None:
 
 
 def _sentences(data: DataLocator, role: Role) -> tuple[Sentence, ...]:
-    return _sentences_under(data.root, role)
+    return _sentences_under(data.root_for(UD_EWT), role)
 
 
 @cache  # the relation set and every role's rows read the training file; keyed by the root
