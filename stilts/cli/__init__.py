@@ -5,10 +5,10 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from stilts.cli import analyses, experiments, store, tasks
+from stilts.cli import analyses, experiments, recipes, store, tasks
 from stilts.cli.app import app, console, report_usage
 
-__all__ = ["analyses", "app", "experiments", "main", "store", "tasks"]
+__all__ = ["analyses", "app", "experiments", "main", "recipes", "store", "tasks"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,14 +13,14 @@ installed tasks (task names, languages, groups) is checked by planning
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from stilts.experiment import bundled
 from stilts.experiment.precision import Precision
 from stilts.experiment.specs import STUDY_SELECTION, Adapter, DevAggregate, Sampler, Selection
-from stilts.schema import Strict
+from stilts.schema import Strict, takes_short_form
 from stilts.tasks.declarative import NAME, TaskDeclaration
 from stilts.tasks.hyperparameters import HyperparameterSettings, Seed
 
@@ -39,6 +39,9 @@ class PhaseConfig(Strict):
 
     In a recipe, ``- mnli+squad`` is short for ``- tasks: [mnli, squad]``.
     """
+
+    model_config = ConfigDict(json_schema_extra=takes_short_form)
+    EXAMPLES: ClassVar[tuple[str, ...]] = ("mnli", "mnli+squad")
 
     tasks: list[str] = Field(min_length=1)
     label: str | None = Field(default=None, min_length=1)

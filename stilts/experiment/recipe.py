@@ -30,6 +30,11 @@ planned phase. A recipe is read with `yaml.safe_load` (it never runs code) and c
 before anything runs: an unknown key, a wrong type or a value out of range is one line naming
 its path (``phases[0].adapterr``) and what is allowed. `chains` gives every chain of the
 recipe; `stilts chain … --print-recipe` writes a command line as a recipe (`to_yaml`).
+
+The same model gives the recipe's JSON Schema (`json_schema`, `stilts recipe-schema`): each
+shipped recipe names the copy committed as schema/recipe.schema.json in its first line,
+``# yaml-language-server: $schema=…``, so an editor checks and completes a recipe as it is
+typed. It checks shapes only; what needs the installed tasks is still checked by planning.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ from stilts.schema import Strict, describe
 from stilts.tasks.hyperparameters import Seed
 
 FORMAT = 1
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+"""The JSON Schema version pydantic writes (its `$defs`), said in the schema for editors."""
 
 
 class GridSpec(Strict):
@@ -131,6 +139,12 @@ class Recipe(Settings):
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.dump(), sort_keys=False, allow_unicode=True,
                               default_flow_style=None)  # fmt: skip
+
+
+def json_schema() -> dict[str, Any]:
+    """The recipe's JSON Schema: every key with its type, default and docstring, the short
+    forms included (`stilts.schema.takes_short_form`)."""
+    return {"$schema": SCHEMA_DIALECT, **Recipe.model_json_schema()}
 
 
 def _short(phase: dict[str, Any]) -> dict[str, Any] | str:

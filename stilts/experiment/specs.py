@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from stilts.errors import StiltsError, did_you_mean
-from stilts.schema import Strict, describe
+from stilts.schema import Strict, describe, takes_short_form
 
 ListItems = "+"
 """Joins the items of one list value: ``target_modules=query+value`` (commas part options)."""
@@ -110,7 +110,7 @@ class ShortSpec(Strict):
     """What the spec is, in words, for errors."""
     EXAMPLES: ClassVar[tuple[str, ...]]
 
-    model_config = ConfigDict(validate_by_name=True)
+    model_config = ConfigDict(validate_by_name=True, json_schema_extra=takes_short_form)
 
     kind: str
 
@@ -319,7 +319,7 @@ class Adapter(ShortSpec):
                 )
         return {**defaults, **value}
 
-    @field_validator("target_modules", mode="before")
+    @field_validator("target_modules", mode="before", json_schema_input_type=str | list[str] | None)
     @classmethod
     def _modules(cls, value: Any) -> Any:
         if isinstance(value, str):

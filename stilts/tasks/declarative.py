@@ -94,7 +94,9 @@ def _one_or_more(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-ColumnNames = Annotated[tuple[str, ...], BeforeValidator(_one_or_more)]
+ColumnNames = Annotated[
+    tuple[str, ...], BeforeValidator(_one_or_more, json_schema_input_type=str | list[str])
+]
 
 
 class Columns(Strict):

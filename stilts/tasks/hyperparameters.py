@@ -46,11 +46,14 @@ def _whole(value: Any) -> Any:
     return value
 
 
-Rate = Annotated[float, BeforeValidator(_number), Field(gt=0, allow_inf_nan=False)]
-Fraction = Annotated[float, BeforeValidator(_number), Field(ge=0, lt=1, allow_inf_nan=False)]
-NonNegative = Annotated[float, BeforeValidator(_number), Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, strict=True)]
-Seed = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=MAX_SEED, strict=True)]
+# Each bound comes before the validator that reads text and whole floats as numbers: the bound
+# then sits on the number itself, so the JSON Schema says it (`minimum`, not pydantic's bare
+# `ge`, which editors ignore); validation is the same either way (the validator runs first).
+Rate = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_number)]
+Fraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), BeforeValidator(_number)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_number)]
+Count = Annotated[int, Field(ge=1, strict=True), BeforeValidator(_whole)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, strict=True), BeforeValidator(_whole)]
 """A random seed: numpy's range."""
 
 
@@ -62,7 +65,7 @@ class HyperparameterSettings(Strict):
     """The effective batch: per-device batch × devices × accumulation steps."""
     epochs: Rate | None = None
     max_length: (
-        Annotated[int, BeforeValidator(_whole), Field(ge=MIN_LENGTH, strict=True)] | None
+        Annotated[int, Field(ge=MIN_LENGTH, strict=True), BeforeValidator(_whole)] | None
     ) = None
     """Tokens per sequence; at most the model's position limit (checked against the model)."""
     warmup_ratio: Fraction | None = None
@@ -70,7 +73,7 @@ class HyperparameterSettings(Strict):
     weight_decay: NonNegative | None = None
     max_train_examples: Count | None = None
     max_eval_examples: Count | None = None
-    embedding_layer: Annotated[int, BeforeValidator(_whole), Field(ge=0, strict=True)] | None = None
+    embedding_layer: Annotated[int, Field(ge=0, strict=True), BeforeValidator(_whole)] | None = None
 
     def given(self) -> dict[str, Any]:
         """The values set, as `Hyperparameters.updated` takes them."""
