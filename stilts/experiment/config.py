@@ -44,6 +44,7 @@ class PhaseConfig(Strict):
     EXAMPLES: ClassVar[tuple[str, ...]] = ("mnli", "mnli+squad")
 
     tasks: list[str] = Field(min_length=1)
+    """The installed or declared tasks the phase trains, sharing one encoder."""
     label: str | None = Field(default=None, min_length=1)
     """A grid row's or column's name, to tell variants of one task apart (default: its name)."""
     sampler: Sampler | None = None
@@ -120,13 +121,20 @@ class PhaseConfig(Strict):
 
 
 class ModelSpec(Strict):
+    """The pretrained encoder every chain starts from."""
+
     id: str = Field(min_length=1)
     """A hub id, a local directory written by save_pretrained, or the bundled tiny model."""
     revision: str | None = None
+    """A hub model's commit, best 40 hex digits (a branch or tag is pinned to the commit it
+    names when the chain is planned); None: main."""
     trust_remote_code: bool = False
+    """Run the model repo's own code (transformers' `trust_remote_code`)."""
 
 
 class EvaluationSpec(Strict):
+    """What the last phase of each chain is scored on, zero-shot."""
+
     languages: list[str] | None = Field(default=None, min_length=1)
     """A subset of the target's languages; None: all of them (its official list)."""
     split: Literal["test", "dev"] = "test"
@@ -139,11 +147,13 @@ class Settings(Strict):
     model_config = ConfigDict(validate_by_name=True)  # `declared_tasks`, or `tasks` in a file
 
     model: ModelSpec = ModelSpec(id=bundled.MODEL)
+    """The encoder (default: the bundled tiny model, which runs offline)."""
     data: str | None = None
     """'sample', 'hub', or a local mirror directory; None: sample for the bundled model."""
     hyperparameters: HyperparameterSettings = HyperparameterSettings()
     """Hyperparameters of every phase (over each task's defaults; a phase's own win)."""
     evaluation: EvaluationSpec = EvaluationSpec()
+    """The languages and split each chain's last phase is scored on."""
     dev_aggregate: DevAggregate = DevAggregate()
     """How a multi-task phase's per-task dev scores make one, for every multi-task phase that
     does not say (in its fingerprint only where it selects the weights the phase keeps)."""

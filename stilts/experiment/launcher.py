@@ -42,8 +42,11 @@ class Launcher(Strict):
     time: int = Field(default=24 * 60, ge=1, strict=True)
     """Minutes a job may run (``--time``); a job stopped by it is requeued and resumes."""
     partition: str | None = None
+    """slurm: the partition (``--partition``)."""
     account: str | None = None
+    """slurm: the account charged (``--account``)."""
     qos: str | None = None
+    """slurm: the quality of service (``--qos``)."""
     sbatch: dict[str, str] = Field(default_factory=dict)
     """slurm: further ``#SBATCH`` settings, name -> value (``constraint: a100``)."""
     setup: list[str] = Field(default_factory=list)

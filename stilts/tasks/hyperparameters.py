@@ -61,9 +61,11 @@ class HyperparameterSettings(Strict):
     """Any subset of `Hyperparameters`, each value checked; None keeps the value below it."""
 
     learning_rate: Rate | None = None
+    """AdamW's peak learning rate."""
     batch_size: Count | None = None
     """The effective batch: per-device batch × devices × accumulation steps."""
     epochs: Rate | None = None
+    """Training epochs (a fraction trains part of one)."""
     max_length: (
         Annotated[int, Field(ge=MIN_LENGTH, strict=True), BeforeValidator(_whole)] | None
     ) = None
@@ -71,9 +73,13 @@ class HyperparameterSettings(Strict):
     warmup_ratio: Fraction | None = None
     """The share of all steps the learning rate warms up over."""
     weight_decay: NonNegative | None = None
+    """AdamW's weight decay (not on biases and LayerNorm weights)."""
     max_train_examples: Count | None = None
+    """A seeded sample of this many training rows."""
     max_eval_examples: Count | None = None
+    """The same for each evaluation set."""
     embedding_layer: Annotated[int, Field(ge=0, strict=True), BeforeValidator(_whole)] | None = None
+    """Retrieval: the hidden layer to pool (0: the embeddings)."""
 
     def given(self) -> dict[str, Any]:
         """The values set, as `Hyperparameters.updated` takes them."""
