@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-all lint bench clean
+.PHONY: demo test test-slow test-all docs lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,7 +21,8 @@ demo: $(STAMP)
 # The suite runs in two tiers, each test in exactly one. `make test` is the fast tier (every
 # test not marked `slow`): ruff, mypy on stilts/ (its settings are in pyproject.toml), then
 # every kind of check, a real Trainer run per head, the SIGKILL, lock and plugin-install tests
-# included; it is meant to finish in under 10 minutes on 2 idle cores.
+# included, and the documentation site built with --strict (a broken link or anchor fails it;
+# a few seconds); it is meant to finish in under 10 minutes on 2 idle cores.
 # `make test-slow` is the slow tier alone: the long end-to-end repeats of checks the fast tier
 # already makes (each smoke recipe run through `stilts run` and `stilts analyze`).
 # `make test-all` is both, the fast tier first, so nothing runs twice; it is what CI runs.
@@ -31,14 +32,23 @@ demo: $(STAMP)
 PYTEST_WORKERS ?= 2
 PYTEST := OMP_NUM_THREADS=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 test: $(STAMP)
-	$(VENV)/bin/ruff check stilts tests bench tools
+	$(VENV)/bin/ruff check stilts tests bench tools docs/hooks
 	$(VENV)/bin/mypy
+	$(MKDOCS) --strict
 	$(PYTEST) -m "not slow"
 
 test-slow: $(STAMP)
 	$(PYTEST) -m slow
 
 test-all: test test-slow
+
+# The documentation site (mkdocs.yml), built into site/: `make docs`, then open site/index.html,
+# or `$(VENV)/bin/mkdocs serve` to rebuild as pages change. NO_MKDOCS_2_WARNING silences
+# mkdocs-material's notice about its successor, which says nothing about this site. Not
+# --quiet: it hides the warnings from --strict too, which then passes a broken link.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build
+docs: $(STAMP)
+	$(MKDOCS)
 
 # bench/gpu.py's full shape (XLM-R large) needs a CUDA GPU; where torch sees none, its tiny shape.
 bench: $(STAMP)
@@ -53,4 +63,4 @@ bench: $(STAMP)
 	then $(PY) bench/gpu.py; else $(PY) bench/gpu.py --cpu-tiny; fi
 
 clean:
-	rm -rf $(VENV) stilts-runs
+	rm -rf $(VENV) stilts-runs site

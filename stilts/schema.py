@@ -3,6 +3,11 @@
 Pydantic checks every key (``extra="forbid"`` refuses unknown keys instead of dropping them)
 and its errors carry the key path and the expected values; `describe` turns them into the one
 line a user reads, naming the path as it is written in YAML (``phases[0].adapter``).
+
+The same models give the recipe's JSON Schema (`stilts recipe-schema`), which editors validate
+and complete recipes with and the documentation's recipe reference is rendered from: each
+field's docstring is its description there, and a model a recipe may also write as one string
+says so (`takes_short_form`).
 """
 
 from __future__ import annotations
@@ -13,17 +18,35 @@ import typing
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.config import JsonDict
 
 from stilts.errors import did_you_mean
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # use_attribute_docstrings: a field's docstring is its description in the JSON Schema, so
+    # an editor shows it and the recipe reference prints it (no second copy to keep in step).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     def updated(self, **changes: Any) -> Self:
         """A copy with `changes` (as a document would give them), checked like the original:
         unlike `model_copy(update=…)`, which trusts its input."""
         return self.model_validate({**self.model_dump(by_alias=True), **changes})
+
+
+def takes_short_form(schema: JsonDict, model: type[Any]) -> None:
+    """`json_schema_extra` of a model that a before-validator also reads from one string (a
+    phase's ``mnli+squad``, a spec's ``KIND[:key=value,…]``): its JSON Schema takes that
+    string besides the mapping, with the model's `EXAMPLES`, so an editor neither flags the
+    short form nor hides it. The string is not parsed here: the model's own checks do that."""
+    mapping = dict(schema)
+    description = mapping.pop("description", None)
+    schema.clear()
+    schema["title"] = mapping["title"]
+    if description is not None:
+        schema["description"] = description
+    short: JsonDict = {"type": "string", "examples": list(model.EXAMPLES)}
+    schema["anyOf"] = [short, mapping]
 
 
 def describe(error: ValidationError, root: type[BaseModel]) -> str:

@@ -184,7 +184,7 @@ CASES: dict[str, Case] = {
         "mnli: train on translations or on groups of its rows, not both"),
     # -- hyperparameters and seeds
     "negative rate": Case([*CHAIN, "--lr", "-1"], "learning_rate: Input should be greater than 0"),
-    "NaN rate": Case([*CHAIN, "--lr", "nan"], "learning_rate: Input should be greater than 0"),
+    "NaN rate": Case([*CHAIN, "--lr", "nan"], "learning_rate: Input should be a finite number"),
     "zero rate": Case([*CHAIN, "--lr", "0"], "learning_rate: Input should be greater than 0"),
     "zero epochs": Case([*CHAIN, "--epochs", "0"], "epochs: Input should be greater than 0"),
     "negative epochs": Case([*CHAIN, "--epochs", "-2"], "epochs: Input should be greater than 0"),

@@ -1,6 +1,6 @@
-"""`stilts --help`, `stilts tasks`, printing a recipe, reading a finished run back and scoring a
-submission folder must not import the heavy libraries: they answer in a second, a finished grid
-is only read, and a lab scoring another system's files needs no model code."""
+"""`stilts --help`, `stilts tasks`, printing a recipe or its schema, reading a finished run back
+and scoring a submission folder must not import the heavy libraries: they answer in a second, a
+finished grid is only read, and a lab scoring another system's files needs no model code."""
 
 from __future__ import annotations
 
@@ -45,8 +45,9 @@ def heavy_modules(args: list[str], env: dict[str, str] | None = None) -> str:
     "args",
     [["--help"], ["tasks"], ["grid", "--intermediate", "mnli+qqp", "--target", "xnli",
                              "--adapter", "lora", "--print-recipe"],
-     ["score", str(MOCK_SUITE / "predictions"), str(MOCK_SUITE / "labels")]],
-    ids=["help", "tasks", "print-recipe", "score"],
+     ["score", str(MOCK_SUITE / "predictions"), str(MOCK_SUITE / "labels")],
+     ["recipe-schema"]],
+    ids=["help", "tasks", "print-recipe", "score", "recipe-schema"],
 )  # fmt: skip
 def test_command_stays_light(args):
     assert heavy_modules(args) == ""

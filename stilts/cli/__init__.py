@@ -5,14 +5,14 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from stilts.cli import analyses, experiments, push, store, tasks
+from stilts.cli import analyses, experiments, push, recipes, store, tasks
 from stilts.cli.app import app, console, report_usage
 
 NO_ARGS = "NoArgsIsHelpError"
 """A group called with no command raises it, to be shown its help as `--help` would (by
 name: it lives in typer's private copy of click)."""
 
-__all__ = ["analyses", "app", "experiments", "main", "push", "store", "tasks"]
+__all__ = ["analyses", "app", "experiments", "main", "push", "recipes", "store", "tasks"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,14 +13,14 @@ installed tasks (task names, languages, groups) is checked by planning
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from stilts.experiment import bundled
 from stilts.experiment.precision import Precision
 from stilts.experiment.specs import STUDY_SELECTION, Adapter, DevAggregate, Sampler, Selection
-from stilts.schema import Strict
+from stilts.schema import Strict, takes_short_form
 from stilts.tasks.declarative import NAME, TaskDeclaration
 from stilts.tasks.hyperparameters import HyperparameterSettings, Seed
 
@@ -40,7 +40,11 @@ class PhaseConfig(Strict):
     In a recipe, ``- mnli+squad`` is short for ``- tasks: [mnli, squad]``.
     """
 
+    model_config = ConfigDict(json_schema_extra=takes_short_form)
+    EXAMPLES: ClassVar[tuple[str, ...]] = ("mnli", "mnli+squad")
+
     tasks: list[str] = Field(min_length=1)
+    """The installed or declared tasks the phase trains, sharing one encoder."""
     label: str | None = Field(default=None, min_length=1)
     """A grid row's or column's name, to tell variants of one task apart (default: its name)."""
     sampler: Sampler | None = None
@@ -117,13 +121,20 @@ class PhaseConfig(Strict):
 
 
 class ModelSpec(Strict):
+    """The pretrained encoder every chain starts from."""
+
     id: str = Field(min_length=1)
     """A hub id, a local directory written by save_pretrained, or the bundled tiny model."""
     revision: str | None = None
+    """A hub model's commit, best 40 hex digits (a branch or tag is pinned to the commit it
+    names when the chain is planned); None: main."""
     trust_remote_code: bool = False
+    """Run the model repo's own code (transformers' `trust_remote_code`)."""
 
 
 class EvaluationSpec(Strict):
+    """What the last phase of each chain is scored on, zero-shot."""
+
     languages: list[str] | None = Field(default=None, min_length=1)
     """A subset of the target's languages; None: all of them (its official list)."""
     split: Literal["test", "dev"] = "test"
@@ -136,6 +147,7 @@ class Settings(Strict):
     model_config = ConfigDict(validate_by_name=True)  # `declared_tasks`, or `tasks` in a file
 
     model: ModelSpec = ModelSpec(id=bundled.MODEL)
+    """The encoder (default: the bundled tiny model, which runs offline)."""
     data: str | list[str] | None = None
     """'sample', 'hub', or a local mirror directory; None: sample for the bundled model, else
     hub. Several (``[DIR, sample]``): each source is read from the first that holds its files
@@ -144,6 +156,7 @@ class Settings(Strict):
     hyperparameters: HyperparameterSettings = HyperparameterSettings()
     """Hyperparameters of every phase (over each task's defaults; a phase's own win)."""
     evaluation: EvaluationSpec = EvaluationSpec()
+    """The languages and split each chain's last phase is scored on."""
     dev_aggregate: DevAggregate = DevAggregate()
     """How a multi-task phase's per-task dev scores make one, for every multi-task phase that
     does not say (in its fingerprint only where it selects the weights the phase keeps)."""

@@ -10,19 +10,22 @@ covers it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from stilts.errors import StiltsError
 from stilts.experiment.specs import spec_items
-from stilts.schema import Strict, describe
-
-EXAMPLES = ("local:workers=2", "slurm:partition=gpu,gpus=1,time=720")
+from stilts.schema import Strict, describe, takes_short_form
 
 
 class Launcher(Strict):
     """How and where the jobs of an experiment run."""
+
+    model_config = ConfigDict(json_schema_extra=takes_short_form)
+    EXAMPLES: ClassVar[tuple[str, ...]] = (
+        "local:workers=2", "slurm:partition=gpu,gpus=1,time=720",
+    )  # fmt: skip
 
     kind: Literal["local", "slurm"]
     """local: submitit's local executor on this machine; slurm: a SLURM cluster."""
@@ -39,8 +42,11 @@ class Launcher(Strict):
     time: int = Field(default=24 * 60, ge=1, strict=True)
     """Minutes a job may run (``--time``); a job stopped by it is requeued and resumes."""
     partition: str | None = None
+    """slurm: the partition (``--partition``)."""
     account: str | None = None
+    """slurm: the account charged (``--account``)."""
     qos: str | None = None
+    """slurm: the quality of service (``--qos``)."""
     sbatch: dict[str, str] = Field(default_factory=dict)
     """slurm: further ``#SBATCH`` settings, name -> value (``constraint: a100``)."""
     setup: list[str] = Field(default_factory=list)
@@ -75,4 +81,4 @@ class Launcher(Strict):
             problem = describe(error, cls)
         except ValueError as error:
             problem = str(error)
-        raise StiltsError(f"{option} {value!r}: {problem}; e.g. {', '.join(EXAMPLES)}")
+        raise StiltsError(f"{option} {value!r}: {problem}; e.g. {', '.join(cls.EXAMPLES)}")

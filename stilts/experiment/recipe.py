@@ -30,6 +30,11 @@ planned phase. A recipe is read with `yaml.safe_load` (it never runs code) and c
 before anything runs: an unknown key, a wrong type or a value out of range is one line naming
 its path (``phases[0].adapterr``) and what is allowed. `chains` gives every chain of the
 recipe; `stilts chain … --print-recipe` writes a command line as a recipe (`to_yaml`).
+
+The same model gives the recipe's JSON Schema (`json_schema`, `stilts recipe-schema`): each
+shipped recipe names the copy committed as schema/recipe.schema.json in its first line,
+``# yaml-language-server: $schema=…``, so an editor checks and completes a recipe as it is
+typed. It checks shapes only; what needs the installed tasks is still checked by planning.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from typing import Any, Literal, Self
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import Field, ValidationError, model_validator
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 from stilts.errors import StiltsError
 from stilts.experiment.config import PHASE_JOIN, ChainConfig, PhaseConfig, Settings, phase_mapping
@@ -52,22 +59,36 @@ from stilts.tasks.hyperparameters import Seed
 
 FORMAT = 1
 
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+"""The JSON Schema version pydantic writes (its `$defs`), said in the schema for editors."""
+
 
 class GridSpec(Strict):
+    """Every intermediate × target chain, each a cell of the study's table."""
+
     intermediate: list[PhaseConfig] = Field(default_factory=list)
+    """The table's rows: the phases trained before each target."""
     target: list[PhaseConfig] = Field(min_length=1)
+    """The table's columns: the phases trained last and evaluated zero-shot (one task each)."""
     baselines: bool = True
     """Also run each target with no intermediate phase (the gains' reference)."""
 
 
 class Recipe(Settings):
+    """A whole experiment: one chain (`phases`) or a grid, the settings its chains share."""
+
     stilts: Literal[1]
+    """The recipe format's version."""
     seed: Seed = 42
+    """The random seed of every chain."""
     seeds: list[Seed] | None = Field(default=None, min_length=1)
     """Run the experiment once per seed (instead of `seed`)."""
     phases: list[PhaseConfig] | None = Field(default=None, min_length=1)
+    """One chain, in training order; the last phase is evaluated zero-shot (or `grid`)."""
     grid: GridSpec | None = None
+    """A grid of chains instead of `phases`."""
     requires: dict[str, str] = Field(default_factory=dict)
+    """Plugin distributions the recipe needs -> a version specifier (``">=0.2"``)."""
     launcher: Launcher | None = None
     """Where the jobs run (`stilts.experiment.launcher`); None: one after another, here."""
 
@@ -131,6 +152,23 @@ class Recipe(Settings):
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.dump(), sort_keys=False, allow_unicode=True,
                               default_flow_style=None)  # fmt: skip
+
+
+def json_schema() -> dict[str, Any]:
+    """The recipe's JSON Schema: every key with its type, default and docstring, the short
+    forms included (`stilts.schema.takes_short_form`)."""
+    return {"$schema": SCHEMA_DIALECT, **Recipe.model_json_schema(schema_generator=_Schema)}
+
+
+class _Schema(GenerateJsonSchema):
+    """pydantic's JSON Schema writer, stating a default that a factory makes (``{}``, ``[]``)
+    too: pydantic leaves it out, and a key without a default reads as one without a value."""
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            return factory()  # type: ignore[call-arg]
+        return super().get_default_value(schema)
 
 
 def _short(phase: dict[str, Any]) -> dict[str, Any] | str:

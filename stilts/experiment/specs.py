@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from stilts.errors import StiltsError, did_you_mean
-from stilts.schema import Strict, describe
+from stilts.schema import Strict, describe, takes_short_form
 
 ListItems = "+"
 """Joins the items of one list value: ``target_modules=query+value`` (commas part options)."""
@@ -110,7 +110,7 @@ class ShortSpec(Strict):
     """What the spec is, in words, for errors."""
     EXAMPLES: ClassVar[tuple[str, ...]]
 
-    model_config = ConfigDict(validate_by_name=True)
+    model_config = ConfigDict(validate_by_name=True, json_schema_extra=takes_short_form)
 
     kind: str
 
@@ -182,10 +182,14 @@ class Sampler(ShortSpec):
     KINDS: ClassVar[tuple[str, ...]] = ("uniform", "proportional", "temperature", "probabilities")
 
     kind: Literal["uniform", "proportional", "temperature", "probabilities"]
+    """How the task of each step is drawn: alike, by size, by size tempered, as given."""
     temperature: float | None = Field(default=None, alias="T", gt=0, allow_inf_nan=False,
                                       strict=True)  # fmt: skip
+    """temperature: T, the temperature."""
     cap: int | None = Field(default=None, ge=1, strict=True)
+    """proportional, temperature: the most rows a task's size counts as."""
     probabilities: dict[str, StrictNumber] | None = None
+    """probabilities: task -> its weight, for every task of the phase."""
 
     @classmethod
     def _prepared(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -299,11 +303,17 @@ class Adapter(ShortSpec):
     KINDS: ClassVar[tuple[str, ...]] = tuple(ADAPTER_DEFAULTS)
 
     kind: Literal["lora", "ia3", "loha", "lokr"]
+    """The PEFT method."""
     handoff: Handoff = "merge"
+    """merge: into the encoder's weights; stack: frozen, under the next phase's adapter."""
     r: int | None = Field(default=None, ge=1, strict=True)
+    """lora, loha, lokr: the rank (default 8)."""
     alpha: int | None = Field(default=None, ge=1, strict=True)
+    """lora, loha, lokr: the scaling numerator (default 16 for lora, 8 otherwise)."""
     dropout: float | None = Field(default=None, ge=0, lt=1, strict=True)
+    """lora: dropout on the adapter's input (default 0.1)."""
     target_modules: tuple[str, ...] | None = None
+    """The adapted layers, by module-name suffix (default: the kind's)."""
 
     @classmethod
     def _prepared(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -319,7 +329,7 @@ class Adapter(ShortSpec):
                 )
         return {**defaults, **value}
 
-    @field_validator("target_modules", mode="before")
+    @field_validator("target_modules", mode="before", json_schema_input_type=str | list[str] | None)
     @classmethod
     def _modules(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -367,7 +377,9 @@ class DevAggregate(ShortSpec):
     EXAMPLES: ClassVar[tuple[str, ...]] = ("mean", "weighted:mnli=2,squad=1")
 
     kind: Literal["mean", "weighted"] = "mean"
+    """mean: the plain mean; weighted: a mean weighing each task by `weights`."""
     weights: dict[str, StrictNumber] | None = None
+    """weighted: task -> its weight, for every task of the phase."""
 
     @field_validator("weights")
     @classmethod
@@ -430,6 +442,7 @@ class Selection(ShortSpec):
     )
 
     kind: Literal["best", "last"]
+    """best: the best-scoring weights on the dev set; last: the final weights."""
     every: int | None = Field(default=None, ge=1, strict=True)
     """Optimiser steps between evaluations."""
     rows: int | None = Field(default=None, ge=1, strict=True)

@@ -94,7 +94,9 @@ def _one_or_more(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-ColumnNames = Annotated[tuple[str, ...], BeforeValidator(_one_or_more)]
+ColumnNames = Annotated[
+    tuple[str, ...], BeforeValidator(_one_or_more, json_schema_input_type=str | list[str])
+]
 
 
 class Columns(Strict):
@@ -113,7 +115,9 @@ class Columns(Strict):
     choices: ColumnNames | None = None
     """multiple_choice: one column per choice, or one column holding the list of choices."""
     question: str | None = None
+    """extractive_qa: the question."""
     id: str | None = None
+    """extractive_qa: each question's id."""
     answers: str | None = None
     """extractive_qa: SQuAD's answers, {text: [...], answer_start: [...]}."""
 
@@ -135,7 +139,9 @@ class TaskDeclaration(Strict):
     """
 
     kind: Kind
+    """The head that reads it, and so the columns it needs."""
     repo: str
+    """The hub dataset, ``org/name``."""
     revision: str = Field(min_length=1)
     """The commit the dataset is read at. A branch or tag moves, so planning pins it to the
     commit it names then (read from the hub) or identifies the mirror's files (--data DIR)."""
@@ -159,7 +165,9 @@ class TaskDeclaration(Strict):
     allow_null: bool = False
     """extractive_qa: some questions have no answer in their context (SQuAD 2.0)."""
     summary: str = ""
+    """One line for `stilts tasks`."""
     hyperparameters: HyperparameterSettings = HyperparameterSettings()
+    """The task's own defaults, over the study's."""
 
     @field_validator("repo")
     @classmethod

@@ -46,11 +46,14 @@ def _whole(value: Any) -> Any:
     return value
 
 
-Rate = Annotated[float, BeforeValidator(_number), Field(gt=0, allow_inf_nan=False)]
-Fraction = Annotated[float, BeforeValidator(_number), Field(ge=0, lt=1, allow_inf_nan=False)]
-NonNegative = Annotated[float, BeforeValidator(_number), Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, strict=True)]
-Seed = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=MAX_SEED, strict=True)]
+# Each bound comes before the validator that reads text and whole floats as numbers: the bound
+# then sits on the number itself, so the JSON Schema says it (`minimum`, not pydantic's bare
+# `ge`, which editors ignore); validation is the same either way (the validator runs first).
+Rate = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_number)]
+Fraction = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), BeforeValidator(_number)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_number)]
+Count = Annotated[int, Field(ge=1, strict=True), BeforeValidator(_whole)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, strict=True), BeforeValidator(_whole)]
 """A random seed: numpy's range."""
 
 
@@ -58,19 +61,25 @@ class HyperparameterSettings(Strict):
     """Any subset of `Hyperparameters`, each value checked; None keeps the value below it."""
 
     learning_rate: Rate | None = None
+    """AdamW's peak learning rate."""
     batch_size: Count | None = None
     """The effective batch: per-device batch × devices × accumulation steps."""
     epochs: Rate | None = None
+    """Training epochs (a fraction trains part of one)."""
     max_length: (
-        Annotated[int, BeforeValidator(_whole), Field(ge=MIN_LENGTH, strict=True)] | None
+        Annotated[int, Field(ge=MIN_LENGTH, strict=True), BeforeValidator(_whole)] | None
     ) = None
     """Tokens per sequence; at most the model's position limit (checked against the model)."""
     warmup_ratio: Fraction | None = None
     """The share of all steps the learning rate warms up over."""
     weight_decay: NonNegative | None = None
+    """AdamW's weight decay (not on biases and LayerNorm weights)."""
     max_train_examples: Count | None = None
+    """A seeded sample of this many training rows."""
     max_eval_examples: Count | None = None
-    embedding_layer: Annotated[int, BeforeValidator(_whole), Field(ge=0, strict=True)] | None = None
+    """The same for each evaluation set."""
+    embedding_layer: Annotated[int, Field(ge=0, strict=True), BeforeValidator(_whole)] | None = None
+    """Retrieval: the hidden layer to pool (0: the embeddings)."""
 
     def given(self) -> dict[str, Any]:
         """The values set, as `Hyperparameters.updated` takes them."""

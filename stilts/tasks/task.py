@@ -58,6 +58,11 @@ class Hyperparameters:
 
 
 class Loader(Protocol):
+    """A task's `load`: ``(role, language, data) -> datasets.Dataset``, the rows of `role` in
+    `language`, in the head's columns, labels already mapped to the head's ids, each table
+    read through `data` (a `DataLocator`), so the hub, the bundled sample and a mirror all
+    serve it. stilts calls it through `Task.read`, which checks the role and language first."""
+
     def __call__(
         self, role: Role, language: str, data: DataLocator
     ) -> datasets.Dataset:  # pragma: no cover - protocol
