@@ -265,3 +265,20 @@ def test_evaluation_scores_the_languages_and_split_asked_for(mnli_xnli):
     saved = json.loads((mnli_xnli.store.run_dir(config.names, plan(config).run_fingerprint)
                         / "results.json").read_text())  # fmt: skip
     assert saved["split"] == "dev" and list(saved["test"]) == ["de", "sw"]
+
+
+def test_the_closing_lines_say_what_the_numbers_are_and_where_the_files_are(mnli_xnli):
+    """The demo's rerun (read back): the table, then what its numbers are (metric, split,
+    the language trained in, the average), that the bundled model's data is synthetic and
+    where chance lies, and where the files are."""
+    shown = stilts_cli("chain", "mnli", "xnli", "--store", str(mnli_xnli.store.root),
+                       env={"COLUMNS": "200"})  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    said = " ".join(shown.stdout.split())
+    for words in (
+        "accuracy on each language's test set; ★ en is the language trained in",
+        "every other is zero-shot; the average is the mean over all 15, ★ included",
+        "bundled tiny model, synthetic sample data (chance: 33.3)",
+        f"predictions/ (official submission files) in {mnli_xnli.run_dir}",
+    ):
+        assert words in said, words
