@@ -1,11 +1,15 @@
-"""`stilts tasks`: the installed task plugins, every one imported (a broken one named)."""
+"""`stilts tasks`: the installed task plugins, every one imported (a broken one named);
+`stilts new-task`: a plugin package to start from."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from stilts.cli.app import app, console, report_error, user_errors
+from stilts.cli.app import app, console, report_error, say, user_errors
 from stilts.errors import StiltsError
 from stilts.tasks import registry
 
@@ -34,3 +38,24 @@ def list_tasks() -> None:
         report_error(failure)
     if failures:
         raise typer.Exit(2)
+
+
+@app.command("new-task")
+def new_task(
+    name: Annotated[str, typer.Argument(help="The task's name (and its package's: stilts_NAME).")],
+    head: Annotated[
+        str, typer.Option(help="classification, multiple-choice, tagging or qa.")
+    ] = "classification",
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the package (default: ./stilts-NAME).")
+    ] = None,
+) -> None:
+    """Write a task plugin package to start from: its task module, a learnable fixture and a
+    test that trains a tiny model on it (see its README.md)."""
+    with user_errors():
+        from stilts.scaffold import new_task as write
+
+        target = out or Path(f"stilts-{name.replace('_', '-')}")
+        for path in write(name, head, target):
+            console.print(str(target / path), highlight=False, markup=False, soft_wrap=True)
+        say(f"a {head} task; next: pip install -e {target}, then see its README.md")
