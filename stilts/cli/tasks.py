@@ -53,9 +53,10 @@ def new_task(
     """Write a task plugin package to start from: its task module, a learnable fixture and a
     test that trains a tiny model on it (see its README.md)."""
     with user_errors():
+        from stilts.scaffold import distribution
         from stilts.scaffold import new_task as write
 
-        target = out or Path(f"stilts-{name.replace('_', '-')}")
+        target = out or Path(distribution(name))
         for path in write(name, head, target):
             console.print(str(target / path), highlight=False, markup=False, soft_wrap=True)
         say(f"a {head} task; next: pip install -e {target}, then see its README.md")

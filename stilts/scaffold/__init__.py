@@ -73,6 +73,11 @@ def check_name(name: str) -> None:
         )
 
 
+def distribution(name: str) -> str:
+    """The package's name on PyPI (and its directory's default): `stilts-<name>`, dashed."""
+    return f"stilts-{name.replace('_', '-')}"
+
+
 def new_task(name: str, head: str, out: Path) -> list[Path]:
     """Write the plugin package for task `name` with a `head` kind into `out` (which must not
     exist, or be empty); the files written, relative to `out`."""
@@ -89,7 +94,7 @@ def new_task(name: str, head: str, out: Path) -> list[Path]:
     values = {
         "name": name,
         "package": package,
-        "distribution": f"stilts-{name.replace('_', '-')}",
+        "distribution": distribution(name),
         "head": head,
         "summary": kind.summary,
         "cue": kind.cue,
