@@ -3,9 +3,10 @@
 Builds a tiny XLM-R-shaped model whose tokenizer is trained on fixture text
 (`stilts.runtime.tiny_model`, which the bundled default model is built with too), and writes
 fixture tables where a `HubSource` expects them, so a task's real loading code reads them
-through `DataLocator(root)` exactly as it would read a hub mirror. A plugin's module imports
-`stilts.api` (light: `stilts tasks` imports every plugin); its tests import this module,
-which loads torch.
+through `DataLocator(root)` exactly as it would read a hub mirror; `SAMPLE_DATA`, the bundled
+sample's root, can be copied beside them so that one `--data` root also serves mnli and xnli.
+A plugin's module imports `stilts.api` (light: `stilts tasks` imports every plugin); its tests
+import this module, which loads torch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stilts.experiment.bundled import SAMPLE_DATA
 from stilts.runtime.tiny_model import (
     SPECIAL_TOKENS,
     TINY_CONFIG,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     import datasets
 
 __all__ = [
+    "SAMPLE_DATA",
     "SPECIAL_TOKENS",
     "TINY_CONFIG",
     "build_tiny_model",

@@ -1,6 +1,7 @@
-"""`stilts --help`, `stilts tasks`, printing a recipe or its schema, reading a finished run back
-and scoring a submission folder must not import the heavy libraries: they answer in a second, a
-finished grid is only read, and a lab scoring another system's files needs no model code."""
+"""`stilts --help`, `stilts tasks`, `stilts new-task`, printing a recipe or its schema, reading
+a finished run back and scoring a submission folder must not import the heavy libraries: they
+answer in a second, a finished grid is only read, and a lab scoring another system's files
+needs no model code."""
 
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ def heavy_modules(args: list[str], env: dict[str, str] | None = None) -> str:
 )  # fmt: skip
 def test_command_stays_light(args):
     assert heavy_modules(args) == ""
+
+
+def test_new_task_writes_a_plugin_package_without_the_heavy_libraries(tmp_path):
+    assert heavy_modules(["new-task", "reviews", "--out", str(tmp_path / "stilts-reviews")]) == ""
+    assert (tmp_path / "stilts-reviews" / "stilts_reviews" / "__init__.py").is_file()
 
 
 def test_a_finished_run_reads_back_without_the_heavy_libraries(mnli_xnli):

@@ -1,4 +1,5 @@
-"""`stilts tasks`: the installed task plugins, every one imported (a broken one named).
+"""`stilts tasks`: the installed task plugins, every one imported (a broken one named);
+`stilts new-task`: a plugin package to start from.
 
 Listing imports each plugin: its summary, head and languages live on its `Task`, and an
 import is what finds a broken plugin. So a plugin's module must stay light (the plugin guide's
@@ -9,6 +10,8 @@ import is what finds a broken plugin. So a plugin's module must stay light (the 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -56,3 +59,25 @@ def list_tasks() -> None:
         report_error(failure)
     if failures:
         raise typer.Exit(2)
+
+
+@app.command("new-task")
+def new_task(
+    name: Annotated[str, typer.Argument(help="The task's name (and its package's: stilts_NAME).")],
+    head: Annotated[
+        str, typer.Option(help="classification, multiple-choice, tagging or qa.")
+    ] = "classification",
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the package (default: ./stilts-NAME).")
+    ] = None,
+) -> None:
+    """Write a task plugin package to start from: its task module, a learnable fixture and a
+    test that trains a tiny model on it (see its README.md)."""
+    with user_errors():
+        from stilts.scaffold import distribution
+        from stilts.scaffold import new_task as write
+
+        target = out or Path(distribution(name))
+        for path in write(name, head, target):
+            console.print(str(target / path), highlight=False, markup=False, soft_wrap=True)
+        say(f"a {head} task; next: pip install -e {target}, then see its README.md")
