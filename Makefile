@@ -23,8 +23,11 @@ demo: $(STAMP)
 # every kind of check, a real Trainer run per head, the SIGKILL, lock and plugin-install tests
 # included, and the documentation site built with --strict (a broken link or anchor fails it;
 # a few seconds); it is meant to finish in under 10 minutes on 2 idle cores.
-# `make test-slow` is the slow tier alone: the long end-to-end repeats of checks the fast tier
-# already makes (each smoke recipe run through `stilts run` and `stilts analyze`).
+# `make test-slow` is the slow tier alone: the long end-to-end runs, of a minute or more each:
+# each smoke recipe through `stilts run` and `stilts analyze`, the smoke grid through two local
+# launcher workers (one job SIGKILLed), and each kind of generated plugin package installed,
+# tested and chained (the fast tier checks each piece: the job graph, a job in-process, SLURM's
+# submission, the generated files).
 # `make test-all` is both, the fast tier first, so nothing runs twice; it is what CI runs.
 # Test files run in PYTEST_WORKERS processes (one file per process at a time: module fixtures
 # stay shared), each with one torch thread: most tests are single-threaded Python (data,

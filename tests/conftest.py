@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -55,6 +56,14 @@ def mnli_xnli(tmp_path_factory: pytest.TempPathFactory) -> FinishedChain:
     store = Store(tmp_path_factory.mktemp("store"))
     chain = plan(ChainConfig(phases=("mnli", "xnli")))
     return FinishedChain(chain, store, Runner(store).run(chain).result)
+
+
+def own_copy(store: Store, tmp_path: Path) -> Store:
+    """A copy of `store` for a test that adds to it: the session's demo store is shared, and
+    tests read it as holding the demo's chain alone."""
+    copy = Store(tmp_path / "store")
+    shutil.copytree(store.root, copy.root)
+    return copy
 
 
 def stilts_cli(

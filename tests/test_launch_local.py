@@ -66,6 +66,7 @@ class Killer(threading.Thread):
             time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_the_smoke_grid_through_two_local_workers(sequential: Store, tmp_path):
     store = tmp_path / "store"
     killer = Killer(store, "mnli")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import XLMR_COMMIT, FinishedChain, stilts_cli
+from conftest import XLMR_COMMIT, FinishedChain, own_copy, stilts_cli
 
 from stilts.errors import StiltsError
 from stilts.experiment.config import ChainConfig
@@ -120,15 +120,16 @@ def test_length_grouping_and_checkpointing_are_for_training_only(tmp_path):
     assert train.torch_compile and predict.torch_compile
 
 
-def test_a_bf16_phase_trains_and_records_what_it_ran(mnli_xnli: FinishedChain):
+def test_a_bf16_phase_trains_and_records_what_it_ran(mnli_xnli: FinishedChain, tmp_path):
     """bf16 autocast runs on a CPU too: the phase trains through Trainer's own arguments, and
     its record says the precision and the attention it ran."""
     settings = {"max_train_examples": 64, "max_eval_examples": 16}
     config = ChainConfig(phases=("xnli",), precision="bf16", hyperparameters=settings)
     chain = plan(config, CPU)
-    Runner(mnli_xnli.store, RunOptions(gradient_checkpointing=True)).run(chain)
+    store = own_copy(mnli_xnli.store, tmp_path)  # the shared demo store keeps only the demo
+    Runner(store, RunOptions(gradient_checkpointing=True)).run(chain)
     phase = chain.phases[0]
-    record = read_json(mnli_xnli.store.phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST)
+    record = read_json(store.phase_dir(phase.name, phase.fingerprint) / PHASE_MANIFEST)
     assert record["precision"] == "bf16" == record["spec"]["precision"]
     assert record["training_arguments"]["bf16"] is True
     assert record["training_arguments"]["activation_checkpointing"] is True

@@ -4,7 +4,7 @@ curve and its final dev scores reach the tracker, here TensorBoard, offline."""
 from __future__ import annotations
 
 import pytest
-from conftest import FinishedChain
+from conftest import FinishedChain, own_copy
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from stilts.errors import StiltsError
@@ -17,15 +17,18 @@ from stilts.store.files import read_json
 from stilts.store.layout import PHASE_MANIFEST
 
 
-def test_tensorboard_holds_the_loss_the_dev_curve_and_the_final_scores(mnli_xnli: FinishedChain):
+def test_tensorboard_holds_the_loss_the_dev_curve_and_the_final_scores(
+    mnli_xnli: FinishedChain, tmp_path
+):
     settings = {"max_train_examples": 400, "max_eval_examples": 40}
     config = ChainConfig(phases=("xnli",), hyperparameters=settings, report_to=["tensorboard"])
     chain = plan(config, CPU)
     assert chain.phases[0].fingerprint == plan(config.model_copy(update={"report_to": ["none"]}),
                                                CPU).phases[0].fingerprint  # fmt: skip
-    Runner(mnli_xnli.store).run(chain)
+    store = own_copy(mnli_xnli.store, tmp_path)  # the shared demo store keeps only the demo
+    Runner(store).run(chain)
     phase = chain.phases[0]
-    phase_dir = mnli_xnli.store.phase_dir(phase.name, phase.fingerprint)
+    phase_dir = store.phase_dir(phase.name, phase.fingerprint)
     events = EventAccumulator(str(phase_dir / "logs"))
     events.Reload()
     scalars = set(events.Tags()["scalars"])
