@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from stilts.errors import StiltsError
-from stilts.experiment.specs import spec_items
-from stilts.schema import Strict, describe, takes_short_form
+from stilts.experiment.specs import parsed, spec_items
+from stilts.schema import Strict, takes_short_form
 
 
 class Launcher(Strict):
@@ -75,10 +74,4 @@ class Launcher(Strict):
 
     @classmethod
     def parse(cls, value: str | Mapping[str, Any], option: str = "--launcher") -> Launcher:
-        try:
-            return cls.model_validate(value)
-        except ValidationError as error:
-            problem = describe(error, cls)
-        except ValueError as error:
-            problem = str(error)
-        raise StiltsError(f"{option} {value!r}: {problem}; e.g. {', '.join(cls.EXAMPLES)}")
+        return parsed(cls, value, option, cls.EXAMPLES)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Literal, Self, get_args
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar, get_args
 
 import pydantic
 from pydantic import (
@@ -32,6 +32,8 @@ from pydantic import (
 
 from stilts.errors import StiltsError, did_you_mean
 from stilts.schema import Strict, describe, takes_short_form
+
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 ListItems = "+"
 """Joins the items of one list value: ``target_modules=query+value`` (commas part options)."""
@@ -101,6 +103,22 @@ StrictNumber = Annotated[float, pydantic.Strict()]
 """A number, never text or a YAML boolean read as one."""
 
 
+def parsed(
+    model: type[M], value: str | Mapping[str, Any], option: str, examples: Iterable[str]
+) -> M:
+    """`value` (short text, or a mapping) as `model`, or one line saying what is wrong with
+    it and how `option` is written."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        problem = describe(error, model)
+    except ValueError as error:
+        problem = str(error)
+    shown_examples = "" if "e.g." in problem else f"; e.g. {', '.join(examples)}"
+    shown = value.strip() if isinstance(value, str) else dict(value)
+    raise StiltsError(f"{option} {shown!r}: {problem}{shown_examples}")
+
+
 class ShortSpec(Strict):
     """A spec a user may write as ``KIND[:key=value,…]`` or as a mapping."""
 
@@ -134,15 +152,7 @@ class ShortSpec(Strict):
     def parse(cls, value: str | Mapping[str, Any], *, option: str) -> Self:
         """The spec `option` gives (short text, or a mapping), or one line saying what is
         wrong with it and how it is written."""
-        try:
-            return cls.model_validate(value)
-        except ValidationError as error:
-            problem = describe(error, cls)
-        except ValueError as error:
-            problem = str(error)
-        examples = "" if "e.g." in problem else f"; e.g. {', '.join(cls.EXAMPLES[:3])}"
-        shown = value.strip() if isinstance(value, str) else dict(value)
-        raise StiltsError(f"{option} {shown!r}: {problem}{examples}")
+        return parsed(cls, value, option, cls.EXAMPLES[:3])
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.short()))
