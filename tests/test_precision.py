@@ -8,9 +8,10 @@ import yaml
 from conftest import XLMR_COMMIT, FinishedChain, own_copy, stilts_cli
 
 from stilts.errors import StiltsError
+from stilts.experiment import precision
 from stilts.experiment.config import ChainConfig
 from stilts.experiment.plan import plan
-from stilts.experiment.precision import CPU, Accelerator, resolve, this_machine
+from stilts.experiment.precision import CPU, Accelerator, resolve
 from stilts.runtime.arguments import training_arguments
 from stilts.runtime.bundled_model import materialize
 from stilts.runtime.options import RunOptions
@@ -51,14 +52,30 @@ def test_a_precision_the_machine_lacks_is_refused(requested, machine, message):
         resolve(requested, machine)
 
 
-def test_this_machine_without_a_gpu_is_the_cpu(monkeypatch):
-    """CI's machines and this one have no GPU; hiding every GPU means the CPU anywhere."""
-    this_machine.cache_clear()
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+@pytest.mark.parametrize(
+    ("driver", "visible", "asks_torch"),
+    [(False, None, False), (True, "", False), (True, "-1", False), (True, None, True),
+     (True, "0,1", True)],
+)  # fmt: skip
+def test_torch_is_asked_only_where_a_gpu_driver_is_visible(
+    monkeypatch, tmp_path, driver, visible, asks_torch
+):
+    """Without a visible GPU driver (or with CUDA_VISIBLE_DEVICES hiding every GPU) the
+    machine is the CPU and torch is not imported; with one, torch decides."""
+    marker = tmp_path / "nvidia-version"
+    if driver:
+        marker.write_text("NVRM version")
+    monkeypatch.setattr(precision, "GPU_DRIVER_FILES", (str(marker),))
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert precision._gpu_driver_visible() is asks_torch
+    precision.this_machine.cache_clear()
     try:
-        assert this_machine() == CPU
+        assert precision.this_machine() == CPU  # this machine's torch sees no GPU either way
     finally:
-        this_machine.cache_clear()
+        precision.this_machine.cache_clear()
 
 
 def fingerprints(accelerator: Accelerator, **settings) -> list[str]:

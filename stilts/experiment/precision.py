@@ -100,10 +100,12 @@ def this_machine() -> Accelerator:
     )
 
 
+GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/kfd")
+"""Files that exist where an NVIDIA (or, /dev/kfd, ROCm) driver is loaded."""
+
+
 def _gpu_driver_visible() -> bool:
     """An NVIDIA or ROCm driver is loaded and CUDA_VISIBLE_DEVICES does not hide every GPU."""
     if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
         return False
-    return any(
-        Path(path).exists() for path in ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/kfd")
-    )
+    return any(Path(path).exists() for path in GPU_DRIVER_FILES)
