@@ -88,8 +88,8 @@ def print_status(plans: Sequence[ChainPlan], folder: LaunchFolder) -> None:
 def _check_precision(spec: Launcher, plans: Sequence[ChainPlan]) -> None:
     """A SLURM job plans its chain again on its node; its phases must be the ones planned
     here, so their precision cannot depend on which machine plans them."""
-    gpus = 1 if spec.gpus is None else spec.gpus
-    if spec.kind == "slurm" and gpus and any(c.config.precision == "auto" for c in plans):
+    auto = any(chain.config.precision == "auto" for chain in plans)
+    if spec.kind == "slurm" and spec.cluster_gpus and auto:
         raise StiltsError(
             "--launcher slurm plans the jobs here and runs them on the cluster's GPUs, so "
             "--precision auto could mean two things; name it: --precision bf16 (A100, H100…), "

@@ -72,6 +72,11 @@ class Launcher(Strict):
             raise ValueError("workers is for a local launcher: SLURM runs as many as it can")
         return self
 
+    @property
+    def cluster_gpus(self) -> int:
+        """GPUs per SLURM job: as given, else 1."""
+        return 1 if self.gpus is None else self.gpus
+
     @classmethod
     def parse(cls, value: str | Mapping[str, Any], option: str = "--launcher") -> Launcher:
         return parsed(cls, value, option, cls.EXAMPLES)

@@ -99,7 +99,7 @@ class LocalBackend(Backend):
         if job is not None:
             return bool(job.state == "RUNNING")
         # submitted by an earlier submitter: its controller process outlives it
-        return attempt.host == socket.gethostname() and process_alive(int(attempt.job))
+        return bool(local_controller_alive(attempt))
 
 
 class SlurmBackend(Backend):
@@ -133,7 +133,7 @@ def slurm_parameters(spec: Launcher, job: Job, after: Sequence[str]) -> dict[str
         "job_name": f"stilts-{job.id[:12]}",
         "nodes": 1,
         "ntasks_per_node": 1,
-        "gpus_per_node": 1 if spec.gpus is None else spec.gpus,
+        "gpus_per_node": spec.cluster_gpus,
         "time": spec.time,
         "signal_delay_s": 120,  # time to requeue before SLURM's time limit kills the job
     }
@@ -185,7 +185,15 @@ def _submitit() -> Any:
     return submitit
 
 
-def process_alive(pid: int) -> bool:
+def local_controller_alive(attempt: Attempt) -> bool | None:
+    """Whether a local attempt's controller process still runs (submitit's local job id is
+    its pid); None where it ran on another host, which this one cannot see."""
+    if attempt.host != socket.gethostname():
+        return None
+    return _process_alive(int(attempt.job))
+
+
+def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -10,14 +10,13 @@ store and the launch folder only (no torch, no call to the scheduler).
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from stilts.experiment.jobs import Job, job_graph
 from stilts.experiment.plan import ChainPlan
-from stilts.launch.backends import process_alive
+from stilts.launch.backends import local_controller_alive
 from stilts.launch.folder import LaunchFolder
 from stilts.store.layout import whole_phase, whole_run
 from stilts.store.lock import held_by
@@ -79,9 +78,7 @@ def _standing(
         return Standing(kind, name, where, "running", holder)
     last = folder.last(job.id) if job is not None else None
     if last is not None:
-        ended = last.executor == "local" and (
-            last.host == socket.gethostname() and not process_alive(int(last.job))
-        )
+        ended = last.executor == "local" and local_controller_alive(last) is False
         if last.outcome == "failed" or (last.outcome is None and ended):
             return Standing(kind, name, where, "failed", folder.log_tail(last))
         if last.outcome is None:
